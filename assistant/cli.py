@@ -1,0 +1,167 @@
+"""The ``assistant`` command: index, ask, serve, eval, bench, llm-serve. A thin client of the service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.errors import AssistantError
+from index.settings import Settings
+
+
+def _progress_bar(disable: bool):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="文件", desc="索引", disable=disable, file=sys.stderr)
+
+    def update(done: int, total: int, name: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(name[:30])
+        bar.refresh()
+
+    return bar, update
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from .service import Assistant
+
+    bot = Assistant(settings)
+    if args.list:
+        docs = bot.documents()
+        if args.json:
+            print(json.dumps([d.__dict__ for d in docs], ensure_ascii=False))
+        else:
+            for d in docs:
+                meta = " ".join(f"{k}={v}" for k, v in d.metadata.items())
+                print(f"{d.doc_id}\t{len(d.chunk_ids)} 段\t{d.chars} 字\t{meta}")
+            print(f"共 {len(docs)} 个文件。")
+        return 0
+    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    bar, update = _progress_bar(disable=args.json or not sys.stderr.isatty())
+    try:
+        report = bot.index(paths, rebuild=args.rebuild, progress=update)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        print(
+            f"索引完成：共 {report.documents} 个文件、{report.chunks} 个段落；本次新增 {report.added}、"
+            f"更新 {report.updated}、删除 {report.deleted}、未变 {report.unchanged}，"
+            f"嵌入 {report.embedded_chunks} 段，用时 {report.seconds:.1f} 秒。"
+        )
+        for skipped in report.skipped:
+            print(f"  跳过 {skipped.source}：{skipped.reason}")
+        print('提问示例：assistant ask "京津冀协同发展有哪些重点任务？"')
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .service import Assistant
+
+    bot = Assistant(settings, writer=args.writer) if args.writer else Assistant(settings)
+    filters = {"region": args.region, "year": args.year, "kind": args.kind, "doc_id": args.doc}
+    answer = bot.ask(args.question, filters=filters)
+    if args.json:
+        print(answer.to_json())
+        return 0
+    print(answer.text)
+    if answer.notice:
+        print(f"（{answer.notice}）")
+    for c in answer.citations:
+        where = " › ".join(p for p in (c.section,) if p)
+        page = f" 第{c.page}页" if c.page else ""
+        print(f"[{c.n}] 《{c.title}》{(' ' + where) if where else ''}{page}（{c.source}:{c.quote_start}-{c.quote_end}）")
+        print(f"    “{c.quote}”")
+    for s in answer.suggestions:
+        print(f"  可参考：《{s.title}》")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .app.server import main as serve_main
+
+    return serve_main(args, settings)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.run import main as eval_main
+
+    return eval_main(args.rest)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.run import main as bench_main
+
+    return bench_main(args.rest)
+
+
+def cmd_llm_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .llm_server import main as llm_main
+
+    return llm_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="京津冀协同发展政策助手")
+    parser.add_argument("-v", "--verbose", action="store_true", help="详细日志")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="索引文件（默认 docs_corpus/）")
+    p.add_argument("paths", nargs="*", help="文件或文件夹")
+    p.add_argument("--rebuild", action="store_true", help="清空后重建索引")
+    p.add_argument("--json", action="store_true", help="最后一行输出 JSON 摘要")
+    p.add_argument("--list", action="store_true", help="列出已索引的文件")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="提问")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--writer", choices=["extractive", "llm"])
+    p.add_argument("--region", action="append", help="北京/天津/河北/国家")
+    p.add_argument("--year", action="append", type=int)
+    p.add_argument("--kind", action="append", help="工作报告/条例/规定/…")
+    p.add_argument("--doc", action="append", help="文件 id")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="启动网页聊天")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--no-index", action="store_true", help="启动前不同步 docs_corpus/")
+    p.set_defaults(func=cmd_serve)
+
+    for name, func, help_text in (
+        ("eval", cmd_eval, "运行评测（参数见 assistant eval --help）"),
+        ("bench", cmd_bench, "运行性能基准"),
+        ("llm-serve", cmd_llm_serve, "启动本地大模型服务（llama.cpp）"),
+    ):
+        p = sub.add_parser(name, help=help_text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    settings = Settings()
+    try:
+        return int(args.func(args, settings) or 0)
+    except AssistantError as exc:
+        print(f"错误：{exc.user_message}", file=sys.stderr)
+        if args.verbose:
+            print(f"  ({exc})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

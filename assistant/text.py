@@ -1,0 +1,74 @@
+"""Small Chinese text helpers shared by the writers, the verifier and the evidence scorer."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+from index.keyword import KeywordIndex, tokenize
+
+_SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*[”’」』）)\]】]*")
+MARKER = re.compile(r"\[(\d{1,2})\]")
+_CJK_OR_WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text``, surrounding white space excluded."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        start, end = match.start(), match.end()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start and _CJK_OR_WORD.search(text, start, end):
+            spans.append((start, end))
+    return spans
+
+
+def strip_markers(text: str) -> str:
+    return MARKER.sub("", text)
+
+
+def char_bigrams(text: str) -> set[str]:
+    chars = [ch for ch in text if _CJK_OR_WORD.match(ch)]
+    return {a + b for a, b in zip(chars, chars[1:], strict=False)} or set(chars)
+
+
+class TermWeights:
+    """IDF weights of query terms, taken from the keyword index (shared, loaded once)."""
+
+    def __init__(self, keyword: KeywordIndex) -> None:
+        self.n_docs = max(1, len(keyword.chunks))
+        self.df: dict[str, int] = {}
+        for tokens in keyword.tokens.values():
+            for token in set(tokens):
+                self.df[token] = self.df.get(token, 0) + 1
+
+    def idf(self, token: str) -> float:
+        df = self.df.get(token, 0)
+        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
+
+    def weighted_terms(self, question: str) -> dict[str, float]:
+        terms: dict[str, float] = {}
+        for token in tokenize(question):
+            terms[token] = max(terms.get(token, 0.0), self.idf(token))
+        return terms
+
+
+def coverage(terms: dict[str, float], text: str) -> float:
+    """IDF-weighted share of the terms that occur in ``text`` (0..1)."""
+    total = sum(terms.values())
+    if total <= 0:
+        return 0.0
+    lowered = text.lower()
+    return sum(w for t, w in terms.items() if t in lowered) / total
+
+
+def has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+def join_nonempty(parts: Iterable[str], sep: str = "") -> str:
+    return sep.join(p for p in parts if p)

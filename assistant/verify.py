@@ -1,0 +1,122 @@
+"""Citation verification, shared by every writer.
+
+For each answer sentence and each passage it cites, find the supporting span in the passage:
+the exact sentence text if it occurs verbatim, else the passage sentence with the highest
+character-bigram overlap above a threshold. Markers that point nowhere are dropped; markers
+without support are dropped too and their sentence is reported in ``Answer.unsupported``.
+Citations are renumbered 1..n in order of first use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .models import Citation, Hit
+from .text import MARKER, char_bigrams, sentence_spans
+
+# "根据《…》，" / "《…》指出：" attribution prefixes are the writer's words, not the source's.
+_ATTRIBUTION = re.compile(r"^(?:另外|此外|同时)?[，,]?(?:根据|据|依据|按照)?《[^》]{1,80}》(?:第[^，：,:]{1,12}条)?(?:指出|提出|规定|明确|显示|中|要求)?[，,：:]?")
+_CLAIM = re.compile(r"[^\[]*?(?:\[\d{1,2}\])+[。！？；.!?;]?|[^\[]+$")
+
+
+@dataclass
+class Support:
+    quote: str
+    start: int  # offsets of the quote inside the passage text
+    end: int
+    score: float
+
+
+def find_support(claim: str, passage: str, threshold: float = 0.5) -> Support | None:
+    """The span of ``passage`` that supports ``claim`` (markers already removed)."""
+    body = _ATTRIBUTION.sub("", claim.strip()).strip(" ，,：:")
+    core = body.rstrip("。！？；.!?; ")
+    if not core:
+        return None
+    pos = passage.find(core)
+    if pos >= 0:
+        return Support(core, pos, pos + len(core), 1.0)
+    claim_grams = char_bigrams(core)
+    if not claim_grams:
+        return None
+    best: Support | None = None
+    spans = sentence_spans(passage)
+    # Single sentences and adjacent pairs (an LLM often fuses two source sentences).
+    candidates = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:], strict=False)]
+    for start, end in candidates:
+        grams = char_bigrams(passage[start:end])
+        recall = len(claim_grams & grams) / len(claim_grams)
+        if recall >= threshold and (best is None or recall > best.score + 1e-9):
+            best = Support(passage[start:end], start, end, recall)
+    return best
+
+
+def split_claims(text: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into (sentence without markers, cited passage numbers)."""
+    claims: list[tuple[str, list[int]]] = []
+    for line in text.splitlines():
+        for match in _CLAIM.finditer(line):
+            piece = match.group()
+            if not piece.strip():
+                continue
+            numbers = [int(n) for n in MARKER.findall(piece)]
+            sentence = MARKER.sub("", piece).strip()
+            if sentence:
+                claims.append((sentence, numbers))
+    return claims
+
+
+@dataclass
+class Verified:
+    text: str
+    citations: list[Citation]
+    unsupported: list[str]
+
+
+def verify(draft: str, passages: Sequence[Hit], threshold: float = 0.5) -> Verified:
+    """Rebuild the answer text with verified, renumbered markers and build the citations."""
+    citations: dict[tuple[int, int, int], Citation] = {}
+    by_passage: dict[int, int] = {}
+    unsupported: list[str] = []
+    out_lines: list[str] = []
+    for line in draft.splitlines() or [draft]:
+        out = []
+        for sentence, numbers in split_claims(line):
+            markers: list[int] = []
+            for n in dict.fromkeys(numbers):
+                if not 1 <= n <= len(passages):
+                    continue  # a marker that points nowhere
+                hit = passages[n - 1]
+                support = find_support(sentence, hit.chunk.text, threshold)
+                if support is None:
+                    continue
+                key = (n, support.start, support.end)
+                if key not in citations:
+                    chunk = hit.chunk
+                    citations[key] = Citation(
+                        n=len(citations) + 1,
+                        doc_id=chunk.doc_id,
+                        title=chunk.title,
+                        source=chunk.source,
+                        section=chunk.section,
+                        page=chunk.page,
+                        text=chunk.text,
+                        quote=support.quote,
+                        start=chunk.start,
+                        end=chunk.end,
+                        score=round(hit.score, 6),
+                        quote_start=chunk.start + support.start,
+                        quote_end=chunk.start + support.end,
+                        metadata=dict(chunk.metadata),
+                    )
+                    by_passage.setdefault(n, citations[key].n)
+                markers.append(citations[key].n)
+            if not markers:
+                unsupported.append(sentence)
+            tail = "".join(f"[{m}]" for m in dict.fromkeys(markers))
+            end = re.search(r"[。！？；.!?;]$", sentence)
+            out.append(sentence[:-1] + tail + sentence[-1] if end else sentence + tail)
+        out_lines.append("".join(out))
+    return Verified("\n".join(out_lines).strip(), list(citations.values()), unsupported)

@@ -1,0 +1,104 @@
+"""The extractive writer: answers with the source's own sentences, so it is faithful by construction.
+
+Sentences of the top passages are scored by IDF-weighted coverage of the question's terms, a
+bonus when the question asks for a number and the sentence has one, and the passage's rank;
+the best few are de-duplicated, grouped per document in reading order and attributed
+(根据《…》：…[n]).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from ..models import Hit
+from ..text import TermWeights, char_bigrams, coverage, sentence_spans
+from .base import REFUSAL_PHRASE, AnswerWriter, History
+
+_ASKS_NUMBER = re.compile(r"多少|几[个项条年次家所座%]|几|比例|增长|下降|目标|规模|金额|数量|总量|率")
+_HAS_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿]+[个项条家所座万亿%]")
+_ASKS_LIST = re.compile(r"哪些|哪几|有什么|包括|措施|举措|任务")
+
+
+def _is_heading_line(text: str, start: int, end: int) -> bool:
+    """A whole short line without end punctuation is a heading, not an answer."""
+    whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
+    return whole_line and end - start <= 40 and text[end - 1] not in "。！？；!?;"
+
+
+@dataclass
+class _Candidate:
+    passage: int  # 1-based passage number
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class ExtractiveWriter(AnswerWriter):
+    name = "extractive"
+
+    def __init__(self, weights: TermWeights, max_sentences: int = 4, min_relative: float = 0.55) -> None:
+        self.weights = weights
+        self.max_sentences = max_sentences
+        self.min_relative = min_relative
+
+    def select(self, question: str, passages: Sequence[Hit]) -> list[_Candidate]:
+        terms = self.weights.weighted_terms(question)
+        wants_number = bool(_ASKS_NUMBER.search(question))
+        wants_list = bool(_ASKS_LIST.search(question))
+        candidates: list[_Candidate] = []
+        for n, hit in enumerate(passages, start=1):
+            text = hit.chunk.text
+            context = f"{hit.chunk.title} {hit.chunk.section}"
+            rank_prior = 1.0 / (1.0 + 0.15 * (n - 1))
+            for start, end in sentence_spans(text):
+                sentence = text[start:end]
+                if len(sentence) < 6 or _is_heading_line(text, start, end):
+                    continue
+                score = coverage(terms, sentence) + 0.25 * coverage(terms, context)
+                if wants_number and _HAS_NUMBER.search(sentence):
+                    score += 0.15
+                if wants_list and ("、" in sentence or "；" in sentence):
+                    score += 0.05
+                if len(sentence) > 220:
+                    score -= 0.1  # prefer concise sentences
+                candidates.append(_Candidate(n, start, end, sentence, score * rank_prior))
+        if not candidates:
+            return []
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        best = candidates[0].score
+        chosen: list[_Candidate] = []
+        for cand in candidates:
+            if cand.score < best * self.min_relative or len(chosen) >= self.max_sentences:
+                break
+            grams = char_bigrams(cand.text)
+            if any(len(grams & char_bigrams(c.text)) > 0.6 * max(1, len(grams)) for c in chosen):
+                continue  # near-duplicate of a chosen sentence (overlapping chunks, repeated reports)
+            chosen.append(cand)
+        return chosen
+
+    def stream(self, question: str, passages: Sequence[Hit], history: History = ()) -> Iterator[str]:
+        chosen = self.select(question, passages)
+        if not chosen:
+            yield REFUSAL_PHRASE + "。"
+            return
+        # Group by document in order of the best sentence, then reading order inside a document.
+        order: list[str] = []
+        groups: dict[str, list[_Candidate]] = {}
+        for cand in chosen:
+            doc = passages[cand.passage - 1].chunk.doc_id
+            if doc not in groups:
+                order.append(doc)
+                groups[doc] = []
+            groups[doc].append(cand)
+        for i, doc in enumerate(order):
+            items = sorted(groups[doc], key=lambda c: (passages[c.passage - 1].chunk.start + c.start))
+            title = passages[items[0].passage - 1].chunk.title
+            lead = "根据" if i == 0 else "此外，"
+            parts = [f"{lead}《{title}》：" if i == 0 else f"{lead}《{title}》提出："]
+            for cand in items:
+                body = cand.text.rstrip("。！？；!?;")
+                parts.append(f"{body}[{cand.passage}]{cand.text[len(body):] or '。'}")
+            yield "".join(parts) + "\n"

@@ -1,0 +1,135 @@
+"""Evaluation sets: our own JSONL sets over the policy corpus, and adapters for external sets.
+
+An external set (``../shared/eval-external``: CMRC2018, RGB zh_refine, DRCD) becomes a corpus
+of one text file per passage written under the data dir (never into the repo) plus questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SETS_DIR = Path(__file__).resolve().parent / "sets"
+EXTERNAL_FILES = {
+    "cmrc2018": "cmrc2018_dev_trial.jsonl",
+    "rgb": "rgb_zh_refine.jsonl",
+    "drcd": "drcd_dev_sample1000.jsonl",
+}
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    answerable: bool
+    kind: str
+    history: list[tuple[str, str]] = field(default_factory=list)
+    doc: str | None = None
+    alt_docs: list[str] = field(default_factory=list)
+    evidence: str = ""
+    key_points: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)  # external sets: acceptable answer strings
+    negative_docs: list[str] = field(default_factory=list)  # RGB: documents that do not answer
+
+    @property
+    def gold_docs(self) -> list[str]:
+        return [d for d in [self.doc, *self.alt_docs] if d]
+
+
+@dataclass
+class EvalSet:
+    name: str
+    questions: list[Question]
+    corpus: list[Path]  # files/folders to index
+    external: bool = False
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def own_corpus(repo_corpus: Path, shared_dir: Path) -> list[Path]:
+    jjj = shared_dir / "corpus" / "jjj"
+    if not jjj.is_dir():
+        raise FileNotFoundError(f"{jjj} not found: the evaluation corpus lives in ../shared (set ASSISTANT_SHARED_DIR)")
+    return [repo_corpus, jjj]
+
+
+def load_own_set(name_or_path: str, repo_corpus: Path, shared_dir: Path) -> EvalSet:
+    path = Path(name_or_path)
+    if not path.exists():
+        path = SETS_DIR / f"{name_or_path}.jsonl"
+    questions = [
+        Question(
+            id=r["id"],
+            question=r["question"],
+            answerable=bool(r["answerable"]),
+            kind=r["kind"],
+            history=[(h[0], h[1]) for h in r.get("history") or []],
+            doc=r.get("doc"),
+            alt_docs=list(r.get("alt_docs") or []),
+            evidence=r.get("evidence") or "",
+            key_points=list(r.get("key_points") or []),
+        )
+        for r in load_jsonl(path)
+    ]
+    return EvalSet(path.stem, questions, own_corpus(repo_corpus, shared_dir))
+
+
+def _doc_name(prefix: str, text: str) -> str:
+    return f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+def load_external_set(name: str, shared_dir: Path, work_dir: Path, limit: int | None) -> EvalSet:
+    """Write the set's passages as a corpus under ``work_dir`` and return its questions."""
+    source = shared_dir / "eval-external" / EXTERNAL_FILES[name]
+    if not source.exists():
+        raise FileNotFoundError(f"{source} not found (set ASSISTANT_SHARED_DIR)")
+    rows = load_jsonl(source)[: limit or None]
+    corpus = work_dir / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    questions = []
+    for row in rows:
+        gold = []
+        for passage in row.get("gold_passages") or []:
+            text = passage["text"].strip()
+            if not text:
+                continue
+            doc_id = _doc_name(name, text)
+            target = corpus / f"{doc_id}.txt"
+            if not target.exists():
+                title = passage.get("title") or ""
+                target.write_text(text, encoding="utf-8")
+                if title:
+                    (corpus / f"{doc_id}.txt.meta.json").write_text(
+                        json.dumps({"title": title}, ensure_ascii=False), encoding="utf-8"
+                    )
+            gold.append(doc_id)
+        negatives = []
+        for text in row.get("negatives") or []:
+            text = text.strip()
+            if not text:
+                continue
+            doc_id = _doc_name(f"{name}-neg", text)
+            target = corpus / f"{doc_id}.txt"
+            if not target.exists():
+                target.write_text(text, encoding="utf-8")
+            negatives.append(doc_id)
+        questions.append(
+            Question(
+                id=row["id"],
+                question=row["question"],
+                answerable=True,
+                kind=name,
+                doc=gold[0] if gold else None,
+                alt_docs=gold[1:],
+                answers=[a for a in row.get("answers") or [] if a],
+                key_points=[a for a in (row.get("answers") or [])[:1] if a],
+                negative_docs=negatives,
+            )
+        )
+    return EvalSet(name, questions, [corpus], external=True)

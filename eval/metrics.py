@@ -1,0 +1,142 @@
+"""Per-question scoring and aggregation for the evaluation report."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.models import Answer, Hit
+from assistant.verify import find_support, split_claims
+
+from .datasets import Question
+
+
+def passage_relevant(q: Question, doc_id: str, text: str) -> bool:
+    """A passage answers q if it comes from a gold document and holds the evidence or all key points
+    (external sets: one of the acceptable answers)."""
+    if q.answers:
+        return doc_id in q.gold_docs and any(a in text for a in q.answers)
+    if doc_id not in q.gold_docs:
+        return False
+    if q.evidence and q.evidence in text:
+        return True
+    return bool(q.key_points) and all(k in text for k in q.key_points)
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    kind: str
+    answerable: bool
+    config: str
+    question: str
+    answer: str = ""
+    refused: bool = False
+    evidence_score: float = 0.0
+    rank: int | None = None  # 1-based rank of the first relevant passage (top 10)
+    doc_hit5: bool = False
+    key_point_coverage: float = 0.0
+    citations: int = 0
+    citations_supported: int = 0
+    citation_recall: bool = False
+    answer_in_cited: bool = False
+    sentences: int = 0
+    unsupported: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def score_question(q: Question, config: str, answer: Answer | None, hits: Sequence[Hit],
+                   timings: dict[str, float] | None = None) -> QuestionResult:
+    r = QuestionResult(q.id, q.kind, q.answerable, config, q.question, timings=timings or {})
+    for rank, hit in enumerate(hits[:10], start=1):
+        if passage_relevant(q, hit.chunk.doc_id, hit.chunk.text):
+            r.rank = rank
+            break
+    top_docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))[:5]
+    r.doc_hit5 = any(d in q.gold_docs for d in top_docs)
+    if answer is None:
+        return r
+    r.answer = answer.text
+    r.refused = answer.refused
+    r.evidence_score = answer.evidence_score
+    if answer.refused:
+        return r
+    targets = q.answers or q.key_points
+    if targets:
+        found = [t for t in targets if t in answer.text]
+        r.key_point_coverage = (1.0 if found else 0.0) if q.answers else len(found) / len(targets)
+    by_n = {c.n: c for c in answer.citations}
+    r.citations = len(answer.citations)
+    claims = split_claims(answer.text)
+    r.sentences = len(claims)
+    r.unsupported = len(answer.unsupported)
+    supported: set[int] = set()
+    for sentence, numbers in claims:
+        for n in numbers:
+            c = by_n.get(n)
+            if c and c.quote in c.text and find_support(sentence, c.quote) is not None:
+                supported.add(n)
+    r.citations_supported = len(supported)
+    r.citation_recall = any(passage_relevant(q, c.doc_id, c.text) for c in answer.citations)
+    r.answer_in_cited = bool(q.answers) and any(a in c.text for c in answer.citations for a in q.answers)
+    return r
+
+
+def _pct(values: Sequence[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[idx]
+
+
+def _mean(values: Sequence[float]) -> float:
+    return round(statistics.fmean(values), 4) if values else 0.0
+
+
+def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    ans = [r for r in results if r.answerable]
+    unans = [r for r in results if not r.answerable]
+    answered = [r for r in ans if not r.refused]
+    cited = [r for r in results if not r.refused and r.citations]
+    out: dict[str, Any] = {
+        "questions": len(results),
+        "answerable": len(ans),
+        "unanswerable": len(unans),
+        "hit@1": _mean([1.0 if r.rank == 1 else 0.0 for r in ans]),
+        "hit@5": _mean([1.0 if r.rank is not None and r.rank <= 5 else 0.0 for r in ans]),
+        "mrr": _mean([1.0 / r.rank if r.rank else 0.0 for r in ans]),
+        "doc_hit@5": _mean([1.0 if r.doc_hit5 else 0.0 for r in ans]),
+        "key_point_coverage": _mean([r.key_point_coverage for r in ans]),
+        "citation_precision": round(
+            sum(r.citations_supported for r in cited) / max(1, sum(r.citations for r in cited)), 4
+        ),
+        "citation_recall": _mean([1.0 if r.citation_recall else 0.0 for r in answered]),
+        "unsupported_sentence_rate": round(
+            sum(r.unsupported for r in cited) / max(1, sum(r.sentences for r in cited)), 4
+        ),
+        "refusal_rate_unanswerable": _mean([1.0 if r.refused else 0.0 for r in unans]) if unans else None,
+        "false_refusal_rate": _mean([1.0 if r.refused else 0.0 for r in ans]),
+        "answer_in_cited_passage": _mean([1.0 if r.answer_in_cited else 0.0 for r in ans]) if any(
+            r.kind in ("cmrc2018", "rgb", "drcd") for r in ans) else None,
+        "errors": sum(1 for r in results if r.error),
+    }
+    stages: dict[str, list[float]] = {}
+    for r in results:
+        for stage, seconds in r.timings.items():
+            stages.setdefault(stage, []).append(seconds)
+    out["latency"] = {
+        stage: {"p50": round(_pct(v, 50), 4), "p95": round(_pct(v, 95), 4)} for stage, v in sorted(stages.items())
+    }
+    return out
+
+
+def per_kind(results: Sequence[QuestionResult]) -> dict[str, dict[str, Any]]:
+    kinds = sorted({r.kind for r in results})
+    return {k: aggregate([r for r in results if r.kind == k]) for k in kinds}

@@ -1,0 +1,261 @@
+"""``assistant eval`` / ``python -m eval``: run an evaluation set through the public API and report.
+
+Configurations measured in the same run: ``hybrid`` (the product), ``dense`` and ``keyword``
+(one retriever each, same writer and refusal), and ``naive`` (the LangChain tutorial pipeline,
+see eval/baselines.py, whose answers come from the same extractive writer and never refuse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from assistant.models import Answer
+from assistant.service import Assistant
+from assistant.verify import verify
+from index.settings import REPO_ROOT, Settings
+
+from .datasets import EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set
+from .metrics import QuestionResult, aggregate, per_kind, score_question
+
+REPORTS_DIR = REPO_ROOT / "eval" / "reports"
+OWN_CONFIGS = ("hybrid", "dense", "keyword", "naive")
+HEADLINE = ("hit@1", "hit@5", "mrr", "doc_hit@5", "key_point_coverage", "citation_precision", "citation_recall",
+            "unsupported_sentence_rate", "refusal_rate_unanswerable", "false_refusal_rate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant eval", description="评测：检索、回答、引用与拒答")
+    p.add_argument("--set", default="jjj", help="jjj | jjj_dev | cmrc2018 | rgb | drcd | external | 路径.jsonl")
+    p.add_argument("--writer", choices=["extractive", "llm"], default="extractive")
+    p.add_argument("--limit", type=int, default=None, help="只评测前 N 题（外部数据集默认 200）")
+    p.add_argument("--json", action="store_true", help="把 summary JSON 打印到标准输出")
+    p.add_argument("--distractors", action="store_true", help="把 ../shared/corpus/distractors 加入语料")
+    p.add_argument("--configs", default=None, help="逗号分隔：hybrid,dense,keyword,naive")
+    p.add_argument("--out", type=Path, default=REPORTS_DIR, help="报告目录")
+    p.add_argument("--no-chart", action="store_true")
+    return p
+
+
+def _eval_settings(base: Settings, name: str, **update: Any) -> Settings:
+    return base.model_copy(update={"data_dir": base.data_dir / "eval" / name, **update})
+
+
+def _progress(total: int, desc: str, quiet: bool):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="题", file=sys.stderr, disable=quiet)
+
+
+def run_config(config: str, bot: Assistant, questions: Sequence[Question], writer: str, quiet: bool,
+               naive: Any = None) -> list[QuestionResult]:
+    results = []
+    bar = _progress(len(questions), config, quiet)
+    for q in questions:
+        try:
+            if config == "naive":
+                t0 = time.perf_counter()
+                hits = naive.retrieve(q.question)
+                t1 = time.perf_counter()
+                draft = bot.writer("extractive").write(q.question, hits)
+                checked = verify(draft, hits)
+                t2 = time.perf_counter()
+                answer = Answer(question=q.question, text=checked.text, citations=checked.citations,
+                                unsupported=checked.unsupported, writer="naive",
+                                timings={"retrieve": t1 - t0, "write": t2 - t1, "total": t2 - t0})
+                result = score_question(q, config, answer, hits, answer.timings)
+            else:
+                answer = bot.ask(q.question, history=q.history or None, writer=writer)
+                hits = bot.retrieve(answer.rewritten_question or q.question, k=10)
+                result = score_question(q, config, answer, hits, answer.timings)
+        except Exception as exc:  # noqa: BLE001 - one bad question must not stop the run
+            result = QuestionResult(q.id, q.kind, q.answerable, config, q.question, error=f"{type(exc).__name__}: {exc}")
+        results.append(result)
+        bar.update(1)
+    bar.close()
+    return results
+
+
+def run_rgb_negative(bot: Assistant, questions: Sequence[Question], quiet: bool) -> float | None:
+    """RGB negative rejection: retrieval restricted to the question's negative passages must refuse."""
+    with_neg = [q for q in questions if q.negative_docs]
+    if not with_neg:
+        return None
+    refused = 0
+    bar = _progress(len(with_neg), "rgb-negative", quiet)
+    for q in with_neg:
+        answer = bot.ask(q.question, filters={"doc_id": q.negative_docs})
+        refused += int(answer.refused)
+        bar.update(1)
+    bar.close()
+    return round(refused / len(with_neg), 4)
+
+
+def evaluate(eval_set: EvalSet, settings: Settings, configs: Sequence[str], writer: str, limit: int | None,
+             quiet: bool, index_name: str) -> dict[str, Any]:
+    questions = eval_set.questions[: limit or None]
+    index_settings = _eval_settings(settings, index_name)
+    indexer_bot = Assistant(index_settings)
+    t0 = time.perf_counter()
+    report = indexer_bot.index(eval_set.corpus, prune=True)
+    index_seconds = time.perf_counter() - t0
+    out: dict[str, Any] = {
+        "set": eval_set.name,
+        "questions": len(questions),
+        "index": {"documents": report.documents, "chunks": report.chunks, "embedded": report.embedded_chunks,
+                  "seconds": round(index_seconds, 2)},
+        "configs": {},
+    }
+    per_question: list[dict[str, Any]] = []
+    for config in configs:
+        mode = config if config in ("dense", "keyword") else "hybrid"
+        bot = Assistant(index_settings.model_copy(update={"retrieval_mode": mode}))
+        naive = None
+        if config == "naive":
+            from .baselines import NaiveLangChainPipeline
+
+            naive = NaiveLangChainPipeline(bot.embedder, eval_set.corpus, index_settings.data_dir / "naive_chroma")
+        results = run_config(config, bot, questions, writer, quiet, naive)
+        summary = {"overall": aggregate(results), "per_kind": per_kind(results)}
+        if eval_set.name == "rgb" and config == "hybrid":
+            summary["overall"]["negative_rejection"] = run_rgb_negative(bot, questions, quiet)
+        out["configs"][config] = summary
+        per_question.extend(r.to_dict() for r in results)
+    out["_per_question"] = per_question
+    return out
+
+
+def write_report(summary: dict[str, Any], out_dir: Path, chart: bool) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = out_dir / stamp
+    target.mkdir(parents=True, exist_ok=True)
+    per_question = summary.pop("_per_question", [])
+    (target / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    with open(target / "questions.jsonl", "w", encoding="utf-8") as fh:
+        for row in per_question:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    (target / "report.md").write_text(render_markdown(summary, per_question), encoding="utf-8")
+    if chart:
+        render_chart(summary, target / "chart.png")
+    return target
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def render_markdown(summary: dict[str, Any], per_question: Sequence[dict[str, Any]]) -> str:
+    lines = [f"# 评测报告 / Evaluation report — {summary['set']}", "",
+             f"Date: {summary['date']} · writer: {summary['writer']} · questions: {summary['questions']} · "
+             f"index: {summary['index']['documents']} documents, {summary['index']['chunks']} chunks", "",
+             "## Overall", "", "| config | " + " | ".join(HEADLINE) + " |",
+             "|---|" + "---|" * len(HEADLINE)]
+    for name, data in summary["configs"].items():
+        o = data["overall"]
+        lines.append(f"| {name} | " + " | ".join(_fmt(o.get(k)) for k in HEADLINE) + " |")
+    for name, data in summary["configs"].items():
+        lat = data["overall"].get("latency", {})
+        if lat:
+            lines += ["", f"Latency ({name}): " + ", ".join(
+                f"{stage} p50 {v['p50'] * 1000:.0f} ms / p95 {v['p95'] * 1000:.0f} ms" for stage, v in lat.items())]
+        extra = {k: data["overall"].get(k) for k in ("negative_rejection", "answer_in_cited_passage")}
+        if any(v is not None for v in extra.values()):
+            lines += ["", f"{name}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in extra.items() if v is not None)]
+    first = next(iter(summary["configs"]))
+    lines += ["", f"## Per kind ({first})", "", "| kind | n | hit@5 | mrr | key points | citation recall | refused |",
+              "|---|---|---|---|---|---|---|"]
+    for kind, o in summary["configs"][first]["per_kind"].items():
+        refused = o["refusal_rate_unanswerable"] if kind == "unanswerable" else o["false_refusal_rate"]
+        lines.append(f"| {kind} | {o['questions']} | {_fmt(o['hit@5'])} | {_fmt(o['mrr'])} | "
+                     f"{_fmt(o['key_point_coverage'])} | {_fmt(o['citation_recall'])} | {_fmt(refused)} |")
+    failures = [r for r in per_question if r["config"] == first and (
+        (r["answerable"] and (r["refused"] or not r["rank"])) or (not r["answerable"] and not r["refused"]))]
+    lines += ["", f"## Failures ({first}, {len(failures)})", ""]
+    for r in failures[:60]:
+        why = "false refusal" if r["answerable"] and r["refused"] else (
+            "not retrieved" if r["answerable"] else "answered an unanswerable question")
+        lines.append(f"- `{r['id']}` ({r['kind']}, {why}, evidence {r['evidence_score']:.2f}): {r['question']}")
+    return "\n".join(lines) + "\n"
+
+
+def render_chart(summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = ["hit@1", "hit@5", "mrr", "key_point_coverage", "citation_recall", "refusal_rate_unanswerable"]
+    configs = list(summary["configs"])
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / max(1, len(configs))
+    for i, name in enumerate(configs):
+        values = [summary["configs"][name]["overall"].get(m) or 0.0 for m in metrics]
+        ax.bar([x + i * width for x in range(len(metrics))], values, width, label=name)
+    ax.set_xticks([x + width * (len(configs) - 1) / 2 for x in range(len(metrics))], metrics, rotation=15)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"{summary['set']} — {summary['date']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def print_table(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"评测 {summary['set']}（{summary['questions']} 题）")
+    table.add_column("config")
+    for key in HEADLINE:
+        table.add_column(key, justify="right")
+    for name, data in summary["configs"].items():
+        table.add_row(name, *(_fmt(data["overall"].get(k)) for k in HEADLINE))
+    Console(file=sys.stderr).print(table)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    quiet = args.json
+    names = list(EXTERNAL_FILES) if args.set == "external" else [args.set]
+    last: dict[str, Any] = {}
+    for name in names:
+        if name in EXTERNAL_FILES:
+            limit = args.limit or 200
+            work = settings.data_dir / "eval" / f"ext-{name}-{limit}"
+            eval_set = load_external_set(name, settings.shared_dir, work, limit)
+            configs = (args.configs or "hybrid").split(",")
+            index_name = f"ext-{name}-{limit}"
+        else:
+            eval_set = load_own_set(name, settings.corpus_dir, settings.shared_dir)
+            if args.distractors:
+                eval_set.corpus.append(settings.shared_dir / "corpus" / "distractors")
+            configs = (args.configs or ",".join(OWN_CONFIGS)).split(",")
+            index_name = "own-distractors" if args.distractors else "own"
+        summary = evaluate(eval_set, settings, configs, args.writer, None if eval_set.external else args.limit,
+                           quiet, index_name)
+        summary["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        summary["writer"] = args.writer
+        summary["settings"] = {k: v for k, v in settings.model_dump(mode="json").items()
+                               if k in ("chunk_size", "chunk_overlap", "top_k", "dense_k", "keyword_k", "fusion",
+                                        "rrf_k", "refusal_threshold", "embedding_model", "llm_model")}
+        summary["distractors"] = bool(args.distractors)
+        target = write_report(summary, args.out, chart=not args.no_chart)
+        summary["report_dir"] = str(target)
+        if not quiet:
+            print_table(summary)
+            print(f"报告已写入 {target}", file=sys.stderr)
+        last = summary
+        if args.json:
+            print(json.dumps(summary, ensure_ascii=False))
+    return 0 if last else 1

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Validate the evaluation question sets (JSONL) against the document corpus.
+
+Usage:
+    python3 eval/sets/validate_sets.py [SET.jsonl ...] [--corpus DIR ...]
+
+Without arguments it validates jjj.jsonl and jjj_dev.jsonl next to this script,
+looking documents up in <repo>/docs_corpus and /work/shared/corpus/jjj, and
+also checks that the two sets share no question.  Exit status 1 if any problem.
+
+Standard library only.
+"""
+import json
+import os
+import sys
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+KEYS = ["id", "question", "history", "answerable", "doc", "alt_docs",
+        "evidence", "key_points", "kind"]
+KINDS = ["fact", "number", "list", "paraphrase", "cross_document", "temporal",
+         "follow_up", "unanswerable"]
+
+# Minimum counts for the held-out main set.
+MAIN_MIN = {"total": 160, "fact": 25, "number": 20, "list": 15, "paraphrase": 20,
+            "cross_document": 12, "temporal": 15, "follow_up": 12, "unanswerable": 35}
+# The tuning (dev) set is smaller: every kind must be present.
+DEV_MIN = {"total": 40, **{k: 1 for k in KINDS}}
+MIN_DOCS = 25
+MIN_UNANSWERABLE_RATIO = 0.20
+
+SEED_ID = "协同发展看京津冀"
+# shared/ normally lives at /work/shared; CI lays a copy beside the clone.
+_SHARED = [os.path.join(os.path.dirname(REPO), "shared"), "/work/shared"]
+SEED_FALLBACKS = [os.path.join(d, "seeds", "000_96270f4216e9840f.txt") for d in _SHARED]
+DEFAULT_CORPUS_DIRS = [os.path.join(REPO, "docs_corpus")] + [os.path.join(d, "corpus", "jjj") for d in _SHARED]
+
+EVIDENCE_MIN, EVIDENCE_MAX = 15, 200
+KP_MIN, KP_MAX = 2, 20
+
+
+def _doc_path(doc_id, corpus_dirs):
+    for d in corpus_dirs:
+        p = os.path.join(d, doc_id + ".txt")
+        if os.path.isfile(p):
+            return p
+    if doc_id == SEED_ID:
+        p = os.path.join(REPO, "docs_corpus", SEED_ID + ".txt")
+        if os.path.isfile(p):
+            return p
+        for p in SEED_FALLBACKS:
+            if os.path.isfile(p):
+                return p
+    return None
+
+
+def _load_doc(doc_id, corpus_dirs, cache):
+    if doc_id not in cache:
+        p = _doc_path(doc_id, corpus_dirs)
+        cache[doc_id] = None
+        if p is not None:
+            with open(p, encoding="utf-8") as f:
+                cache[doc_id] = f.read()
+    return cache[doc_id]
+
+
+def _minimums(path):
+    return DEV_MIN if "dev" in os.path.basename(path) else MAIN_MIN
+
+
+def load(path):
+    items = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                items.append((n, line))
+    return items
+
+
+def validate(path, corpus_dirs=None, minimums=None):
+    """Return a list of human-readable problems found in the JSONL set at `path`."""
+    corpus_dirs = list(corpus_dirs or DEFAULT_CORPUS_DIRS)
+    minimums = minimums or _minimums(path)
+    problems = []
+    cache = {}
+    if not os.path.isfile(path):
+        return ["%s: file not found" % path]
+
+    ids = Counter()
+    questions = Counter()
+    kinds = Counter()
+    docs_covered = set()
+    n_records = 0
+
+    for lineno, line in load(path):
+        where = "%s:%d" % (os.path.basename(path), lineno)
+        try:
+            rec = json.loads(line)
+        except ValueError as e:
+            problems.append("%s: invalid JSON (%s)" % (where, e))
+            continue
+        if not isinstance(rec, dict):
+            problems.append("%s: not a JSON object" % where)
+            continue
+        n_records += 1
+        if list(rec.keys()) != KEYS and set(rec.keys()) != set(KEYS):
+            problems.append("%s: keys %s != %s" % (where, sorted(rec.keys()), sorted(KEYS)))
+            continue
+        rid = rec["id"]
+        where = "%s:%d[%s]" % (os.path.basename(path), lineno, rid)
+
+        # --- types ---
+        if not isinstance(rid, str) or not rid:
+            problems.append("%s: id must be a non-empty string" % where)
+        ids[rid] += 1
+        q = rec["question"]
+        if not isinstance(q, str) or not q.strip():
+            problems.append("%s: question must be a non-empty string" % where)
+            q = ""
+        questions[q.strip()] += 1
+        hist = rec["history"]
+        if not isinstance(hist, list) or not all(
+                isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) and x.strip() for x in t)
+                for t in hist):
+            problems.append("%s: history must be a list of [question, answer] string pairs" % where)
+            hist = []
+        if not isinstance(rec["answerable"], bool):
+            problems.append("%s: answerable must be a bool" % where)
+        kind = rec["kind"]
+        if kind not in KINDS:
+            problems.append("%s: unknown kind %r" % (where, kind))
+        kinds[kind] += 1
+        alt = rec["alt_docs"]
+        if not isinstance(alt, list) or not all(isinstance(a, str) for a in alt):
+            problems.append("%s: alt_docs must be a list of strings" % where)
+            alt = []
+        ev = rec["evidence"]
+        kps = rec["key_points"]
+        if not isinstance(ev, str):
+            problems.append("%s: evidence must be a string" % where)
+            ev = ""
+        if not isinstance(kps, list) or not all(isinstance(k, str) for k in kps):
+            problems.append("%s: key_points must be a list of strings" % where)
+            kps = []
+
+        if kind == "follow_up" and not hist:
+            problems.append("%s: follow_up question needs a non-empty history" % where)
+
+        # --- answerable / unanswerable consistency ---
+        if rec["answerable"] is False or kind == "unanswerable":
+            if kind != "unanswerable" or rec["answerable"] is not False:
+                problems.append("%s: answerable=false iff kind=unanswerable" % where)
+            if rec["doc"] is not None:
+                problems.append("%s: unanswerable item must have doc=null" % where)
+            if ev != "" or kps or alt:
+                problems.append("%s: unanswerable item must have empty evidence/key_points/alt_docs" % where)
+            continue
+
+        doc = rec["doc"]
+        if not isinstance(doc, str) or not doc:
+            problems.append("%s: answerable item needs a doc id" % where)
+            continue
+        text = _load_doc(doc, corpus_dirs, cache)
+        if text is None:
+            problems.append("%s: doc %r not found in corpus" % (where, doc))
+        else:
+            docs_covered.add(doc)
+        for a in alt:
+            if a == doc:
+                problems.append("%s: alt_docs repeats doc" % where)
+            elif _load_doc(a, corpus_dirs, cache) is None:
+                problems.append("%s: alt doc %r not found in corpus" % (where, a))
+        if len(set(alt)) != len(alt):
+            problems.append("%s: duplicate alt_docs" % where)
+
+        if not (EVIDENCE_MIN <= len(ev) <= EVIDENCE_MAX):
+            problems.append("%s: evidence length %d not in [%d, %d]" % (where, len(ev), EVIDENCE_MIN, EVIDENCE_MAX))
+        if "\n" in ev or "\r" in ev:
+            problems.append("%s: evidence spans a line break" % where)
+        if ev != ev.strip():
+            problems.append("%s: evidence has leading/trailing whitespace" % where)
+        if text is not None and ev and ev not in text:
+            problems.append("%s: evidence not found verbatim in %s" % (where, doc))
+        if not (1 <= len(kps) <= 4):
+            problems.append("%s: need 1-4 key_points, got %d" % (where, len(kps)))
+        for k in kps:
+            if not (KP_MIN <= len(k) <= KP_MAX):
+                problems.append("%s: key point %r length %d not in [%d, %d]" % (where, k, len(k), KP_MIN, KP_MAX))
+            if k not in ev:
+                problems.append("%s: key point %r not in evidence" % (where, k))
+        if len(set(kps)) != len(kps):
+            problems.append("%s: duplicate key_points" % where)
+
+    # --- set-level checks ---
+    for rid, c in ids.items():
+        if c > 1:
+            problems.append("%s: duplicate id %r (%d times)" % (os.path.basename(path), rid, c))
+    for q, c in questions.items():
+        if q and c > 1:
+            problems.append("%s: duplicate question %r (%d times)" % (os.path.basename(path), q, c))
+    if n_records < minimums.get("total", 0):
+        problems.append("%s: %d questions < required %d" % (os.path.basename(path), n_records, minimums["total"]))
+    for k in KINDS:
+        need = minimums.get(k, 0)
+        if kinds[k] < need:
+            problems.append("%s: kind %s has %d < required %d" % (os.path.basename(path), k, kinds[k], need))
+    if len(docs_covered) < MIN_DOCS:
+        problems.append("%s: %d documents covered < required %d" % (os.path.basename(path), len(docs_covered), MIN_DOCS))
+    if n_records and kinds["unanswerable"] / n_records < MIN_UNANSWERABLE_RATIO:
+        problems.append("%s: unanswerable ratio %.1f%% < %d%%" % (
+            os.path.basename(path), 100.0 * kinds["unanswerable"] / n_records, int(MIN_UNANSWERABLE_RATIO * 100)))
+    return problems
+
+
+def check_disjoint(paths):
+    """Problems for questions (with identical history) that occur in more than one set."""
+    seen = {}
+    problems = []
+    for p in paths:
+        if not os.path.isfile(p):
+            continue
+        for _, line in load(p):
+            try:
+                rec = json.loads(line)
+                key = (rec["question"].strip(), json.dumps(rec["history"], ensure_ascii=False))
+            except (ValueError, KeyError, AttributeError, TypeError):
+                continue
+            if key in seen and seen[key] != p:
+                problems.append("question %r appears in both %s and %s" % (
+                    key[0], os.path.basename(seen[key]), os.path.basename(p)))
+            seen.setdefault(key, p)
+    return problems
+
+
+def summary(path):
+    kinds, docs = Counter(), Counter()
+    for _, line in load(path):
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        kinds[rec.get("kind")] += 1
+        if rec.get("doc"):
+            docs[rec["doc"]] += 1
+    return kinds, docs
+
+
+def main(argv):
+    paths, corpus_dirs = [], []
+    it = iter(argv)
+    for a in it:
+        if a == "--corpus":
+            corpus_dirs.append(next(it))
+        else:
+            paths.append(a)
+    if not paths:
+        paths = [os.path.join(HERE, "jjj.jsonl"), os.path.join(HERE, "jjj_dev.jsonl")]
+    corpus_dirs = corpus_dirs or DEFAULT_CORPUS_DIRS
+    all_problems = []
+    for p in paths:
+        probs = validate(p, corpus_dirs)
+        all_problems += probs
+        if os.path.isfile(p):
+            kinds, docs = summary(p)
+            print("%s: %d questions, %d documents; kinds: %s" % (
+                os.path.basename(p), sum(kinds.values()), len(docs),
+                ", ".join("%s=%d" % (k, kinds[k]) for k in KINDS)))
+        for msg in probs:
+            print("  PROBLEM:", msg)
+    if len(paths) > 1:
+        for msg in check_disjoint(paths):
+            all_problems.append(msg)
+            print("  PROBLEM:", msg)
+    print("OK" if not all_problems else "%d problem(s)" % len(all_problems))
+    return 1 if all_problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The index stage: files → load → chunk → embed → Chroma + keyword index."""

@@ -1,0 +1,212 @@
+"""Chinese, policy-aware chunking that follows the document's own structure.
+
+Hand-written rather than a langchain splitter because we need three things no splitter gives
+together: the heading path of every chunk (``三、… › （二）…``, ``第二章 … › 第十条``), exact
+character offsets into the loaded text, and sentence-end splitting at Chinese punctuation
+without ever cutting a sentence unless it alone exceeds the maximum size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from .models import Chunk, Document
+
+_NUM = "一二三四五六七八九十百千零〇两"
+# (kind, pattern) in no particular order: the nesting is learned from the order they appear in.
+HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("part", re.compile(rf"^第[{_NUM}\d]+编")),
+    ("chapter", re.compile(rf"^第[{_NUM}\d]+章")),
+    ("section", re.compile(rf"^第[{_NUM}\d]+节")),
+    ("article", re.compile(rf"^第[{_NUM}\d]+条")),
+    ("cn", re.compile(rf"^[{_NUM}]+、")),
+    ("paren_cn", re.compile(rf"^[（(][{_NUM}]+[）)]")),
+    ("arabic", re.compile(r"^\d{1,2}[\.．、](?!\d)")),
+    ("paren_arabic", re.compile(r"^[（(]\d{1,2}[）)]")),
+]
+HEADING_PATTERNS_BY_KIND = dict(HEADING_PATTERNS)
+# Sentence ends: 。！？；!? (and ; ) optionally followed by closing quotes/brackets.
+_SENTENCE_END = re.compile(r"[。！？；!?;][”’」』）)\]】]*")
+_CLAUSE_END = re.compile(r"[，、：,:][”’」』）)]*")
+_HEADING_LABEL_MAX = 40
+_PLAIN_HEADING_MAX = 30
+
+
+@dataclass
+class _Piece:
+    start: int
+    end: int
+    section: tuple[str, ...]
+    is_heading_only: bool = False
+
+
+def _heading_kind(line: str) -> str | None:
+    for kind, pattern in HEADING_PATTERNS:
+        if pattern.match(line):
+            return kind
+    return None
+
+
+def _label(line: str) -> str:
+    """The heading's own words: up to the first sentence end, capped in length."""
+    match = _SENTENCE_END.search(line)
+    label = line[: match.start()] if match else line
+    return label if len(label) <= _HEADING_LABEL_MAX else label[:_HEADING_LABEL_MAX] + "…"
+
+
+def _is_plain_heading(line: str, next_line: str | None) -> bool:
+    """A short unnumbered line without end punctuation, followed by a longer paragraph."""
+    if len(line) > _PLAIN_HEADING_MAX or _SENTENCE_END.search(line) or _CLAUSE_END.search(line[-1:]):
+        return False
+    return next_line is not None and len(next_line) > len(line) * 2
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    """Non-empty lines as (start, end), stripped of surrounding white space."""
+    spans = []
+    for match in re.finditer(r"[^\n]+", text):
+        line = match.group()
+        left = len(line) - len(line.lstrip())
+        right = len(line.rstrip())
+        if right > left:
+            spans.append((match.start() + left, match.start() + right))
+    return spans
+
+
+def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    pos = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        spans.append((pos, match.end()))
+        pos = match.end()
+    if pos < end:
+        spans.append((pos, end))
+    return spans
+
+
+def _hard_split(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """Split an over-long sentence, preferring clause marks (，、：) near the size limit."""
+    spans = []
+    pos = start
+    while end - pos > size:
+        cut = pos + size
+        best = None
+        for match in _CLAUSE_END.finditer(text, pos + size // 2, cut):
+            best = match.end()
+        cut = best or cut
+        spans.append((pos, cut))
+        pos = cut
+    spans.append((pos, end))
+    return spans
+
+
+class PolicyChunker:
+    """Split a Document into Chunks no longer than ``chunk_size`` characters."""
+
+    def __init__(self, chunk_size: int = 400, overlap: int = 1, min_chunk_chars: int = 40) -> None:
+        if chunk_size < 50:
+            raise ValueError("chunk_size must be at least 50 characters")
+        self.chunk_size = chunk_size
+        self.overlap = overlap
+        self.min_chunk_chars = min_chunk_chars
+
+    # -- structure ------------------------------------------------------------------------
+    def _pieces(self, text: str) -> list[_Piece]:
+        paragraphs = _paragraphs(text)
+        stack: list[tuple[str, str]] = []  # (kind, label)
+        pieces: list[_Piece] = []
+        for i, (start, end) in enumerate(paragraphs):
+            line = text[start:end]
+            kind = _heading_kind(line)
+            if kind is None:
+                nxt = text[paragraphs[i + 1][0] : paragraphs[i + 1][1]] if i + 1 < len(paragraphs) else None
+                if i > 0 and _is_plain_heading(line, nxt):
+                    kind = "plain"
+            if kind is not None:
+                kinds = [k for k, _ in stack]
+                if kind in kinds:
+                    del stack[kinds.index(kind) :]
+                match = HEADING_PATTERNS_BY_KIND[kind].match(line) if kind == "article" else None
+                stack.append((kind, match.group() if match else _label(line)))
+            section = tuple(label for _, label in stack)
+            heading_only = kind is not None and len(line) <= _HEADING_LABEL_MAX and _label(line) == line
+            if end - start <= self.chunk_size:
+                pieces.append(_Piece(start, end, section, heading_only))
+                continue
+            for s_start, s_end in _sentence_spans(text, start, end):
+                for h_start, h_end in (
+                    _hard_split(text, s_start, s_end, self.chunk_size)
+                    if s_end - s_start > self.chunk_size
+                    else [(s_start, s_end)]
+                ):
+                    pieces.append(_Piece(h_start, h_end, section))
+        return pieces
+
+    # -- packing --------------------------------------------------------------------------
+    def split(self, doc: Document) -> list[Chunk]:
+        text = doc.text
+        groups: list[list[_Piece]] = []
+        current: list[_Piece] = []
+
+        def size_with(piece: _Piece) -> int:
+            return piece.end - current[0].start if current else piece.end - piece.start
+
+        for piece in self._pieces(text):
+            if current:
+                only_headings = all(p.is_heading_only for p in current)
+                new_section = piece.section != current[-1].section and not only_headings
+                too_big = size_with(piece) > self.chunk_size
+                if new_section or too_big:
+                    groups.append(current)
+                    carry: list[_Piece] = []
+                    if too_big and not new_section and self.overlap > 0:
+                        # Repeat the last sentence(s) of a long section for context.
+                        for prev in reversed(current[-self.overlap :]):
+                            if piece.end - prev.start <= self.chunk_size and not prev.is_heading_only:
+                                carry.insert(0, prev)
+                            else:
+                                break
+                    current = carry
+            current.append(piece)
+        if current:
+            groups.append(current)
+
+        # Merge a group that is too small into the previous one of the same section.
+        merged: list[list[_Piece]] = []
+        for group in groups:
+            length = group[-1].end - group[0].start
+            if (
+                merged
+                and length < self.min_chunk_chars
+                and merged[-1][-1].section == group[0].section
+                and group[-1].end - merged[-1][0].start <= self.chunk_size
+            ):
+                merged[-1].extend(p for p in group if p.start >= merged[-1][-1].end)
+            else:
+                merged.append(group)
+
+        chunks = []
+        for ordinal, group in enumerate(merged):
+            start, end = group[0].start, group[-1].end
+            section_parts = max((p.section for p in group), key=len)
+            section = " › ".join(section_parts)
+            body = text[start:end]
+            digest = hashlib.sha1(f"{doc.doc_id}\x00{start}\x00{section}\x00{body}".encode()).hexdigest()[:20]
+            chunks.append(
+                Chunk(
+                    chunk_id=digest,
+                    doc_id=doc.doc_id,
+                    title=doc.title,
+                    source=doc.source,
+                    text=body,
+                    start=start,
+                    end=end,
+                    section=section,
+                    page=doc.page_at(start),
+                    ordinal=ordinal,
+                    metadata=dict(doc.metadata),
+                )
+            )
+        return chunks

@@ -1,0 +1,58 @@
+"""The package's exception hierarchy, rooted at one ``AssistantError``.
+
+Every exception carries a Chinese ``user_message`` safe to show to officials (no paths to
+secrets, no tracebacks) while ``str(exc)`` keeps the developer-facing English detail.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Root of every error the assistant raises on purpose."""
+
+    user_message: str = "系统处理出错，请稍后重试。"
+
+    def __init__(self, detail: str = "", user_message: str | None = None) -> None:
+        super().__init__(detail or self.__class__.__name__)
+        if user_message is not None:
+            self.user_message = user_message
+
+
+class InvalidQuestionError(AssistantError):
+    user_message = "问题无效，请输入一个中文问题。"
+
+
+class DocumentLoadError(AssistantError):
+    user_message = "文件无法读取。"
+
+
+class UnsupportedFileError(DocumentLoadError):
+    user_message = "不支持的文件类型，请上传 txt、md、docx、pdf 或 html 文件。"
+
+
+class FileTooLargeError(DocumentLoadError):
+    user_message = "文件过大，已拒绝。"
+
+
+class IndexConfigMismatchError(AssistantError):
+    user_message = "索引的嵌入模型或切分设置已改变，请使用 --rebuild 重建索引。"
+
+
+class IndexNotReadyError(AssistantError):
+    user_message = "知识库尚未建立索引，请先运行 assistant index。"
+
+
+class StoreUnavailableError(AssistantError):
+    user_message = "向量库暂时无法连接，请稍后重试。"
+
+
+class ModelNotAvailableError(AssistantError):
+    user_message = "模型文件缺失，请先运行 make setup 准备模型。"
+
+
+class LLMUnavailableError(AssistantError):
+    user_message = "大模型服务暂不可用，已改用摘录式回答。"
+
+
+class PermissionDeniedError(AssistantError):
+    user_message = "没有权限执行此操作。"

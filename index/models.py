@@ -1,0 +1,110 @@
+"""Typed data models of the index stage: a loaded document and its chunks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Metadata keys a document may carry (sidecar / front matter / inferred from the file name).
+META_KEYS = ("title", "issuer", "region", "date", "year", "kind")
+
+
+@dataclass(frozen=True)
+class PageSpan:
+    """Character range [start, end) of one page in the loaded document text (PDF only)."""
+
+    page: int
+    start: int
+    end: int
+
+
+@dataclass
+class Document:
+    """A loaded source file: its full text as the assistant sees it, plus metadata."""
+
+    doc_id: str  # stable id: the path relative to the corpus root, without suffix
+    source: str  # file path as given to the indexer
+    title: str
+    text: str
+    content_hash: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    pages: list[PageSpan] = field(default_factory=list)
+
+    def page_at(self, offset: int) -> int | None:
+        for span in self.pages:
+            if span.start <= offset < span.end:
+                return span.page
+        return self.pages[-1].page if self.pages and offset >= self.pages[-1].end else None
+
+
+@dataclass
+class Chunk:
+    """A passage of a document. ``text == document.text[start:end]`` always holds."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    section: str = ""  # heading path, e.g. "三、… › （二）…"
+    page: int | None = None
+    ordinal: int = 0  # position of the chunk in its document
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def embed_text(self) -> str:
+        """What the embedder sees: title and heading path give context to a bare passage."""
+        head = " › ".join(p for p in (self.title, self.section) if p)
+        return f"{head}\n{self.text}" if head else self.text
+
+    def to_metadata(self) -> dict[str, str | int | float | bool]:
+        """Flat metadata for Chroma (scalars only; None dropped)."""
+        flat: dict[str, str | int | float | bool] = {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "section": self.section,
+            "start": self.start,
+            "end": self.end,
+            "ordinal": self.ordinal,
+        }
+        if self.page is not None:
+            flat["page"] = self.page
+        for key, value in self.metadata.items():
+            if isinstance(value, (str, int, float, bool)) and key not in flat:
+                flat[key] = value
+        return flat
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        return cls(**data)
+
+
+@dataclass
+class SkippedFile:
+    source: str
+    reason: str  # Chinese, shown to users
+
+
+@dataclass
+class IndexReport:
+    """Summary of one ``assistant index`` run (the ``--json`` contract)."""
+
+    documents: int = 0
+    chunks: int = 0
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    seconds: float = 0.0
+    embedded_chunks: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skipped"] = [asdict(s) for s in self.skipped]
+        return data

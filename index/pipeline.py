@@ -1,0 +1,306 @@
+"""Incremental, idempotent, crash-safe sync of files into Chroma + the keyword index.
+
+Order of writes for a new or changed document: its chunks go into Chroma (embeddings already
+stored under the same content-derived ids are reused, not recomputed), then its manifest entry
+is written atomically, then the chunks of its previous version are deleted. A run killed at
+any point leaves the old or the new version visible, never half of one; the next run deletes
+orphans and brings the keyword index back in line with the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .chunker import PolicyChunker
+from .embedder import Embedder, get_embedder
+from .errors import AssistantError, DocumentLoadError, IndexConfigMismatchError
+from .keyword import KeywordIndex, KeywordIndexCorrupt
+from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
+from .manifest import DocEntry, Manifest
+from .models import Chunk, Document, IndexReport, SkippedFile
+from .settings import Settings
+from .store import ChromaStore, chunk_from_record
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, str], None]  # (done, total, current file)
+_IGNORED_NAMES = {"readme.md", "readme.txt", "readme"}
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    doc_id: str
+    root: Path
+
+
+def discover(paths: Sequence[Path]) -> list[SourceFile]:
+    """Supported files under the given files/folders (recursive), README files excluded."""
+    found: list[SourceFile] = []
+    for given in paths:
+        given = Path(given)
+        if given.is_file():
+            found.append(SourceFile(given, given.stem, given.parent))
+            continue
+        if not given.is_dir():
+            continue
+        for path in sorted(given.rglob("*")):
+            name = path.name.lower()
+            if (
+                path.is_file()
+                and path.suffix.lower() in SUPPORTED_SUFFIXES
+                and not name.endswith(SIDECAR_SUFFIX)
+                and name not in _IGNORED_NAMES
+                and not any(part.startswith(".") for part in path.relative_to(given).parts)
+            ):
+                rel = path.relative_to(given).with_suffix("")
+                found.append(SourceFile(path, rel.as_posix(), given))
+    return found
+
+
+def model_fingerprint(embedder: Embedder) -> str:
+    config = embedder.model_path / "config.json"
+    digest = hashlib.sha1(config.read_bytes()).hexdigest()[:12] if config.exists() else "noconfig"
+    return f"{embedder.name}:{embedder.dim}:{digest}"
+
+
+class Indexer:
+    """Owns one sync run's logic; the CLI, the app's knowledge-base tab and tests all use it."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, store: ChromaStore | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self.store = store or ChromaStore(settings)
+        self.chunker = PolicyChunker(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings)
+        return self._embedder
+
+    def chunking_config(self) -> dict[str, int]:
+        return {
+            "chunk_size": self.settings.chunk_size,
+            "chunk_overlap": self.settings.chunk_overlap,
+            "min_chunk_chars": self.settings.min_chunk_chars,
+        }
+
+    # -- manifest -------------------------------------------------------------------------
+    def load_manifest(self) -> Manifest:
+        try:
+            return Manifest.load(self.settings.manifest_path)
+        except ValueError as exc:
+            log.warning("索引清单损坏，将根据向量库重建：%s", exc)
+            return self.manifest_from_store()
+
+    def manifest_from_store(self) -> Manifest:
+        """Rebuild the manifest from chunk metadata in Chroma: a document counts only if all of
+        the chunks of its recorded version are present."""
+        by_doc: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+        for cid, _text, meta in self.store.iter_records():
+            key = (str(meta.get("doc_id")), str(meta.get("content_hash", "")))
+            by_doc.setdefault(key, []).append((cid, meta))
+        manifest = Manifest(embedding_model=model_fingerprint(self.embedder), chunking=self.chunking_config())
+        for (doc_id, digest), items in by_doc.items():
+            meta0 = items[0][1]
+            if not digest or len(items) != int(meta0.get("n_chunks", -1)):
+                continue
+            items.sort(key=lambda it: int(it[1].get("ordinal", 0)))
+            manifest.documents[doc_id] = DocEntry(
+                doc_id=doc_id,
+                source=str(meta0.get("source", "")),
+                title=str(meta0.get("title", "")),
+                content_hash=digest,
+                chunk_ids=[cid for cid, _ in items],
+                chars=int(meta0.get("doc_chars", 0)),
+                metadata={k: meta0[k] for k in ("region", "year", "kind", "date", "issuer") if k in meta0},
+            )
+        return manifest
+
+    def _check_config(self, manifest: Manifest) -> None:
+        if not manifest.documents:
+            return
+        fingerprint = model_fingerprint(self.embedder)
+        if manifest.embedding_model != fingerprint or manifest.chunking != self.chunking_config():
+            raise IndexConfigMismatchError(
+                f"index built with {manifest.embedding_model} {manifest.chunking}, "
+                f"now {fingerprint} {self.chunking_config()}; run with --rebuild"
+            )
+
+    # -- the run --------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Drop everything (``--rebuild``)."""
+        try:
+            self.store.delete(list(self.store.all_ids()))
+        except AssistantError:
+            raise
+        shutil.rmtree(self.settings.keyword_dir, ignore_errors=True)
+        self.settings.manifest_path.unlink(missing_ok=True)
+
+    def run(
+        self,
+        paths: Sequence[Path],
+        rebuild: bool = False,
+        prune: bool = True,
+        progress: ProgressFn | None = None,
+    ) -> IndexReport:
+        started = time.perf_counter()
+        report = IndexReport()
+        if rebuild:
+            self.reset()
+        manifest = self.load_manifest()
+        self._check_config(manifest)
+        manifest.embedding_model = model_fingerprint(self.embedder)
+        manifest.chunking = self.chunking_config()
+
+        files = discover(paths)
+        seen: set[str] = set()
+        pending: list[tuple[Document, list[Chunk], str]] = []  # (doc, chunks, status)
+        new_chunks: dict[str, Chunk] = {}
+        max_bytes = self.settings.max_file_mb * 1024 * 1024
+
+        for done, source in enumerate(files, start=1):
+            if progress:
+                progress(done - 1, len(files), source.path.name)
+            try:
+                doc = load_document(source.path, source.doc_id, max_bytes=max_bytes)
+            except DocumentLoadError as exc:
+                log.warning("%s", exc.user_message)
+                report.skipped.append(SkippedFile(str(source.path), exc.user_message))
+                seen.add(source.doc_id)  # keep a previously indexed version of an unreadable file
+                continue
+            except Exception as exc:  # a loader bug must not stop the whole run
+                log.exception("unexpected error loading %s", source.path)
+                report.skipped.append(SkippedFile(str(source.path), f"读取《{source.path.name}》时出错：{type(exc).__name__}"))
+                seen.add(source.doc_id)
+                continue
+            seen.add(doc.doc_id)
+            old = manifest.documents.get(doc.doc_id)
+            if old is not None and old.content_hash == doc.content_hash:
+                report.unchanged += 1
+                continue
+            chunks = self.chunker.split(doc)
+            pending.append((doc, chunks, "updated" if old else "added"))
+            if sum(len(c) for _, c, _ in pending) >= self.settings.embed_batch_size * 8:
+                self._commit(pending, manifest, report, new_chunks)
+                pending = []
+        self._commit(pending, manifest, report, new_chunks)
+        if progress:
+            progress(len(files), len(files), "")
+
+        if prune:
+            roots = [Path(p).resolve() for p in paths]
+            for doc_id, entry in list(manifest.documents.items()):
+                if doc_id in seen:
+                    continue
+                src = Path(entry.source).resolve()
+                under = any(src == r or r in src.parents for r in roots)
+                if under and not src.exists():
+                    del manifest.documents[doc_id]
+                    manifest.save(self.settings.manifest_path)
+                    self.store.delete(entry.chunk_ids)
+                    report.deleted += 1
+
+        self.repair(manifest, new_chunks)
+        report.documents = len(manifest.documents)
+        report.chunks = manifest.chunk_count()
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _commit(
+        self,
+        pending: list[tuple[Document, list[Chunk], str]],
+        manifest: Manifest,
+        report: IndexReport,
+        new_chunks: dict[str, Chunk],
+    ) -> None:
+        if not pending:
+            return
+        all_chunks = [c for _, chunks, _ in pending for c in chunks]
+        # Reuse embeddings already stored under the same ids (a resumed or repaired run).
+        existing = self.store.get_embeddings([c.chunk_id for c in all_chunks])
+        missing = [c for c in all_chunks if c.chunk_id not in existing]
+        if missing:
+            vectors = self.embedder.embed_passages([c.embed_text() for c in missing])
+            existing.update({c.chunk_id: v for c, v in zip(missing, vectors, strict=True)})
+        report.embedded_chunks += len(missing)
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        for doc, chunks, status in pending:
+            if chunks:
+                extra = {"content_hash": doc.content_hash, "n_chunks": len(chunks), "doc_chars": len(doc.text)}
+                self.store.upsert(chunks, np.stack([existing[c.chunk_id] for c in chunks]), extra)
+            old = manifest.documents.get(doc.doc_id)
+            manifest.documents[doc.doc_id] = DocEntry(
+                doc_id=doc.doc_id,
+                source=doc.source,
+                title=doc.title,
+                content_hash=doc.content_hash,
+                chunk_ids=[c.chunk_id for c in chunks],
+                chars=len(doc.text),
+                metadata=doc.metadata,
+                indexed_at=now,
+            )
+            manifest.save(self.settings.manifest_path)
+            if old is not None:
+                stale = set(old.chunk_ids) - {c.chunk_id for c in chunks}
+                self.store.delete(stale)
+            new_chunks.update({c.chunk_id: c for c in chunks})
+            setattr(report, status, getattr(report, status) + 1)
+
+    # -- consistency ----------------------------------------------------------------------
+    def repair(self, manifest: Manifest | None = None, fresh: dict[str, Chunk] | None = None) -> KeywordIndex:
+        """Make Chroma and the keyword index hold exactly the manifest's chunks."""
+        manifest = manifest or self.load_manifest()
+        if not self.settings.manifest_path.exists() and manifest.documents:
+            manifest.save(self.settings.manifest_path)
+        wanted = manifest.chunk_ids()
+        orphans = self.store.all_ids() - wanted
+        if orphans:
+            log.info("removing %d orphan chunks from the vector store", len(orphans))
+            self.store.delete(orphans)
+        try:
+            current = KeywordIndex.load(self.settings.keyword_dir)
+        except KeywordIndexCorrupt as exc:
+            if self.settings.keyword_dir.exists():
+                log.warning("关键词索引损坏，正在重建：%s", exc)
+            current = KeywordIndex([], {}, None)
+        if set(current.ids) == wanted and not (fresh and set(fresh) - set(current.ids)):
+            return current
+        known = {c.chunk_id: c for c in current.chunks}
+        known.update(fresh or {})
+        missing = wanted - set(known)
+        if missing:
+            for cid, text, meta in self.store.iter_records():
+                if cid in missing:
+                    known[cid] = chunk_from_record(cid, text, meta)
+        chunks = [known[cid] for cid in wanted if cid in known]
+        for chunk in chunks:
+            for key in ("content_hash", "n_chunks", "doc_chars"):
+                chunk.metadata.pop(key, None)
+        index = KeywordIndex.build(chunks, token_cache=current.tokens)
+        index.save(self.settings.keyword_dir)
+        return index
+
+    def delete_document(self, doc_id: str) -> bool:
+        manifest = self.load_manifest()
+        entry = manifest.documents.pop(doc_id, None)
+        if entry is None:
+            return False
+        manifest.save(self.settings.manifest_path)
+        self.store.delete(entry.chunk_ids)
+        self.repair(manifest)
+        return True
+
+
+def iter_documents(manifest: Manifest) -> Iterable[DocEntry]:
+    return sorted(manifest.documents.values(), key=lambda e: e.doc_id)

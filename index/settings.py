@@ -1,0 +1,135 @@
+"""One settings object for the whole project (env vars prefixed ``ASSISTANT_`` + defaults)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Offline by default: no library may reach a model hub or send telemetry.
+for _k, _v in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ORT_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_k, _v)
+
+
+class Settings(BaseSettings):
+    """All tunables. Every field maps to ``ASSISTANT_<FIELD>`` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore")
+
+    # --- paths -----------------------------------------------------------------------------
+    data_dir: Path = Field(default=REPO_ROOT / "data", description="Chroma store, keyword index, manifest, models")
+    corpus_dir: Path = Field(default=REPO_ROOT / "docs_corpus", description="default documents to index")
+    shared_dir: Path = Field(default=REPO_ROOT.parent / "shared", description="external test/eval data")
+    embedding_model: Path | None = Field(
+        default=None, description="local sentence-transformers folder; default: the bundled e5 model"
+    )
+    reranker_model: Path | None = Field(default=None, description="optional local CrossEncoder folder")
+
+    # --- embedding -------------------------------------------------------------------------
+    embed_batch_size: int = 32
+    embed_threads: int = 0  # 0 = torch default
+    query_prompt: str = "query: "
+    passage_prompt: str = "passage: "
+
+    # --- chunking --------------------------------------------------------------------------
+    chunk_size: int = 400  # max characters of a chunk's raw text
+    chunk_overlap: int = 1  # sentences repeated from the previous chunk of the same section
+    min_chunk_chars: int = 40  # shorter pieces are merged into a neighbour of the same section
+    max_file_mb: int = 20  # larger files are refused with a reason (bounded memory)
+
+    # --- store -----------------------------------------------------------------------------
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_timeout: float = 10.0
+    chroma_retries: int = 3
+    collection: str = "policy_chunks"
+    hnsw_ef_search: int = 64
+    hnsw_m: int = 16
+
+    # --- retrieval -------------------------------------------------------------------------
+    retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    top_k: int = 6  # passages handed to the writer
+    dense_k: int = 30
+    keyword_k: int = 30
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+
+    # --- refusal ---------------------------------------------------------------------------
+    refusal_threshold: float = 0.5  # calibrated evidence score below which we refuse
+
+    # --- writers ---------------------------------------------------------------------------
+    writer: Literal["extractive", "llm"] = "extractive"
+    max_answer_sentences: int = 4
+    llm_base_url: str = "http://127.0.0.1:8088/v1"
+    llm_model: str = "qwen2.5-coder-1.5b-instruct"
+    llm_api_key: str = "not-needed"
+    llm_timeout: float = 60.0
+    llm_max_tokens: int = 400
+    llm_threads: int = 2
+    llm_model_path: Path | None = None  # GGUF; default: <data_dir>/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+    llm_port: int = 8088
+
+    # --- question limits -------------------------------------------------------------------
+    max_question_chars: int = 500
+
+    # --- app -------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth_file: Path | None = None  # JSON {"users": [{"username", "password", "role"}]}
+    users: str | None = None  # "alice:pw:admin,bob:pw:user"
+    max_upload_mb: int = 20
+    concurrency_limit: int = 4
+
+    # --- derived paths ---------------------------------------------------------------------
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def keyword_dir(self) -> Path:
+        return self.data_dir / "keyword"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / "manifest.json"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.jsonl"
+
+    @property
+    def embedding_model_path(self) -> Path:
+        return self.embedding_model or (self.models_dir / "multilingual-e5-small")
+
+    @property
+    def llm_gguf_path(self) -> Path:
+        return self.llm_model_path or (self.models_dir / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
