@@ -44,7 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _eval_settings(base: Settings, name: str, **update: Any) -> Settings:
-    return base.model_copy(update={"data_dir": base.data_dir / "eval" / name, **update})
+    """A separate data dir per evaluated corpus; models stay where the base settings keep them."""
+    return base.model_copy(update={
+        "data_dir": base.data_dir / "eval" / name,
+        "embedding_model": base.embedding_model or base.embedding_model_path,
+        "llm_model_path": base.llm_gguf_path,
+        **update,
+    })
 
 
 def _progress(total: int, desc: str, quiet: bool):  # type: ignore[no-untyped-def]

@@ -211,6 +211,7 @@ class Indexer:
                     self.store.delete(entry.chunk_ids)
                     report.deleted += 1
 
+        manifest.save(self.settings.manifest_path)  # also replaces a corrupt manifest
         self.repair(manifest, new_chunks)
         report.documents = len(manifest.documents)
         report.chunks = manifest.chunk_count()
@@ -261,8 +262,6 @@ class Indexer:
     def repair(self, manifest: Manifest | None = None, fresh: dict[str, Chunk] | None = None) -> KeywordIndex:
         """Make Chroma and the keyword index hold exactly the manifest's chunks."""
         manifest = manifest or self.load_manifest()
-        if not self.settings.manifest_path.exists() and manifest.documents:
-            manifest.save(self.settings.manifest_path)
         wanted = manifest.chunk_ids()
         orphans = self.store.all_ids() - wanted
         if orphans:

