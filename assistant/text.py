@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -33,7 +34,7 @@ def strip_markers(text: str) -> str:
 
 def char_bigrams(text: str) -> set[str]:
     chars = [ch for ch in text if _CJK_OR_WORD.match(ch)]
-    return {a + b for a, b in zip(chars, chars[1:], strict=False)} or set(chars)
+    return {a + b for a, b in itertools.pairwise(chars)} or set(chars)
 
 
 class TermWeights:

@@ -9,6 +9,7 @@ Citations are renumbered 1..n in order of first use.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ def find_support(claim: str, passage: str, threshold: float = 0.5) -> Support | 
     best: Support | None = None
     spans = sentence_spans(passage)
     # Single sentences and adjacent pairs (an LLM often fuses two source sentences).
-    candidates = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:], strict=False)]
+    candidates = spans + [(a[0], b[1]) for a, b in itertools.pairwise(spans)]
     for start, end in candidates:
         grams = char_bigrams(passage[start:end])
         recall = len(claim_grams & grams) / len(claim_grams)

@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ def run_config(config: str, bot: Assistant, questions: Sequence[Question], write
                 answer = bot.ask(q.question, history=q.history or None, writer=writer)
                 hits = bot.retrieve(answer.rewritten_question or q.question, k=10)
                 result = score_question(q, config, answer, hits, answer.timings)
-        except Exception as exc:  # noqa: BLE001 - one bad question must not stop the run
+        except Exception as exc:
             result = QuestionResult(q.id, q.kind, q.answerable, config, q.question, error=f"{type(exc).__name__}: {exc}")
         results.append(result)
         bar.update(1)
@@ -250,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             index_name = "own-distractors" if args.distractors else "own"
         summary = evaluate(eval_set, settings, configs, args.writer, None if eval_set.external else args.limit,
                            quiet, index_name)
-        summary["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        summary["date"] = datetime.now(UTC).isoformat(timespec="seconds")
         summary["writer"] = args.writer
         summary["settings"] = {k: v for k, v in settings.model_dump(mode="json").items()
                                if k in ("chunk_size", "chunk_overlap", "top_k", "dense_k", "keyword_k", "fusion",

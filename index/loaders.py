@@ -7,7 +7,6 @@ pipeline turns that into a "skipped" entry and goes on with the next file.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 from collections.abc import Callable

@@ -15,7 +15,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +181,8 @@ class Indexer:
                 continue
             except Exception as exc:  # a loader bug must not stop the whole run
                 log.exception("unexpected error loading %s", source.path)
-                report.skipped.append(SkippedFile(str(source.path), f"读取《{source.path.name}》时出错：{type(exc).__name__}"))
+                reason = f"读取《{source.path.name}》时出错：{type(exc).__name__}"
+                report.skipped.append(SkippedFile(str(source.path), reason))
                 seen.add(source.doc_id)
                 continue
             seen.add(doc.doc_id)
@@ -235,7 +236,7 @@ class Indexer:
             vectors = self.embedder.embed_passages([c.embed_text() for c in missing])
             existing.update({c.chunk_id: v for c, v in zip(missing, vectors, strict=True)})
         report.embedded_chunks += len(missing)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         for doc, chunks, status in pending:
             if chunks:
                 extra = {"content_hash": doc.content_hash, "n_chunks": len(chunks), "doc_chars": len(doc.text)}

@@ -24,7 +24,7 @@ class ExplicitEmbeddingFunction:
     embeddings ourselves; this function only exists so the collection has an explicit one and
     fails loudly if anything asks Chroma to embed text on its own."""
 
-    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002 - Chroma's signature
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:
         raise RuntimeError("embeddings are computed by index.embedder, never by Chroma")
 
     @staticmethod

@@ -24,7 +24,8 @@ def test_text_encodings(tmp_path: Path, encoding: str) -> None:
 
 def test_crlf_and_front_matter_and_sidecar(tmp_path: Path) -> None:
     path = tmp_path / "通知.md"
-    path.write_bytes("---\ntitle: 关于推进一卡通的通知\nregion: 天津\ndate: 2024-05-01\n---\n正文第一段。\r\n第二段。".encode())
+    front = "---\ntitle: 关于推进一卡通的通知\nregion: 天津\ndate: 2024-05-01\n---\n"
+    path.write_bytes((front + "正文第一段。\r\n第二段。").encode())
     doc = load_document(path)
     assert doc.title == "关于推进一卡通的通知"
     assert doc.text == "正文第一段。\n第二段。"

