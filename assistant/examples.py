@@ -12,7 +12,7 @@ _STRIP = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一�
 
 
 def examples_from_manifest(chunks: Sequence[Chunk], n: int = 6) -> list[str]:
-    """Turn on-topic section headings into questions: 《title》中关于“heading”有哪些安排？"""
+    """Turn on-topic section headings into short questions: 关于“heading”有哪些安排？"""
     seen: set[str] = set()
     out: list[str] = []
     for chunk in sorted(chunks, key=lambda c: (not any(t in c.section for t in _TOPICS), c.doc_id, c.ordinal)):
@@ -22,7 +22,7 @@ def examples_from_manifest(chunks: Sequence[Chunk], n: int = 6) -> list[str]:
         if not (4 <= len(heading) <= 24) or heading in seen:
             continue
         seen.add(heading)
-        out.append(f"{chunk.title}中关于“{heading}”有哪些安排？")
+        out.append(f"关于“{heading}”有哪些安排？")
         if len(out) >= n:
             break
     return out

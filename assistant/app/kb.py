@@ -1,0 +1,160 @@
+"""Knowledge-base administration (admins only): list, upload + index, delete, rebuild.
+
+Every public method takes the requesting user's name and checks the role itself, so an admin
+action refuses a non-admin even when called directly (not only through the hidden tab).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from index.errors import AssistantError
+from index.manifest import DocEntry
+from index.settings import Settings
+
+from ..service import Assistant
+from .auth import AuthPolicy
+from .render import source_name
+from .uploads import is_uploaded, remove_upload, store_upload
+
+log = logging.getLogger(__name__)
+
+ProgressCb = Callable[[int, int, str], None]
+TABLE_HEADERS = ["文件ID", "标题", "发文机关", "地区", "日期/年份", "类型", "段落数", "字数", "来源", "收录时间"]
+
+
+@dataclass
+class Result:
+    """Outcome of an admin action: a Chinese message and whether anything changed."""
+
+    message: str
+    ok: bool = True
+    changed: bool = False
+
+
+def _when(stamp: str) -> str:
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return stamp or ""
+
+
+def document_row(entry: DocEntry, uploads: bool) -> list[str | int]:
+    meta = entry.metadata or {}
+    when = str(meta.get("date") or meta.get("year") or "")
+    origin = ("上传：" if uploads else "") + source_name(entry.source)
+    return [entry.doc_id, entry.title, str(meta.get("issuer") or ""), str(meta.get("region") or ""), when,
+            str(meta.get("kind") or ""), len(entry.chunk_ids), entry.chars, origin, _when(entry.indexed_at)]
+
+
+class KnowledgeBase:
+    def __init__(self, assistant: Assistant, policy: AuthPolicy) -> None:
+        self.assistant = assistant
+        self.policy = policy
+
+    @property
+    def settings(self) -> Settings:
+        return self.assistant.settings
+
+    # -- reading --------------------------------------------------------------------------
+    def documents(self, username: str | None) -> list[DocEntry]:
+        self.policy.require_admin(username)
+        return self.assistant.documents()
+
+    def table(self, username: str | None) -> list[list[str | int]]:
+        return [document_row(e, is_uploaded(e.source, self.settings)) for e in self.documents(username)]
+
+    def stats(self, username: str | None) -> str:
+        docs = self.documents(username)
+        chunks = sum(len(d.chunk_ids) for d in docs)
+        uploaded = sum(1 for d in docs if is_uploaded(d.source, self.settings))
+        return f"已收录 {len(docs)} 个文件（其中上传 {uploaded} 个），共 {chunks} 个段落。"
+
+    # -- changing -------------------------------------------------------------------------
+    def upload(self, files: Sequence[tuple[Path, str]], username: str | None,
+               progress: ProgressCb | None = None) -> Result:
+        """Store each (temp path, original name) safely, then index the stored files incrementally."""
+        self.policy.require_admin(username)
+        if not files:
+            return Result("请先选择要上传的文件。", ok=False)
+        existing = {d.doc_id: d for d in self.assistant.documents()}
+        stored: list[Path] = []
+        problems: list[str] = []
+        for temp_path, original in files:
+            shown = source_name(original) or "（未命名）"
+            try:
+                dest = self._check_and_store(temp_path, original, existing, stored)
+            except AssistantError as exc:
+                problems.append(f"《{shown}》：{exc.user_message}")
+                continue
+            except OSError:
+                log.exception("storing upload %r failed", shown)
+                problems.append(f"《{shown}》：保存文件失败。")
+                continue
+            stored.append(dest)
+        lines: list[str] = []
+        changed = False
+        if stored:
+            report = self.assistant.index(stored, prune=False, progress=progress)
+            for skipped in report.skipped:
+                remove_upload(skipped.source, self.settings)
+                problems.append(f"《{source_name(skipped.source)}》：{skipped.reason}")
+            indexed = report.added + report.updated + report.unchanged
+            changed = bool(report.added or report.updated)
+            if indexed:
+                lines.append(
+                    f"已收录 {indexed} 个文件（新增 {report.added}、更新 {report.updated}、未变 {report.unchanged}），"
+                    f"嵌入 {report.embedded_chunks} 个段落，用时 {report.seconds:.1f} 秒。现在可以就这些文件提问。"
+                )
+        if problems:
+            lines.append("以下文件未收录：" + "；".join(problems))
+        return Result("\n".join(lines) or "没有文件被收录。", ok=not problems, changed=changed)
+
+    def _check_and_store(self, temp_path: Path, original: str, existing: dict[str, DocEntry],
+                         stored: list[Path]) -> Path:
+        from .uploads import UploadError, safe_filename
+
+        name = safe_filename(original)
+        doc_id = Path(name).stem
+        uploads = self.settings.uploads_dir
+        clash = existing.get(doc_id)
+        target = uploads / name
+        if clash is not None and Path(clash.source).resolve() != target.resolve():
+            raise UploadError(f"doc id {doc_id!r} taken by {clash.source}",
+                              f"与已收录的文件《{clash.title}》同名，请改名后上传。")
+        if any(p.stem == doc_id and p.name != name for p in stored) or (
+            uploads.is_dir() and any(p.stem == doc_id and p.name != name for p in uploads.iterdir())
+        ):
+            raise UploadError(f"doc id {doc_id!r} used by another upload",
+                              "已有同名（扩展名不同）的上传文件，请改名后上传。")
+        return store_upload(temp_path, original, self.settings)
+
+    def delete(self, doc_id: str | None, username: str | None) -> Result:
+        self.policy.require_admin(username)
+        if not doc_id:
+            return Result("请先选择要删除的文件。", ok=False)
+        entry = next((d for d in self.assistant.documents() if d.doc_id == doc_id), None)
+        if entry is None:
+            return Result("该文件不在知识库中（可能已被删除）。", ok=False)
+        self.assistant.delete_document(doc_id)
+        if remove_upload(entry.source, self.settings):
+            note = "上传的原文件也已删除。"
+        else:
+            note = "原文件仍在文档目录中，下次启动同步时会重新收录；如需永久删除，请从文档目录移除该文件。"
+        return Result(f"已从知识库删除《{entry.title}》。{note}", changed=True)
+
+    def rebuild(self, username: str | None, progress: ProgressCb | None = None) -> Result:
+        """Re-index the document folder and the uploads from scratch."""
+        self.policy.require_admin(username)
+        paths = [self.settings.corpus_dir]
+        if self.settings.uploads_dir.is_dir():
+            paths.append(self.settings.uploads_dir)
+        report = self.assistant.index(paths, rebuild=True, progress=progress)
+        msg = f"索引已重建：共 {report.documents} 个文件、{report.chunks} 个段落，用时 {report.seconds:.1f} 秒。"
+        if report.skipped:
+            msg += "跳过：" + "；".join(f"《{source_name(s.source)}》{s.reason}" for s in report.skipped)
+        return Result(msg, changed=True)

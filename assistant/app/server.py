@@ -1,0 +1,110 @@
+"""``assistant serve``: safety checks, corpus sync, then launch the Gradio app.
+
+The bind/auth check runs first and needs neither Gradio nor any model: exposing the app on a
+non-loopback address without configured users exits at once with a Chinese message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+from index.errors import AssistantError
+from index.settings import Settings
+
+from .auth import AuthPolicy, check_bind, is_loopback, load_auth
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from ..service import Assistant
+
+log = logging.getLogger(__name__)
+
+AUTH_MESSAGE = "请使用管理员分配的账号登录京津冀协同发展政策助手。"
+
+
+def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Blocks:
+    """The app's ``gr.Blocks`` (not launched); see :func:`assistant.app.ui.build_app`."""
+    from .ui import build_app as _build
+
+    return _build(assistant, policy)
+
+
+def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, port: int,
+           **extra: Any) -> str:
+    """Queue + launch without blocking; return the local URL."""
+    from .ui import launch_kwargs
+
+    demo.queue(default_concurrency_limit=settings.concurrency_limit)
+    kwargs: dict[str, Any] = {
+        "server_name": host,
+        "server_port": port,
+        "auth": policy.check if policy.enabled else None,
+        "auth_message": AUTH_MESSAGE if policy.enabled else None,
+        "share": False,
+        "prevent_thread_lock": True,
+        "footer_links": ["api"],
+        "max_file_size": f"{settings.max_upload_mb}mb",
+        "show_error": False,
+        "quiet": True,
+        "ssr_mode": False,
+        "pwa": False,
+        "mcp_server": False,
+        "enable_monitoring": False,
+        **launch_kwargs(),
+    }
+    kwargs.update(extra)
+    _, local_url, _ = demo.launch(**kwargs)
+    return str(local_url)
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    host = getattr(args, "host", None) or settings.host
+    port = int(getattr(args, "port", None) or settings.port)
+    try:
+        policy = load_auth(settings)
+        check_bind(host, policy)
+    except AssistantError as exc:
+        print(f"错误：{exc.user_message}", file=sys.stderr)
+        return 2
+
+    from ..service import Assistant
+
+    assistant = Assistant(settings)
+    try:
+        if not getattr(args, "no_index", False):
+            print(f"正在同步文档目录 {settings.corpus_dir} …", file=sys.stderr, flush=True)
+            report = assistant.index([settings.corpus_dir])
+            print(f"索引就绪：共 {report.documents} 个文件、{report.chunks} 个段落（新增 {report.added}、"
+                  f"更新 {report.updated}、删除 {report.deleted}）。", file=sys.stderr, flush=True)
+            for skipped in report.skipped:
+                print(f"  跳过 {skipped.source}：{skipped.reason}", file=sys.stderr)
+        demo = build_app(assistant, policy)
+    except AssistantError as exc:
+        print(f"错误：{exc.user_message}", file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("start-up failed")
+        print("错误：启动失败（详细原因见上方日志），请检查数据目录与模型文件后重试。", file=sys.stderr)
+        return 1
+
+    try:
+        url = launch(demo, settings, policy, host, port)
+    except OSError as exc:
+        log.info("launch failed: %s", exc)
+        print(f"错误：无法在 {host}:{port} 启动网页服务（端口可能已被占用），请用 --port 换一个端口。", file=sys.stderr)
+        return 2
+    mode = "已启用登录" if policy.enabled else "本机单用户模式（无需登录）"
+    print(f"京津冀协同发展政策助手已启动：{url}（{mode}，按 Ctrl+C 停止）", flush=True)
+    if not is_loopback(host):
+        print("提示：服务对其他机器可见，建议置于 HTTPS 反向代理之后使用。", flush=True)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+    return 0
