@@ -35,6 +35,17 @@ def _previous_points(answer: str) -> list[str]:
     return [clean[s:e] for s, e in sentence_spans(clean)]
 
 
+_FULL_NAMES = {"北京": "北京市", "天津": "天津市", "河北": "河北省"}
+
+
+def _same_form(new: str, old: str) -> str:
+    """天津 replacing 北京市 becomes 天津市; 天津市 replacing 北京 becomes 天津."""
+    short = new[:-1] if new[:-1] in _FULL_NAMES and new[-1] in "市省" else new
+    if old[-1:] in ("市", "省") and old[:-1] in _FULL_NAMES:
+        return _FULL_NAMES.get(short, new)
+    return short
+
+
 def is_followup(question: str) -> bool:
     q = question.strip()
     return bool(
@@ -59,8 +70,9 @@ def rewrite_followup(question: str, history: Sequence[tuple[str, str]]) -> str:
     new_region = _REGION.search(core)
     new_year = _YEAR.search(core)
     rewritten = prev_q
-    if new_region and _REGION.search(prev_q):
-        rewritten = _REGION.sub(new_region.group(), rewritten, count=1)
+    old_region = _REGION.search(prev_q)
+    if new_region and old_region:
+        rewritten = _REGION.sub(_same_form(new_region.group(), old_region.group()), rewritten, count=1)
     if new_year and _YEAR.search(prev_q):
         year = new_year.group()
         rewritten = _YEAR.sub(year if year.endswith("年") else year + "年", rewritten, count=1)

@@ -19,14 +19,15 @@ class Embedder:
     """Wraps one SentenceTransformer, loaded once per process and shared by every caller."""
 
     def __init__(self, model_path: Path, batch_size: int = 32, threads: int = 0,
-                 query_prompt: str = "query: ", passage_prompt: str = "passage: ") -> None:
+                 query_prompt: str = "query: ", passage_prompt: str = "passage: ", query_threads: int = 1) -> None:
         if not (model_path / "config.json").exists() and not (model_path / "modules.json").exists():
             raise ModelNotAvailableError(f"no sentence-transformers model at {model_path}")
         import torch
         from sentence_transformers import SentenceTransformer
 
-        if threads > 0:
-            torch.set_num_threads(threads)
+        self._torch = torch
+        self.batch_threads = threads if threads > 0 else torch.get_num_threads()
+        self.query_threads = query_threads if query_threads > 0 else self.batch_threads
         self.model_path = model_path
         self.batch_size = batch_size
         self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
@@ -43,6 +44,8 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            # Thread count per call (safe under the lock): batches use all cores, short queries one.
+            self._torch.set_num_threads(self.query_threads if len(texts) <= 2 else self.batch_threads)
             vectors = self.model.encode(
                 list(texts),
                 prompt=prompt,
@@ -83,5 +86,5 @@ def get_embedder(settings: Settings) -> Embedder:
         if key not in _CACHE:
             log.info("loading embedding model %s", path)
             _CACHE[key] = Embedder(path, settings.embed_batch_size, settings.embed_threads,
-                                   settings.query_prompt, settings.passage_prompt)
+                                   settings.query_prompt, settings.passage_prompt, settings.query_threads)
         return _CACHE[key]
