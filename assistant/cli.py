@@ -149,7 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if getattr(args, "command", None) not in ("eval", "bench", "llm-serve"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        # Options of the delegated commands (eval/bench/llm-serve) belong to their own parsers.
+        args.rest = [a for a in [*args.rest, *extra] if a != "--"]
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

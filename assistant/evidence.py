@@ -70,7 +70,8 @@ class EvidenceScorer:
         if not hits:
             return 0.0
         terms = self.weights.weighted_terms(question)
-        w = self.lexical_weight
+        # Keyword-only retrieval has no cosine: judge on the lexical evidence alone.
+        w = self.lexical_weight if any(h.dense_score is not None for h in hits[:TOP_PASSAGES]) else 1.0
         return max(w * self.lexical(question, terms, h) + (1 - w) * self.semantic(h) for h in hits[:TOP_PASSAGES])
 
     def is_answerable(self, question: str, hits: Sequence[Hit]) -> bool:

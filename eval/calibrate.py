@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 1, sum(1 for a, _ in scored if not a))
             # Weigh false refusals more: refusing an answerable question hides policy from officials,
             # while a wrongly accepted one still only shows verified source sentences.
-            cost = 0.7 * false_refusal + 0.3 * false_accept
+            cost = 0.75 * false_refusal + 0.25 * false_accept
             params = {"lexical_weight": lexical, "cosine_floor": floor, "cosine_ceil": ceil, "threshold": threshold,
                       "false_refusal_rate": round(false_refusal, 4), "false_accept_rate": round(false_accept, 4)}
             if best is None or cost < best[0] - 1e-9:

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     keyword_weight: float = 1.0
 
     # --- refusal ---------------------------------------------------------------------------
-    refusal_threshold: float = 0.62  # evidence score below which we refuse (eval/calibrate.py on the dev set)
+    refusal_threshold: float = 0.52  # evidence score below which we refuse (eval/calibrate.py on the dev set)
 
     # --- writers ---------------------------------------------------------------------------
     writer: Literal["extractive", "llm"] = "extractive"

@@ -1,0 +1,88 @@
+"""``bench.run`` end to end on a tiny corpus: it runs, and writes the figures it promises (no timing thresholds)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.conftest import JJJ, SEED_DIR, SHARED, require_shared
+
+
+def _tiny_corpus(tmp_path: Path) -> tuple[Path, Path]:
+    """docs_corpus/ + the 3 smallest jjj files some evaluation question is about; 2 small distractors."""
+    from eval.datasets import load_own_set
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_DIR, corpus)
+    gold = {d for q in load_own_set("jjj", SEED_DIR, SHARED).questions for d in q.gold_docs}
+    smallest = sorted((p for p in JJJ.glob("*.txt") if p.stem in gold), key=lambda p: p.stat().st_size)[:3]
+    for path in smallest:
+        shutil.copy2(path, corpus / path.name)
+    distractors = tmp_path / "distractors"
+    distractors.mkdir()
+    for path in sorted((SHARED / "corpus" / "distractors").glob("*.txt"), key=lambda p: p.stat().st_size)[:2]:
+        shutil.copy2(path, distractors / path.name)
+    return corpus, distractors
+
+
+def test_bench_quick_ingest_and_query(tmp_path: Path, model_path: Path) -> None:
+    require_shared()
+    from bench.run import main
+
+    corpus, distractors = _tiny_corpus(tmp_path)
+    data, results = tmp_path / "bench", tmp_path / "results"
+    code = main(["--quick", "--only", "ingest,query", "--data-dir", str(data), "--results-dir", str(results),
+                 "--corpus", str(corpus), "--distractors", str(distractors), "--distractor-fraction", "1.0",
+                 "--questions", "3", "--naive-questions", "2"])
+    assert code == 0
+    files = sorted(results.glob("*.json"))
+    assert len(files) == 1 and files[0].with_suffix(".png").exists()
+    out = json.loads(files[0].read_text(encoding="utf-8"))
+    assert {"meta", "ingest", "query"} <= set(out) and "scale" not in out
+    assert out["meta"]["quick"] is True and out["meta"]["distractor_fraction"] == 1.0
+    assert out["meta"]["distractor_files"] == 2 and out["meta"]["questions"] == 3
+
+    ingest = out["ingest"]
+    assert "error" not in ingest, ingest
+    assert ingest["documents"] == 4 and ingest["chunks"] > 0 and ingest["chunk_texts_match_index"] is True
+    for key in ("ours_chunks_per_s", "ours_chars_per_s", "raw_chunks_per_s", "raw_chars_per_s", "ratio_ours_to_raw"):
+        assert ingest[key] > 0, key
+    assert ingest["naive_torch_fp32"]["dtype"] == "torch.float32"
+    assert ingest["naive_langchain"]["chunks"] > 0 and ingest["naive_langchain"]["chunks_per_s"] > 0
+
+    query = out["query"]
+    assert "error" not in query, query
+    for label in ("a", "b"):
+        part = query[label]
+        assert part["ours"]["n"] == 3 and part["ours"]["errors"] == 0 and part["ours"]["p50_s"] > 0
+        assert part["ours"]["p95_s"] >= part["ours"]["p50_s"]
+        assert part["naive_bm25_per_query"]["n"] == 2 and part["naive_bm25_per_query"]["p50_s"] > 0
+        assert part["ratio_p50_ours_to_naive"] > 0
+    assert query["b"]["documents"] == query["a"]["documents"] + 2
+    # the model is used where it lives, never converted into the bench data dir
+    assert not (data / "models").exists()
+    # the (b) index is kept for the next run
+    assert any(data.glob("mix-*/p100/manifest.json"))
+
+
+def test_bench_rejects_unknown_section() -> None:
+    from bench.run import main
+
+    assert main(["--only", "ingest,warp"]) == 2
+
+
+def test_scale_points_are_nested(tmp_path: Path) -> None:
+    import argparse
+
+    from bench.run import Plan
+
+    topic = [tmp_path / "topic"]
+    distractors = [(tmp_path / f"d{i}.txt", 100) for i in range(20)]
+    plan = Plan(args=argparse.Namespace(), base=None, model=tmp_path, root=tmp_path,  # type: ignore[arg-type]
+                topic_paths=topic, topic_doc_ids=set(), topic_chars=500, distractors=distractors,
+                distractor_total_chars=2000, questions=[], quick=True)
+    p10, p30, p100 = (plan.point_paths(f) for f in (0.1, 0.3, 1.0))
+    assert p10[:1] == topic and p30[:1] == topic and p100[:1] == topic  # the whole topic corpus every time
+    assert p10 == p30[: len(p10)] and p30 == p100[: len(p30)]  # nested
+    assert (len(p10), len(p30), len(p100)) == (1 + 2, 1 + 6, 1 + 20)  # 10 % / 30 % of 2,000 distractor characters
