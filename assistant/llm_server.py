@@ -129,8 +129,13 @@ def server_command(
 
 
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The server's environment: ours, plus ``extra``."""
+    """The server's environment: ours, plus ``extra``.
+
+    ``OMP_WAIT_POLICY=PASSIVE`` (unless set): llama.cpp's OpenMP threads otherwise spin-wait, and on
+    a small machine shared with the app and the embedder that made 2 threads slower than 1.
+    """
     env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     env.update(extra or {})
     return env
 
@@ -281,7 +286,7 @@ def serve_forever(settings: Settings, *, host: str = "127.0.0.1", download: bool
     server.log_path = None
     # In the foreground the server's own output goes to our terminal.
     log.info("starting LLM server: %s", " ".join(server.command))
-    proc = subprocess.Popen(server.command, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(server.command, stdin=subprocess.DEVNULL, env=server_env())
     server.proc = proc
 
     def _terminate(signum: int, _frame: object) -> None:

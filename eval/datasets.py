@@ -84,16 +84,23 @@ def _doc_name(prefix: str, text: str) -> str:
     return f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
 
+CORPUS_FACTOR = 5  # passages of this many times more rows than questions asked, as distractors
+
+
 def load_external_set(name: str, shared_dir: Path, work_dir: Path, limit: int | None) -> EvalSet:
-    """Write the set's passages as a corpus under ``work_dir`` and return its questions."""
+    """Write the set's passages as a corpus under ``work_dir`` and return its questions.
+
+    The corpus holds the passages of ``CORPUS_FACTOR × limit`` rows, so that retrieval has to find
+    the right passage among many of the same genre, not among a handful."""
     source = shared_dir / "eval-external" / EXTERNAL_FILES[name]
     if not source.exists():
         raise FileNotFoundError(f"{source} not found (set ASSISTANT_SHARED_DIR)")
-    rows = load_jsonl(source)[: limit or None]
+    all_rows = load_jsonl(source)
+    rows = all_rows[: limit * CORPUS_FACTOR] if limit else all_rows
     corpus = work_dir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     questions = []
-    for row in rows:
+    for i, row in enumerate(rows):
         gold = []
         for passage in row.get("gold_passages") or []:
             text = passage["text"].strip()
@@ -119,6 +126,8 @@ def load_external_set(name: str, shared_dir: Path, work_dir: Path, limit: int | 
             if not target.exists():
                 target.write_text(text, encoding="utf-8")
             negatives.append(doc_id)
+        if limit and i >= limit:
+            continue  # passage only
         questions.append(
             Question(
                 id=row["id"],

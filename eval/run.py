@@ -21,7 +21,7 @@ from assistant.service import Assistant
 from assistant.verify import verify
 from index.settings import REPO_ROOT, Settings
 
-from .datasets import EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set
+from .datasets import CORPUS_FACTOR, EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set
 from .metrics import QuestionResult, aggregate, per_kind, score_question
 
 REPORTS_DIR = REPO_ROOT / "eval" / "reports"
@@ -226,7 +226,7 @@ def print_table(summary: dict[str, Any]) -> None:
         table.add_column(key, justify="right")
     for name, data in summary["configs"].items():
         table.add_row(name, *(_fmt(data["overall"].get(k)) for k in HEADLINE))
-    Console(file=sys.stderr).print(table)
+    Console(file=sys.stderr, width=max(160, Console().width)).print(table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -238,10 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         if name in EXTERNAL_FILES:
             limit = args.limit or 200
-            work = settings.data_dir / "eval" / f"ext-{name}-{limit}"
+            work = settings.data_dir / "eval" / f"ext-{name}-{limit}x{CORPUS_FACTOR}"
             eval_set = load_external_set(name, settings.shared_dir, work, limit)
             configs = (args.configs or "hybrid").split(",")
-            index_name = f"ext-{name}-{limit}"
+            index_name = f"ext-{name}-{limit}x{CORPUS_FACTOR}"
         else:
             eval_set = load_own_set(name, settings.corpus_dir, settings.shared_dir)
             if args.distractors:
