@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     llm_base_url: str = "http://127.0.0.1:8088/v1"
     llm_model: str = "qwen2.5-coder-1.5b-instruct"
     llm_api_key: str = "not-needed"
-    llm_timeout: float = 60.0
+    llm_timeout: float = 90.0  # the first request evaluates the ~830-token prompt prefix (slow on 2 cores)
     llm_max_tokens: int = 400
     llm_threads: int = 2
     llm_model_path: Path | None = None  # GGUF; default: <data_dir>/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf

@@ -111,7 +111,8 @@ def test_answers_and_refusals_on_the_policy_corpus(jjj_assistant: Assistant) -> 
         assert not answer.refused, (question, answer.evidence_score)
         assert expected in answer.text or any(expected in c.text for c in answer.citations), answer.text
         _assert_citations_slice_source(answer)
-    for question in ("北京市对新能源汽车的购车补贴标准是每辆多少元？", "雄安新区2026年新增多少所三甲医院？"):
+    for question in ("北京市对新能源汽车的购车补贴标准是每辆多少元？", "京津冀三地的平均房价是多少？",
+                     "北京冬奥会的吉祥物叫什么名字？"):
         assert jjj_assistant.ask(question).refused, question
 
 
