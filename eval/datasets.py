@@ -84,19 +84,21 @@ def _doc_name(prefix: str, text: str) -> str:
     return f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
 
-CORPUS_FACTOR = 5  # passages of this many times more rows than questions asked, as distractors
+# Passages of this many times more rows than questions asked go into the corpus, as distractors
+# (RGB brings its own negative passages, so its own rows suffice).
+CORPUS_FACTOR = {"cmrc2018": 5, "drcd": 5, "rgb": 1}
 
 
 def load_external_set(name: str, shared_dir: Path, work_dir: Path, limit: int | None) -> EvalSet:
     """Write the set's passages as a corpus under ``work_dir`` and return its questions.
 
-    The corpus holds the passages of ``CORPUS_FACTOR × limit`` rows, so that retrieval has to find
+    The corpus holds the passages of ``CORPUS_FACTOR[name] × limit`` rows, so that retrieval has to find
     the right passage among many of the same genre, not among a handful."""
     source = shared_dir / "eval-external" / EXTERNAL_FILES[name]
     if not source.exists():
         raise FileNotFoundError(f"{source} not found (set ASSISTANT_SHARED_DIR)")
     all_rows = load_jsonl(source)
-    rows = all_rows[: limit * CORPUS_FACTOR] if limit else all_rows
+    rows = all_rows[: limit * CORPUS_FACTOR[name]] if limit else all_rows
     corpus = work_dir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     questions = []

@@ -238,10 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         if name in EXTERNAL_FILES:
             limit = args.limit or 200
-            work = settings.data_dir / "eval" / f"ext-{name}-{limit}x{CORPUS_FACTOR}"
+            work = settings.data_dir / "eval" / f"ext-{name}-{limit}x{CORPUS_FACTOR[name]}"
             eval_set = load_external_set(name, settings.shared_dir, work, limit)
             configs = (args.configs or "hybrid").split(",")
-            index_name = f"ext-{name}-{limit}x{CORPUS_FACTOR}"
+            index_name = f"ext-{name}-{limit}x{CORPUS_FACTOR[name]}"
         else:
             eval_set = load_own_set(name, settings.corpus_dir, settings.shared_dir)
             if args.distractors:
