@@ -163,3 +163,15 @@ def temp_root(prefix: str = "jjj-app-") -> Iterator[Path]:
         yield root
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def running_app() -> Iterator[AppServer]:
+    """One app (users zhang=admin, li=user) over a freshly copied indexed data dir, closed afterwards."""
+    with temp_root() as root:
+        indexed_root(root)
+        srv = AppServer(root, users=USERS_SPEC)
+        try:
+            yield srv
+        finally:
+            srv.close()

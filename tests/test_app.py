@@ -40,8 +40,7 @@ from .browser_utils import (
     XSS_QUESTION,
     AppServer,
     free_port,
-    indexed_root,
-    temp_root,
+    running_app,
 )
 
 pytestmark = pytest.mark.slow
@@ -57,13 +56,8 @@ def req(username: str | None) -> Any:
 @pytest.fixture(scope="module")
 def server(model_path: Path) -> Iterator[AppServer]:
     assert model_path == MODEL_DIR or (MODEL_DIR / "config.json").exists()
-    with temp_root() as root:
-        indexed_root(root)
-        srv = AppServer(root, users=USERS_SPEC)
-        try:
-            yield srv
-        finally:
-            srv.close()
+    with running_app() as srv:
+        yield srv
 
 
 def final_output(gen: Iterator[tuple[Any, ...]]) -> tuple[Any, ...]:

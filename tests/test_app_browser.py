@@ -24,14 +24,12 @@ from .browser_utils import (
     UPLOAD_DOC_NAME,
     UPLOAD_QUESTION,
     USER,
-    USERS_SPEC,
     XSS_QUESTION,
     AppServer,
     add_xss_document,
-    indexed_root,
     launch_browser,
     login,
-    temp_root,
+    running_app,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -45,13 +43,8 @@ TURNS = ".turn-html .turn"  # finished turns (the live area of a streaming answe
 def server(model_path: Path) -> Iterator[AppServer]:
     assert model_path == MODEL_DIR or (MODEL_DIR / "config.json").exists()
     assert Path("/usr/bin/chromium").exists(), "Debian chromium missing: make system-deps installs it"
-    with temp_root() as root:
-        indexed_root(root)
-        srv = AppServer(root, users=USERS_SPEC)
-        try:
-            yield srv
-        finally:
-            srv.close()
+    with running_app() as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
