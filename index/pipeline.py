@@ -70,7 +70,9 @@ def discover(paths: Sequence[Path]) -> list[SourceFile]:
 def model_fingerprint(embedder: Embedder) -> str:
     config = embedder.model_path / "config.json"
     digest = hashlib.sha1(config.read_bytes()).hexdigest()[:12] if config.exists() else "noconfig"
-    return f"{embedder.name}:{embedder.dim}:{digest}"
+    base = f"{embedder.name}:{embedder.dim}:{digest}"
+    # Backends give slightly different vectors: mixing them in one index would skew scores.
+    return base if embedder.backend == "torch" else f"{base}:{embedder.backend}"
 
 
 class Indexer:
@@ -237,6 +239,7 @@ class Indexer:
             existing.update({c.chunk_id: v for c, v in zip(missing, vectors, strict=True)})
         report.embedded_chunks += len(missing)
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        stale: set[str] = set()
         for doc, chunks, status in pending:
             if chunks:
                 extra = {"content_hash": doc.content_hash, "n_chunks": len(chunks), "doc_chars": len(doc.text)}
@@ -252,12 +255,16 @@ class Indexer:
                 metadata=doc.metadata,
                 indexed_at=now,
             )
-            manifest.save(self.settings.manifest_path)
             if old is not None:
-                stale = set(old.chunk_ids) - {c.chunk_id for c in chunks}
-                self.store.delete(stale)
+                stale |= set(old.chunk_ids) - {c.chunk_id for c in chunks}
             new_chunks.update({c.chunk_id: c for c in chunks})
             setattr(report, status, getattr(report, status) + 1)
+        # Once per batch, after every chunk of it is stored: a crash before this line leaves orphans
+        # that the next run reuses (no re-embedding), never a manifest pointing at missing chunks.
+        # (Saving per document rewrote the whole manifest once per file: quadratic at 1,000 files.)
+        manifest.save(self.settings.manifest_path)
+        if stale:
+            self.store.delete(stale)
 
     # -- consistency ----------------------------------------------------------------------
     def repair(self, manifest: Manifest | None = None, fresh: dict[str, Chunk] | None = None) -> KeywordIndex:

@@ -40,8 +40,11 @@ class Settings(BaseSettings):
     reranker_model: Path | None = Field(default=None, description="optional local CrossEncoder folder")
 
     # --- embedding -------------------------------------------------------------------------
+    # torch: sentence-transformers fp32 (the reference); onnx: the same model exported and fused for
+    # onnxruntime; onnx-int8: fused + int8 weights (fastest; retrieval within a point, see README).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
     embed_batch_size: int = 32
-    embed_threads: int = 0  # torch threads for batch (ingest) encoding; 0 = torch default (all cores)
+    embed_threads: int = 0  # threads for batch (ingest) encoding; 0 = all cores
     query_threads: int = 1  # one short query: 1 thread is 2-6x faster than 2 on a busy 2-core machine
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
