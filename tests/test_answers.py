@@ -175,7 +175,7 @@ def test_cross_encoder_reranker_code_path(seed_assistant: Assistant, tmp_path: P
     bot = Assistant(seed_assistant.settings.model_copy(update={"reranker_model": target}))
     hits = bot.retrieve("“六链五群”指什么？", k=5)
     assert len(hits) == 5 and all(h.rerank_score is not None for h in hits)
-    scores = [h.rerank_score for h in hits]
+    scores = [h.rerank_score for h in hits if h.rerank_score is not None]
     assert scores == sorted(scores, reverse=True)
     answer = bot.ask("“六链五群”指什么？")
     assert answer.text
