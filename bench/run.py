@@ -190,6 +190,33 @@ class CachingEmbedder(Embedder):
     def _encode_locked(self, texts: list[str], threads: int, show_progress: bool) -> np.ndarray:
         return self._inner._encode_locked(texts, threads, show_progress)
 
+    def prefill(self, data_dir: Path, settings: Settings) -> int:
+        """Remember the vectors of an index built earlier with the same model and backend (another
+        bench run's (b)), so that the nested scale indexes of this run embed nothing again."""
+        from index.manifest import Manifest
+        from index.pipeline import model_fingerprint
+        from index.store import ChromaStore, chunk_from_record
+
+        try:
+            manifest = Manifest.load(data_dir / "manifest.json")
+        except (OSError, ValueError):
+            return 0
+        if manifest.embedding_model != model_fingerprint(self):
+            return 0
+        store = ChromaStore(settings.model_copy(update={"data_dir": data_dir}))
+        before = len(self._cache)
+        offset, batch = 0, 2000
+        while True:
+            page = store.collection.get(include=["documents", "metadatas", "embeddings"], limit=batch, offset=offset)
+            for cid, text, meta, vector in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"],
+                                               strict=True):
+                key = hashlib.sha1(chunk_from_record(cid, text, meta or {}).embed_text().encode("utf-8")).digest()
+                self._cache.setdefault(key, np.asarray(vector, dtype=np.float32))
+            if len(page["ids"]) < batch:
+                break
+            offset += batch
+        return len(self._cache) - before
+
 
 # -- building blocks --------------------------------------------------------------------------------
 def progress(msg: str) -> None:
@@ -212,6 +239,9 @@ def ensure_index(plan: Plan, data_dir: Path, paths: Sequence[Path]) -> dict[str,
     bot = get_bot(plan, data_dir)
     if plan.caching is None:
         plan.caching = CachingEmbedder(bot.embedder)
+        donor = plan.mix_root / "p100"
+        if donor != data_dir and (donor / "manifest.json").exists():
+            progress(f"reusing {plan.caching.prefill(donor, bot.settings)} vectors of {donor}")
     t0 = time.perf_counter()
     before = plan.caching.embedded
     report = Indexer(bot.settings, embedder=plan.caching, store=bot.store).run(list(paths))
