@@ -515,7 +515,7 @@ def section_hnsw(plan: Plan) -> dict[str, Any]:
     page = bot.store.collection.get(include=["embeddings"])
     ids, vectors = list(page["ids"]), np.asarray(page["embeddings"], dtype=np.float32)
     queries = bot.embedder.embed_queries([q.question for q in plan.questions])
-    k = bot.settings.dense_k
+    k = min(bot.settings.dense_k, len(ids))
     exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :k]
     exact_ids = [{ids[j] for j in row} for row in exact]
     t = time.perf_counter()
@@ -527,16 +527,18 @@ def section_hnsw(plan: Plan) -> dict[str, Any]:
                            "current": {"M": bot.settings.hnsw_m, "ef_search": bot.settings.hnsw_ef_search},
                            "runs": []}
     work = plan.root / "hnsw-trial"
+    shutil.rmtree(work, ignore_errors=True)
     for m in HNSW_M:
-        shutil.rmtree(work, ignore_errors=True)
-        client = chromadb.PersistentClient(path=str(work), settings=chromadb.config.Settings(anonymized_telemetry=False))
+        # a folder per trial: chromadb caches one client per path for the life of the process
+        trial = work / f"m{m}-{time.time_ns()}"
+        client = chromadb.PersistentClient(path=str(trial), settings=chromadb.config.Settings(anonymized_telemetry=False))
         t = time.perf_counter()
         col = client.create_collection(f"trial_m{m}", embedding_function=None,
                                        metadata={"hnsw:space": "cosine", "hnsw:M": m})
         for i in range(0, len(ids), 4000):
             col.add(ids=ids[i:i + 4000], embeddings=vectors[i:i + 4000])
         build_s = time.perf_counter() - t
-        disk = du_bytes(work)["disk_bytes"]
+        disk = du_bytes(trial)["disk_bytes"]
         for ef in HNSW_EF_SEARCH:
             col.modify(configuration={"hnsw": {"ef_search": ef}})
             col.query(query_embeddings=[queries[0].tolist()], n_results=k)  # warm

@@ -48,7 +48,11 @@ def test_bench_quick_ingest_and_query(tmp_path: Path, model_path: Path) -> None:
     assert ingest["documents"] == 4 and ingest["chunks"] > 0 and ingest["chunk_texts_match_index"] is True
     for key in ("ours_chunks_per_s", "ours_chars_per_s", "raw_chunks_per_s", "raw_chars_per_s", "ratio_ours_to_raw"):
         assert ingest[key] > 0, key
-    assert ingest["naive_torch_fp32"]["dtype"] == "torch.float32"
+    reference = ingest["naive_torch_fp32"]
+    assert reference["backend"] == "torch" and reference["dtype"] == "float32"
+    assert reference["sample"] > 0 and reference["chunks_per_s"] > 0 and reference["speedup_raw"] > 0
+    assert reference["cosine_to_torch_min"] >= 0.99  # int8 stays close to the fp32 reference
+    assert ingest["embedder"]["backend"] == "onnx-int8" and ingest["speedup_ours_to_torch_fp32"] > 0
     assert ingest["naive_langchain"]["chunks"] > 0 and ingest["naive_langchain"]["chunks_per_s"] > 0
 
     query = out["query"]
@@ -64,6 +68,22 @@ def test_bench_quick_ingest_and_query(tmp_path: Path, model_path: Path) -> None:
     assert not (data / "models").exists()
     # the (b) index is kept for the next run
     assert any(data.glob("mix-*/p100/manifest.json"))
+
+    # HNSW settings by measurement, on the kept (b) index: recall against exact search for each M/ef
+    code = main(["--quick", "--only", "hnsw", "--data-dir", str(data), "--results-dir", str(results),
+                 "--corpus", str(corpus), "--distractors", str(distractors), "--distractor-fraction", "1.0",
+                 "--questions", "3"])
+    assert code == 0
+    hnsw = json.loads(sorted(results.glob("*.json"))[-1].read_text(encoding="utf-8"))["hnsw"]
+    assert "error" not in hnsw, hnsw
+    assert hnsw["vectors"] == query["b"]["chunks"] and hnsw["source"].endswith("p100")
+    runs = hnsw["runs"]
+    assert {(r["M"], r["ef_search"]) for r in runs} >= {(16, 64), (8, 16)}
+    k = hnsw["k"]
+    assert all(0.0 < r[f"recall@{k}"] <= 1.0 and r["p50_ms"] > 0 and r["disk_bytes"] > 0 for r in runs)
+    # a tiny index is searched exhaustively: HNSW must agree with exact search there
+    assert max(r[f"recall@{k}"] for r in runs) == 1.0
+    assert not (data / "hnsw-trial").exists()
 
 
 def test_bench_rejects_unknown_section() -> None:
