@@ -61,7 +61,10 @@ class Settings(BaseSettings):
     chroma_timeout: float = 10.0
     chroma_retries: int = 3
     collection: str = "policy_chunks"
-    hnsw_ef_search: int = 64
+    # By measurement (assistant bench --only hnsw, 64,868 vectors): recall@30 against exact search was
+    # 0.83 / 0.93 / 0.95 at ef_search 16 / 64 / 128 for about the same latency (2.5-3.9 ms, noise);
+    # M 32 was no better than 16 and 6 % larger. Applies to new indexes (Chroma fixes it at creation).
+    hnsw_ef_search: int = 128
     hnsw_m: int = 16
 
     # --- retrieval -------------------------------------------------------------------------
