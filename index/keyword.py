@@ -56,6 +56,11 @@ def _jieba() -> object:
     return jieba
 
 
+def warm_tokenizer() -> None:
+    """Load jieba and the policy-terms dictionary now (about a second), not on the first query."""
+    _jieba()
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens, lower-cased, without punctuation and stop words."""
     jieba = _jieba()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .background import OrderedWriter
 from .chunker import PolicyChunker
 from .embedder import Embedder, get_embedder
 from .errors import AssistantError, DocumentLoadError, IndexConfigMismatchError
-from .keyword import KeywordIndex, KeywordIndexCorrupt
+from .keyword import KeywordIndex, KeywordIndexCorrupt, tokenize, warm_tokenizer
 from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
 from .manifest import DocEntry, Manifest
 from .models import Chunk, Document, IndexReport, SkippedFile
@@ -83,6 +85,7 @@ class Indexer:
         self._embedder = embedder
         self.store = store or ChromaStore(settings)
         self.chunker = PolicyChunker(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
+        self._store_lock = threading.Lock()  # a run's reads (main thread) and writes (writer thread)
 
     @property
     def embedder(self) -> Embedder:
@@ -167,10 +170,48 @@ class Indexer:
 
         files = discover(paths)
         seen: set[str] = set()
-        pending: list[tuple[Document, list[Chunk], str]] = []  # (doc, chunks, status)
         new_chunks: dict[str, Chunk] = {}
-        max_bytes = self.settings.max_file_mb * 1024 * 1024
+        new_tokens: dict[str, list[str]] = {}
+        with OrderedWriter() as writer:
+            self._sync_files(files, manifest, report, seen, new_chunks, new_tokens, writer, progress)
+        if progress:
+            progress(len(files), len(files), "")
 
+        if prune:
+            roots = [Path(p).resolve() for p in paths]
+            for doc_id, entry in list(manifest.documents.items()):
+                if doc_id in seen:
+                    continue
+                src = Path(entry.source).resolve()
+                under = any(src == r or r in src.parents for r in roots)
+                if under and not src.exists():
+                    del manifest.documents[doc_id]
+                    manifest.save(self.settings.manifest_path)
+                    self.store.delete(entry.chunk_ids)
+                    report.deleted += 1
+
+        manifest.save(self.settings.manifest_path)  # also replaces a corrupt manifest
+        self.repair(manifest, new_chunks, new_tokens)
+        report.documents = len(manifest.documents)
+        report.chunks = manifest.chunk_count()
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _sync_files(
+        self,
+        files: list[SourceFile],
+        manifest: Manifest,
+        report: IndexReport,
+        seen: set[str],
+        new_chunks: dict[str, Chunk],
+        new_tokens: dict[str, list[str]],
+        writer: OrderedWriter,
+        progress: ProgressFn | None,
+    ) -> None:
+        """Load and chunk each file, embed in batches here, and hand each batch to ``writer``."""
+        pending: list[tuple[Document, list[Chunk], str]] = []  # (doc, chunks, status)
+        max_bytes = self.settings.max_file_mb * 1024 * 1024
+        writer.submit(warm_tokenizer)  # loads jieba's dictionaries while the first batch is read
         for done, source in enumerate(files, start=1):
             if progress:
                 progress(done - 1, len(files), source.path.name)
@@ -194,56 +235,53 @@ class Indexer:
                 continue
             chunks = self.chunker.split(doc)
             pending.append((doc, chunks, "updated" if old else "added"))
-            if sum(len(c) for _, c, _ in pending) >= self.settings.embed_batch_size * 8:
-                self._commit(pending, manifest, report, new_chunks)
+            if sum(len(c) for _, c, _ in pending) >= self.settings.ingest_batch_chunks:
+                self._embed_batch(pending, report, writer, new_chunks, new_tokens, manifest)
                 pending = []
-        self._commit(pending, manifest, report, new_chunks)
-        if progress:
-            progress(len(files), len(files), "")
+        self._embed_batch(pending, report, writer, new_chunks, new_tokens, manifest)
 
-        if prune:
-            roots = [Path(p).resolve() for p in paths]
-            for doc_id, entry in list(manifest.documents.items()):
-                if doc_id in seen:
-                    continue
-                src = Path(entry.source).resolve()
-                under = any(src == r or r in src.parents for r in roots)
-                if under and not src.exists():
-                    del manifest.documents[doc_id]
-                    manifest.save(self.settings.manifest_path)
-                    self.store.delete(entry.chunk_ids)
-                    report.deleted += 1
-
-        manifest.save(self.settings.manifest_path)  # also replaces a corrupt manifest
-        self.repair(manifest, new_chunks)
-        report.documents = len(manifest.documents)
-        report.chunks = manifest.chunk_count()
-        report.seconds = round(time.perf_counter() - started, 3)
-        return report
-
-    def _commit(
+    def _embed_batch(
         self,
         pending: list[tuple[Document, list[Chunk], str]],
-        manifest: Manifest,
         report: IndexReport,
+        writer: OrderedWriter,
         new_chunks: dict[str, Chunk],
+        new_tokens: dict[str, list[str]],
+        manifest: Manifest,
     ) -> None:
+        """Embed one batch on this thread, then queue its writes behind the earlier batches'."""
         if not pending:
             return
         all_chunks = [c for _, chunks, _ in pending for c in chunks]
         # Reuse embeddings already stored under the same ids (a resumed or repaired run).
-        existing = self.store.get_embeddings([c.chunk_id for c in all_chunks])
-        missing = [c for c in all_chunks if c.chunk_id not in existing]
+        with self._store_lock:
+            vectors = self.store.get_embeddings([c.chunk_id for c in all_chunks])
+        missing = [c for c in all_chunks if c.chunk_id not in vectors]
         if missing:
-            vectors = self.embedder.embed_passages([c.embed_text() for c in missing])
-            existing.update({c.chunk_id: v for c, v in zip(missing, vectors, strict=True)})
+            fresh = self.embedder.embed_passages([c.embed_text() for c in missing])
+            vectors.update({c.chunk_id: v for c, v in zip(missing, fresh, strict=True)})
         report.embedded_chunks += len(missing)
+        writer.submit(self._write_batch, pending, vectors, manifest, report, new_chunks, new_tokens)
+
+    def _write_batch(
+        self,
+        pending: list[tuple[Document, list[Chunk], str]],
+        vectors: dict[str, np.ndarray],
+        manifest: Manifest,
+        report: IndexReport,
+        new_chunks: dict[str, Chunk],
+        new_tokens: dict[str, list[str]],
+    ) -> None:
+        """Store one embedded batch (runs on the writer thread, in batch order)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         stale: set[str] = set()
+        batch = [(c, {"content_hash": doc.content_hash, "n_chunks": len(chunks), "doc_chars": len(doc.text)})
+                 for doc, chunks, _ in pending for c in chunks]
+        if batch:  # the whole batch in as few Chroma calls as possible
+            with self._store_lock:
+                self.store.upsert([c for c, _ in batch], np.stack([vectors[c.chunk_id] for c, _ in batch]),
+                                  [extra for _, extra in batch])
         for doc, chunks, status in pending:
-            if chunks:
-                extra = {"content_hash": doc.content_hash, "n_chunks": len(chunks), "doc_chars": len(doc.text)}
-                self.store.upsert(chunks, np.stack([existing[c.chunk_id] for c in chunks]), extra)
             old = manifest.documents.get(doc.doc_id)
             manifest.documents[doc.doc_id] = DocEntry(
                 doc_id=doc.doc_id,
@@ -264,10 +302,16 @@ class Indexer:
         # (Saving per document rewrote the whole manifest once per file: quadratic at 1,000 files.)
         manifest.save(self.settings.manifest_path)
         if stale:
-            self.store.delete(stale)
+            with self._store_lock:
+                self.store.delete(stale)
+        # Keyword tokens now, while the next batch is embedded, not all at the end.
+        for _, chunks, _ in pending:
+            for chunk in chunks:
+                new_tokens[chunk.chunk_id] = tokenize(chunk.embed_text())
 
     # -- consistency ----------------------------------------------------------------------
-    def repair(self, manifest: Manifest | None = None, fresh: dict[str, Chunk] | None = None) -> KeywordIndex:
+    def repair(self, manifest: Manifest | None = None, fresh: dict[str, Chunk] | None = None,
+               fresh_tokens: dict[str, list[str]] | None = None) -> KeywordIndex:
         """Make Chroma and the keyword index hold exactly the manifest's chunks."""
         manifest = manifest or self.load_manifest()
         wanted = manifest.chunk_ids()
@@ -294,7 +338,7 @@ class Indexer:
         for chunk in chunks:
             for key in ("content_hash", "n_chunks", "doc_chars"):
                 chunk.metadata.pop(key, None)
-        index = KeywordIndex.build(chunks, token_cache=current.tokens)
+        index = KeywordIndex.build(chunks, token_cache={**current.tokens, **(fresh_tokens or {})})
         index.save(self.settings.keyword_dir)
         return index
 

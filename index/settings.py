@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
     embed_batch_size: int = 32
     embed_threads: int = 0  # threads for batch (ingest) encoding; 0 = all cores
+    # Chunks embedded per ingest batch. The embedder sorts a batch by length, so a wider window pads
+    # less (measured 7 % faster at 1,024 than at 256); a crash loses no work either way (stored
+    # embeddings are reused). Smaller values write the manifest more often.
+    ingest_batch_chunks: int = Field(default=1024, ge=1)
     query_threads: int = 1  # one short query: 1 thread is 2-6x faster than 2 on a busy 2-core machine
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "

@@ -135,15 +135,20 @@ class ChromaStore:
         return self._retry(lambda: getattr(self.collection, method)(**kwargs))
 
     # -- writes ---------------------------------------------------------------------------
-    def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray, extra_meta: dict[str, Any] | None = None) -> None:
+    def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray,
+               extra_meta: Sequence[dict[str, Any]] | None = None) -> None:
+        """Write chunks in calls of up to ``_WRITE_BATCH``: each Chroma call has a fixed cost (measured
+        4.1 s for 844 chunks in calls of 70, 1.6 s in calls of 500), so callers pass whole batches.
+        ``extra_meta`` holds one dict per chunk, merged into its metadata."""
         for i in range(0, len(chunks), _WRITE_BATCH):
             part = chunks[i : i + _WRITE_BATCH]
+            extras = extra_meta[i : i + _WRITE_BATCH] if extra_meta is not None else [{}] * len(part)
             self._call(
                 "upsert",
                 ids=[c.chunk_id for c in part],
-                embeddings=embeddings[i : i + _WRITE_BATCH].tolist(),
+                embeddings=embeddings[i : i + _WRITE_BATCH],
                 documents=[c.text for c in part],
-                metadatas=[{**c.to_metadata(), **(extra_meta or {})} for c in part],
+                metadatas=[{**c.to_metadata(), **extra} for c, extra in zip(part, extras, strict=True)],
             )
 
     def delete(self, ids: Iterable[str]) -> None:

@@ -69,6 +69,49 @@ def test_incremental_sync(tmp_path: Path, model_path: Path, embedder) -> None:  
     assert all(c.doc_id == "协同发展看京津冀" for c in KeywordIndex.load(settings.keyword_dir).chunks)
 
 
+def test_small_batches_give_the_same_index_as_one_batch(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Batches of 5 chunks go through the background writer one after another, overlapped with
+    embedding: the result must be the index one batch gives (ids, keyword tokens, a working search)."""
+    corpus = _small_corpus(tmp_path)
+    one = make_settings(tmp_path / "one", model_path)
+    many = make_settings(tmp_path / "many", model_path, ingest_batch_chunks=5)
+    single = Indexer(one, embedder=embedder).run([corpus])
+    batched = Indexer(many, embedder=embedder).run([corpus])
+    assert batched.chunks == single.chunks > 10 and batched.added == 2
+    ids_one, ids_many = _consistent(one), _consistent(many)
+    assert ids_many[0] == ids_many[1] == ids_many[2] == ids_one[0]
+    assert KeywordIndex.load(many.keyword_dir).tokens == KeywordIndex.load(one.keyword_dir).tokens
+    hits = KeywordIndex.load(many.keyword_dir).search("社会保障卡一卡通", k=3)
+    assert hits and hits[0][0].doc_id == "一卡通通知"
+
+
+def test_failed_write_stops_the_run_and_keeps_the_index_consistent(  # type: ignore[no-untyped-def]
+        tmp_path: Path, model_path: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store write that fails on the writer thread reaches the caller; batches after it are not
+    written, and the next run completes the index."""
+    settings = make_settings(tmp_path / "data", model_path, ingest_batch_chunks=1)  # a batch per document
+    corpus = _small_corpus(tmp_path)
+    indexer = Indexer(settings, embedder=embedder)
+    real_upsert = indexer.store.upsert
+    calls = []
+
+    def failing_upsert(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_upsert(*args, **kwargs)
+
+    monkeypatch.setattr(indexer.store, "upsert", failing_upsert)
+    with pytest.raises(OSError, match="disk full"):
+        indexer.run([corpus])
+    assert len(calls) == 2  # nothing was written after the failure
+    monkeypatch.setattr(indexer.store, "upsert", real_upsert)
+    report = Indexer(settings, embedder=embedder).run([corpus])
+    assert report.documents == 2
+    manifest_ids, chroma_ids, keyword_ids = _consistent(settings)
+    assert manifest_ids == chroma_ids == keyword_ids and len(manifest_ids) == report.chunks
+
+
 def test_skips_bad_files_and_reports_them(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path / "data", model_path)
     corpus = _small_corpus(tmp_path)
@@ -109,6 +152,7 @@ def test_corrupt_manifest_and_keyword_index_are_repaired(tmp_path: Path, model_p
 def _cli_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir),
             "ASSISTANT_EMBEDDING_MODEL": str(settings.embedding_model), "ASSISTANT_EMBED_BATCH_SIZE": "2",
+            "ASSISTANT_INGEST_BATCH_CHUNKS": "16",  # many small batches: kills land between them
             "PYTHONPATH": str(REPO_ROOT)}
 
 
