@@ -16,6 +16,7 @@ import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,10 +51,16 @@ def _jieba() -> object:
     with _jieba_lock:
         if not _jieba_ready:
             jieba.setLogLevel(logging.WARNING)
-            logging.getLogger("bm25s").setLevel(logging.WARNING)
             jieba.load_userdict(str(USER_DICT))
             _jieba_ready = True
     return jieba
+
+
+def _bm25s() -> Any:
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # its import sets DEBUG
+    return bm25s
 
 
 def warm_tokenizer() -> None:
@@ -91,8 +98,7 @@ class KeywordIndex:
     # -- build ----------------------------------------------------------------------------
     @classmethod
     def build(cls, chunks: Sequence[Chunk], token_cache: dict[str, list[str]] | None = None) -> KeywordIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         token_cache = token_cache or {}
         chunks = sorted(chunks, key=lambda c: (c.doc_id, c.ordinal, c.chunk_id))
         tokens = {c.chunk_id: token_cache.get(c.chunk_id) or tokenize(c.embed_text()) for c in chunks}
@@ -126,8 +132,7 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, directory: Path) -> KeywordIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         try:
             meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
             blob = (directory / "chunks.json").read_bytes()

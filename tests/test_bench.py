@@ -34,7 +34,7 @@ def test_bench_quick_ingest_and_query(tmp_path: Path, model_path: Path) -> None:
     data, results = tmp_path / "bench", tmp_path / "results"
     code = main(["--quick", "--only", "ingest,query", "--data-dir", str(data), "--results-dir", str(results),
                  "--corpus", str(corpus), "--distractors", str(distractors), "--distractor-fraction", "1.0",
-                 "--questions", "3", "--naive-questions", "2"])
+                 "--questions", "3", "--naive-questions", "2", "--ingest-rounds", "2"])
     assert code == 0
     files = sorted(results.glob("*.json"))
     assert len(files) == 1 and files[0].with_suffix(".png").exists()
@@ -46,6 +46,10 @@ def test_bench_quick_ingest_and_query(tmp_path: Path, model_path: Path) -> None:
     ingest = out["ingest"]
     assert "error" not in ingest, ingest
     assert ingest["documents"] == 4 and ingest["chunks"] > 0 and ingest["chunk_texts_match_index"] is True
+    # two indexing runs, each between two raw encodings; the ratio is their median
+    assert len(ingest["ours_s_rounds"]) == 2 and len(ingest["raw_embed_s_rounds"]) == 3
+    assert min(ingest["ratio_rounds"]) <= ingest["ratio_ours_to_raw"] <= max(ingest["ratio_rounds"])
+    assert not any(data.glob("topic-*-round*"))  # earlier rounds' indexes are removed
     for key in ("ours_chunks_per_s", "ours_chars_per_s", "raw_chunks_per_s", "raw_chars_per_s", "ratio_ours_to_raw"):
         assert ingest[key] > 0, key
     reference = ingest["naive_torch_fp32"]
@@ -84,6 +88,16 @@ def test_bench_quick_ingest_and_query(tmp_path: Path, model_path: Path) -> None:
     # a tiny index is searched exhaustively: HNSW must agree with exact search there
     assert max(r[f"recall@{k}"] for r in runs) == 1.0
     assert not (data / "hnsw-trial").exists()
+
+    # sections measured in separate invocations combine into one table, JSON and plot
+    first, second = sorted(p for p in results.glob("*.json") if not p.stem.endswith("-merged"))
+    assert main(["--merge", str(first), str(second), "--results-dir", str(results)]) == 0
+    merged_file = next(results.glob("*-merged.json"))
+    merged = json.loads(merged_file.read_text(encoding="utf-8"))
+    assert merged["meta"]["merged_from"] == {"ingest": first.name, "query": first.name, "hnsw": second.name}
+    assert merged["query"] == query and merged["hnsw"]["runs"] == runs
+    assert merged_file.with_suffix(".png").stat().st_size > 10_000
+    assert main(["--merge", str(tmp_path / "missing.json")]) == 2
 
 
 def test_bench_rejects_unknown_section() -> None:
