@@ -91,6 +91,14 @@ def test_render_escapes_document_html_and_highlights_quote() -> None:
     assert "某机关" in html and "2024年" in html and "一、总则" in html
 
 
+@pytest.mark.parametrize(("seconds", "shown"), [(0.042, "用时 42 毫秒"), (0.9994, "用时 999 毫秒"), (0.9996, "用时 1.0 秒"),
+                                              (1.26, "用时 1.3 秒"), (56.0, "用时 56.0 秒")])
+def test_footer_shows_time_in_a_readable_unit(seconds: float, shown: str) -> None:
+    answer = Answer(question="q", text="回答。", citations=[], timings={"total": seconds})
+    html = render_turn("t1", "问题", answer)
+    assert shown in html and "用时 0.0 秒" not in html
+
+
 def test_marker_links_only_known_citations() -> None:
     c = citation("甲乙丙", "乙")
     out = link_markers("一句话[1]。另一句[7]。", "t9", {1: c})

@@ -182,7 +182,9 @@ def render_answer_body(answer: Answer, turn_id: str) -> str:
 def _footer(answer: Answer) -> str:
     writer = {"extractive": "摘录式回答", "llm": "大模型回答"}.get(answer.writer, answer.writer)
     total = answer.timings.get("total")
-    took = f" · 用时 {total:.1f} 秒" if total else ""
+    took = ""
+    if total:  # fast answers in milliseconds: "用时 0.0 秒" reads like a fault
+        took = f" · 用时 {total * 1000:.0f} 毫秒" if round(total * 1000) < 1000 else f" · 用时 {total:.1f} 秒"
     return f'<div class="msg-footer">{esc(writer)}{esc(took)}</div>'
 
 
