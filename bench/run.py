@@ -767,8 +767,10 @@ def section_llm(plan: Plan) -> dict[str, Any]:
                 "token_count": "llama.cpp tokenizer" if tokens is not None else "stream deltas",
                 "tokens_per_s": rate,
             })
-        llm_runs = [r for r in runs if r["writer"] == "llm" and not r["refused"]]
+        # speed counts every run the LLM generated for, whatever the verifier then decided
+        llm_runs = [r for r in runs if r["writer"] == "llm" and r["ttft_s"] is not None]
         out["runs"] = runs
+        out["refused_after_generation"] = sum(1 for r in llm_runs if r["refused"])
         out["ttft_p50_s"] = round(percentile([r["ttft_s"] for r in llm_runs], 50), 3) if llm_runs else None
         rates = [r["tokens_per_s"] for r in llm_runs if r["tokens_per_s"]]
         out["tokens_per_s_mean"] = round(sum(rates) / len(rates), 2) if rates else None
