@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import JJJ, SEED_DIR, SHARED, require_shared
 
@@ -120,3 +123,25 @@ def test_scale_points_are_nested(tmp_path: Path) -> None:
     assert p10[:1] == topic and p30[:1] == topic and p100[:1] == topic  # the whole topic corpus every time
     assert p10 == p30[: len(p10)] and p30 == p100[: len(p30)]  # nested
     assert (len(p10), len(p30), len(p100)) == (1 + 2, 1 + 6, 1 + 20)  # 10 % / 30 % of 2,000 distractor characters
+
+
+@pytest.mark.llm
+def test_bench_llm_section_times_the_local_llm(tmp_path: Path, model_path: Path) -> None:
+    """The llm section starts llama.cpp on the local GGUF when none is up and times a real answer."""
+    require_shared()
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (make llm)")
+    from bench.run import main
+
+    corpus, distractors = _tiny_corpus(tmp_path)
+    results = tmp_path / "results"
+    code = main(["--quick", "--only", "llm", "--llm-questions", "1", "--data-dir", str(tmp_path / "bench"),
+                 "--results-dir", str(results), "--corpus", str(corpus), "--distractors", str(distractors),
+                 "--distractor-fraction", "1.0", "--questions", "3"])
+    assert code == 0
+    llm = json.loads(next(results.glob("*.json")).read_text(encoding="utf-8"))["llm"]
+    assert "skipped" not in llm and "error" not in llm, llm
+    (run,) = llm["runs"]
+    assert run["writer"] == "llm" and run["ttft_s"] > 0 and run["total_s"] >= run["ttft_s"], run
+    assert llm["ttft_p50_s"] == run["ttft_s"]  # counted whether or not the verifier refused it
+    assert llm["refused_after_generation"] == int(run["refused"])
