@@ -64,7 +64,7 @@ def _bm25s() -> Any:
 
 
 def warm_tokenizer() -> None:
-    """Load jieba and the policy-terms dictionary now (about a second), not on the first query."""
+    """Load jieba and the policy-terms dictionary (about a second) before the first chunk needs it."""
     _jieba()
 
 
