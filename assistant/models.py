@@ -107,8 +107,20 @@ class Suggestion:
     section: str = ""
 
 
+AnswerStatus = Literal["answered", "partial", "not_found"]
+
+
 @dataclass
 class Answer:
+    """What ``Assistant.ask`` returns.
+
+    ``status``: ``answered`` (every part of the question answered from the documents), ``partial``
+    (some part answered, the rest named in ``missing``) or ``not_found``. ``refused`` is true
+    exactly for ``not_found``. ``related`` holds verified passages shown apart as 相关内容 when
+    the asked item is missing: never part of the answer. ``analysis`` is the question analysis
+    (``QuestionAnalysis.to_dict()``).
+    """
+
     question: str
     text: str
     citations: list[Citation] = field(default_factory=list)
@@ -120,6 +132,10 @@ class Answer:
     notice: str | None = None  # e.g. LLM fallback notice shown to the user (Chinese)
     evidence_score: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    status: AnswerStatus = "answered"
+    missing: list[str] = field(default_factory=list)  # Chinese: what the documents lack (partial / not_found)
+    related: list[Citation] = field(default_factory=list)  # 相关内容, shown apart from the answer
+    analysis: dict[str, Any] = field(default_factory=dict)  # QuestionAnalysis.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,6 +148,7 @@ class Answer:
         data = dict(data)
         data["citations"] = [Citation(**c) for c in data.get("citations", [])]
         data["suggestions"] = [Suggestion(**s) for s in data.get("suggestions", [])]
+        data["related"] = [Citation(**c) for c in data.get("related", [])]
         return cls(**data)
 
 
