@@ -1,9 +1,15 @@
-"""👍/👎 feedback on answers, appended as JSON lines to ``settings.feedback_path``."""
+"""👍/👎 feedback on answers, appended as JSON lines to ``settings.feedback_path``.
+
+De-duplicated per user and answer: clicking 有帮助 twice (or a double click) writes one record.
+A changed rating or comment on the same answer is a new record marked ``"revision": n`` (the
+latest revision is the user's current opinion); an identical one is not written again.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Literal
 
@@ -14,6 +20,9 @@ from .session import Turn
 Rating = Literal["up", "down"]
 MAX_COMMENT_CHARS = 2000
 _LOCK = threading.Lock()
+_SEEN_LIMIT = 20_000  # (file, user, answer) keys remembered per process
+# (feedback file, username, turn id) -> (rating, comment, revision) of the last record written
+_SEEN: OrderedDict[tuple[str, str, str], tuple[str, str, int]] = OrderedDict()
 
 
 def feedback_record(turn: Turn, rating: Rating, comment: str, username: str | None,
@@ -50,15 +59,26 @@ def feedback_record(turn: Turn, rating: Rating, comment: str, username: str | No
 
 
 def record_feedback(settings: Settings, turn: Turn, rating: Rating, comment: str = "",
-                    username: str | None = None) -> dict[str, Any]:
-    """Append one feedback record (thread-safe, one line per record) and return it."""
+                    username: str | None = None) -> dict[str, Any] | None:
+    """Append one feedback record (thread-safe, one line per record) and return it; ``None`` when the
+    same user already gave this very feedback (same rating and comment) on this answer."""
     if rating not in ("up", "down"):
         raise ValueError(f"bad rating {rating!r}")
     record = feedback_record(turn, rating, comment, username, settings)
     path = settings.feedback_path
-    line = json.dumps(record, ensure_ascii=False) + "\n"
+    key = (str(path), username or "", str(turn["id"]))
     with _LOCK:
+        previous = _SEEN.get(key)
+        if previous is not None and previous[:2] == (rating, record["comment"]):
+            return None
+        if previous is not None:
+            record["revision"] = previous[2] + 1
+        line = json.dumps(record, ensure_ascii=False) + "\n"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(line)
+        _SEEN[key] = (rating, record["comment"], previous[2] + 1 if previous else 0)
+        _SEEN.move_to_end(key)
+        while len(_SEEN) > _SEEN_LIMIT:
+            _SEEN.popitem(last=False)
     return record

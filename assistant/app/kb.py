@@ -34,6 +34,7 @@ class Result:
     message: str
     ok: bool = True
     changed: bool = False
+    warning: bool = False  # partly done (e.g. some files skipped): shown as a warning, not an error
 
 
 def _when(stamp: str) -> str:
@@ -112,7 +113,8 @@ class KnowledgeBase:
                 )
         if problems:
             lines.append("以下文件未收录：" + "；".join(problems))
-        return Result("\n".join(lines) or "没有文件被收录。", ok=not problems, changed=changed)
+        return Result("\n".join(lines) or "没有文件被收录。", ok=not problems, changed=changed,
+                      warning=bool(problems and lines))
 
     def _check_and_store(self, temp_path: Path, original: str, existing: dict[str, DocEntry],
                          stored: list[Path]) -> Path:
@@ -157,4 +159,26 @@ class KnowledgeBase:
         msg = f"索引已重建：共 {report.documents} 个文件、{report.chunks} 个段落，用时 {report.seconds:.1f} 秒。"
         if report.skipped:
             msg += "跳过：" + "；".join(f"《{source_name(s.source)}》{s.reason}" for s in report.skipped)
-        return Result(msg, changed=True)
+        return Result(msg, changed=True, warning=bool(report.skipped))
+
+    # -- confirmation (asked by the UI before delete and rebuild) -------------------------
+    def confirmation(self, action: str, doc_id: str | None, username: str | None) -> Result:
+        """The Chinese question to confirm before ``action`` ("delete" | "rebuild"); ``ok=False``
+        with the reason when there is nothing to confirm (no document chosen, unknown document)."""
+        self.policy.require_admin(username)
+        docs = self.assistant.documents()
+        if action == "delete":
+            if not doc_id:
+                return Result("请先选择要删除的文件。", ok=False)
+            entry = next((d for d in docs if d.doc_id == doc_id), None)
+            if entry is None:
+                return Result("该文件不在知识库中（可能已被删除）。", ok=False)
+            where = ("上传的原文件将同时删除。" if is_uploaded(entry.source, self.settings)
+                     else "原文件仍保留在文档目录中。")
+            return Result(f"确定要从知识库删除《{entry.title}》（文件ID：{entry.doc_id}，{len(entry.chunk_ids)} 个段落）吗？"
+                          f"{where}删除后，问答将不再引用该文件。")
+        if action == "rebuild":
+            chunks = sum(len(d.chunk_ids) for d in docs)
+            return Result(f"确定要重建全部索引吗？将按文档目录与上传目录从头重建（当前 {len(docs)} 个文件、{chunks} 个段落），"
+                          "文件多时需要几分钟，期间提问可能变慢。")
+        return Result(f"未知操作：{action}", ok=False)
