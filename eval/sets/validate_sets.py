@@ -12,6 +12,7 @@ Standard library only.
 """
 import json
 import os
+import re
 import sys
 from collections import Counter
 
@@ -21,13 +22,20 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 KEYS = ["id", "question", "history", "answerable", "doc", "alt_docs",
         "evidence", "key_points", "kind"]
 KINDS = ["fact", "number", "list", "paraphrase", "cross_document", "temporal",
-         "follow_up", "unanswerable"]
+         "follow_up", "unanswerable", "named_doc"]
+# Optional fields (issue #13): why an unanswerable question has no answer, the document a
+# missing-document question names, what was searched to check it, and whether the question
+# names its document (``据2025年天津市政府工作报告……``, ``《…条例》第X条……``).
+OPTIONAL_KEYS = ["why", "missing_doc", "checked", "names_doc"]
+WHYS = ["missing_fact", "missing_document", "wrong_scope", "false_premise"]
 
 # Minimum counts for the held-out main set.
 MAIN_MIN = {"total": 160, "fact": 25, "number": 20, "list": 15, "paraphrase": 20,
             "cross_document": 12, "temporal": 15, "follow_up": 12, "unanswerable": 35}
 # The tuning (dev) set is smaller: every kind must be present.
 DEV_MIN = {"total": 40, **{k: 1 for k in KINDS}}
+# Across both sets (issue #13): fresh unanswerable questions with a reason, and questions naming their document.
+BOTH_MIN = {"why": 80, "named_doc": 40, **{w: 10 for w in WHYS}}
 MIN_DOCS = 25
 MIN_UNANSWERABLE_RATIO = 0.20
 
@@ -36,6 +44,7 @@ SEED_ID = "协同发展看京津冀"
 _SHARED = [os.path.join(os.path.dirname(REPO), "shared"), "/work/shared"]
 SEED_FALLBACKS = [os.path.join(d, "seeds", "000_96270f4216e9840f.txt") for d in _SHARED]
 DEFAULT_CORPUS_DIRS = [os.path.join(REPO, "docs_corpus")] + [os.path.join(d, "corpus", "jjj") for d in _SHARED]
+DISTRACTOR_DIRS = [os.path.join(d, "corpus", "distractors") for d in _SHARED]
 
 EVIDENCE_MIN, EVIDENCE_MAX = 15, 200
 KP_MIN, KP_MAX = 2, 20
@@ -105,8 +114,9 @@ def validate(path, corpus_dirs=None, minimums=None):
             problems.append("%s: not a JSON object" % where)
             continue
         n_records += 1
-        if list(rec.keys()) != KEYS and set(rec.keys()) != set(KEYS):
-            problems.append("%s: keys %s != %s" % (where, sorted(rec.keys()), sorted(KEYS)))
+        if not set(KEYS) <= set(rec.keys()) or set(rec.keys()) - set(KEYS) - set(OPTIONAL_KEYS):
+            problems.append("%s: keys %s != %s (optional: %s)" % (where, sorted(rec.keys()), sorted(KEYS),
+                                                                  sorted(OPTIONAL_KEYS)))
             continue
         rid = rec["id"]
         where = "%s:%d[%s]" % (os.path.basename(path), lineno, rid)
@@ -147,6 +157,7 @@ def validate(path, corpus_dirs=None, minimums=None):
 
         if kind == "follow_up" and not hist:
             problems.append("%s: follow_up question needs a non-empty history" % where)
+        problems += _optional_field_problems(rec, where, corpus_dirs)
 
         # --- answerable / unanswerable consistency ---
         if rec["answerable"] is False or kind == "unanswerable":
@@ -214,6 +225,98 @@ def validate(path, corpus_dirs=None, minimums=None):
     return problems
 
 
+def _stem_key(name):
+    """(title core, years) of a document name: 《》, dates, years and 中华人民共和国 removed."""
+    name = name.strip().strip("《》")
+    years = set(re.findall(r"((?:19|20)\d\d)(?:年|-\d\d-\d\d)", name))
+    core = re.sub(r"[（(][^）)]*[）)]", "", name)
+    core = re.sub(r"(?:19|20)\d\d年", "", core)
+    core = re.sub(r"[《》\s]|中华人民共和国", "", core)
+    return core, years
+
+
+def missing_doc_matches(missing_doc, names, exact=False):
+    """Names (file stems) that look like the document a missing-document question names.
+
+    Same title core (or, unless ``exact``, one core inside the other) and overlapping years (or no
+    year on one side). ``exact`` is for the distractors, whose generic titles (2026年政府工作报告 of a
+    province) would otherwise match every report."""
+    core, years = _stem_key(missing_doc)
+    found = []
+    for n in names:
+        c, y = _stem_key(n)
+        same = c == core if exact else (c == core or (c and core and (c in core or core in c)))
+        if same and (not years or not y or years & y):
+            found.append(n)
+    return found
+
+
+def _stems(dirs):
+    out = []
+    for d in dirs:
+        if os.path.isdir(d):
+            out += [os.path.splitext(f)[0] for f in os.listdir(d) if f.endswith(".txt")]
+    return out
+
+
+def _optional_field_problems(rec, where, corpus_dirs):
+    problems = []
+    why = rec.get("why")
+    kind = rec["kind"]
+    if "why" in rec:
+        if why not in WHYS:
+            problems.append("%s: why %r not in %s" % (where, why, WHYS))
+        if rec["answerable"] is not False:
+            problems.append("%s: why is only for unanswerable questions" % where)
+        checked = rec.get("checked")
+        if not isinstance(checked, list) or not checked or not all(isinstance(c, str) and c.strip() for c in checked):
+            problems.append("%s: an unanswerable question with a why needs checked: [searched strings]" % where)
+    elif "checked" in rec:
+        problems.append("%s: checked without why" % where)
+    if why == "missing_document":
+        md = rec.get("missing_doc")
+        if not isinstance(md, str) or not md.strip():
+            problems.append("%s: missing_document needs missing_doc" % where)
+        else:
+            present = missing_doc_matches(md, _stems(corpus_dirs))
+            if present:
+                problems.append("%s: missing_doc %r is in the corpus: %s" % (where, md, present))
+            present = missing_doc_matches(md, _stems(DISTRACTOR_DIRS), exact=True)
+            if present:
+                problems.append("%s: missing_doc %r is among the distractors: %s" % (where, md, present))
+    elif "missing_doc" in rec:
+        problems.append("%s: missing_doc only for why=missing_document" % where)
+    if "names_doc" in rec:
+        if rec["names_doc"] is not True:
+            problems.append("%s: names_doc must be true when present" % where)
+        if rec["answerable"] is not True:
+            problems.append("%s: names_doc is for answerable questions" % where)
+    if kind == "named_doc" and rec.get("names_doc") is not True:
+        problems.append("%s: named_doc question needs names_doc: true" % where)
+    return problems
+
+
+def counts_across(paths):
+    """Counts over several sets: rows with a why, per why, named_doc rows, names_doc rows."""
+    c = Counter()
+    for p in paths:
+        if not os.path.isfile(p):
+            continue
+        for _, line in load(p):
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("why"):
+                c["why"] += 1
+                c[rec["why"]] += 1
+            if rec.get("kind") == "named_doc":
+                c["named_doc"] += 1
+            if rec.get("names_doc"):
+                c["names_doc"] += 1
+    return c
+
+
 def check_disjoint(paths):
     """Problems for questions (with identical history) that occur in more than one set."""
     seen = {}
@@ -273,6 +376,13 @@ def main(argv):
         for msg in check_disjoint(paths):
             all_problems.append(msg)
             print("  PROBLEM:", msg)
+        both = counts_across(paths)
+        print("both sets: " + ", ".join("%s=%d" % (k, both[k]) for k in ["why", *WHYS, "named_doc", "names_doc"]))
+        for k, need in BOTH_MIN.items():
+            if both[k] < need:
+                msg = "both sets: %s has %d < required %d" % (k, both[k], need)
+                all_problems.append(msg)
+                print("  PROBLEM:", msg)
     print("OK" if not all_problems else "%d problem(s)" % len(all_problems))
     return 1 if all_problems else 0
 
