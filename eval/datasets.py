@@ -33,6 +33,9 @@ class Question:
     key_points: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)  # external sets: acceptable answer strings
     negative_docs: list[str] = field(default_factory=list)  # RGB: documents that do not answer
+    why: str | None = None  # unanswerable: missing_fact | missing_document | wrong_scope | false_premise
+    missing_doc: str | None = None  # why == missing_document: the document the question names
+    names_doc: bool = False  # the question names its document (doc-scoped hit@5)
 
     @property
     def gold_docs(self) -> list[str]:
@@ -74,6 +77,9 @@ def load_own_set(name_or_path: str, repo_corpus: Path, shared_dir: Path) -> Eval
             alt_docs=list(r.get("alt_docs") or []),
             evidence=r.get("evidence") or "",
             key_points=list(r.get("key_points") or []),
+            why=r.get("why"),
+            missing_doc=r.get("missing_doc"),
+            names_doc=bool(r.get("names_doc")),
         )
         for r in load_jsonl(path)
     ]

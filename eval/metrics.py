@@ -12,6 +12,9 @@ from assistant.verify import find_support, split_claims
 
 from .datasets import Question
 
+WHYS = ("missing_fact", "missing_document", "wrong_scope", "false_premise")
+STATUSES = ("answered", "partial", "not_found")
+
 
 def passage_relevant(q: Question, doc_id: str, text: str) -> bool:
     """A passage answers q if it comes from a gold document and holds the evidence or all key points
@@ -46,6 +49,9 @@ class QuestionResult:
     unsupported: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    status: str | None = None  # Answer.status: answered | partial | not_found (None: no answer)
+    why: str | None = None  # unanswerable questions: why the documents hold no answer
+    names_doc: bool = False  # the question names its document
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,7 +59,8 @@ class QuestionResult:
 
 def score_question(q: Question, config: str, answer: Answer | None, hits: Sequence[Hit],
                    timings: dict[str, float] | None = None) -> QuestionResult:
-    r = QuestionResult(q.id, q.kind, q.answerable, config, q.question, timings=timings or {})
+    r = QuestionResult(q.id, q.kind, q.answerable, config, q.question, timings=timings or {},
+                       why=q.why, names_doc=q.names_doc)
     for rank, hit in enumerate(hits[:10], start=1):
         if passage_relevant(q, hit.chunk.doc_id, hit.chunk.text):
             r.rank = rank
@@ -64,6 +71,7 @@ def score_question(q: Question, config: str, answer: Answer | None, hits: Sequen
         return r
     r.answer = answer.text
     r.refused = answer.refused
+    r.status = getattr(answer, "status", None) or ("not_found" if answer.refused else "answered")
     r.evidence_score = answer.evidence_score
     if answer.refused:
         return r
@@ -127,6 +135,14 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
             r.kind in ("cmrc2018", "rgb", "drcd") for r in ans) else None,
         "errors": sum(1 for r in results if r.error),
     }
+    named = [r for r in ans if r.names_doc]
+    out["doc_scoped_hit@5"] = _mean([1.0 if r.doc_hit5 else 0.0 for r in named]) if named else None
+    out["doc_scoped_questions"] = len(named)
+    out["status_counts"] = status_counts(results)
+    out["refusal_rate_by_why"] = {
+        why: _mean([1.0 if r.refused else 0.0 for r in unans if r.why == why])
+        for why in WHYS if any(r.why == why for r in unans)
+    }
     stages: dict[str, list[float]] = {}
     for r in results:
         for stage, seconds in r.timings.items():
@@ -140,3 +156,27 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
 def per_kind(results: Sequence[QuestionResult]) -> dict[str, dict[str, Any]]:
     kinds = sorted({r.kind for r in results})
     return {k: aggregate([r for r in results if r.kind == k]) for k in kinds}
+
+
+def status_counts(results: Sequence[QuestionResult]) -> dict[str, int]:
+    """How many answers came back answered / partial / not_found (``no_answer``: the question errored)."""
+    counts = {s: 0 for s in STATUSES}
+    for r in results:
+        key = r.status if r.status and not r.error else "no_answer"
+        counts[key] = counts.get(key, 0) + 1
+    if not counts.get("no_answer"):
+        counts.pop("no_answer", None)
+    return counts
+
+
+def per_why(results: Sequence[QuestionResult]) -> dict[str, dict[str, Any]]:
+    """Unanswerable questions per reason: how many, how many refused (``Answer.refused``) and the status mix."""
+    out: dict[str, dict[str, Any]] = {}
+    for why in WHYS:
+        rows = [r for r in results if not r.answerable and r.why == why]
+        if rows:
+            out[why] = {"questions": len(rows),
+                        "refused": _mean([1.0 if r.refused else 0.0 for r in rows]),
+                        "status_counts": status_counts(rows),
+                        "errors": sum(1 for r in rows if r.error)}
+    return out

@@ -22,12 +22,16 @@ from assistant.verify import verify
 from index.settings import REPO_ROOT, Settings
 
 from .datasets import CORPUS_FACTOR, EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set
-from .metrics import QuestionResult, aggregate, per_kind, score_question
+from .metrics import QuestionResult, aggregate, per_kind, per_why, score_question
 
 REPORTS_DIR = REPO_ROOT / "eval" / "reports"
 OWN_CONFIGS = ("hybrid", "dense", "keyword", "naive")
 HEADLINE = ("hit@1", "hit@5", "mrr", "doc_hit@5", "key_point_coverage", "citation_precision", "citation_recall",
             "unsupported_sentence_rate", "refusal_rate_unanswerable", "false_refusal_rate")
+WHY_COLUMNS = ("missing_fact", "missing_document", "wrong_scope", "false_premise")
+EXTERNAL_LIMIT = 20  # questions per external set added to every run's summary (``--external-limit``)
+EXTERNAL_HEADLINE = ("questions", "hit@1", "hit@5", "mrr", "answer_in_cited_passage", "key_point_coverage",
+                     "false_refusal_rate", "negative_rejection")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--configs", default=None, help="逗号分隔：hybrid,dense,keyword,naive")
     p.add_argument("--out", type=Path, default=REPORTS_DIR, help="报告目录")
     p.add_argument("--no-chart", action="store_true")
+    p.add_argument("--external-limit", type=int, default=EXTERNAL_LIMIT,
+                   help=f"每次评测附带外部数据集（CMRC2018、DRCD、RGB）的题数（每集，默认 {EXTERNAL_LIMIT}）")
+    p.add_argument("--no-external", action="store_true", help="不附带外部数据集的评测")
     return p
 
 
@@ -134,12 +141,53 @@ def evaluate(eval_set: EvalSet, settings: Settings, configs: Sequence[str], writ
 
             naive = NaiveLangChainPipeline(bot.embedder, eval_set.corpus, index_settings.data_dir / "naive_chroma")
         results = run_config(config, bot, questions, writer, quiet, naive)
-        summary = {"overall": aggregate(results), "per_kind": per_kind(results)}
+        summary = {"overall": aggregate(results), "per_kind": per_kind(results), "per_why": per_why(results)}
         if eval_set.name == "rgb" and config == "hybrid":
             summary["overall"]["negative_rejection"] = run_rgb_negative(bot, questions, quiet)
         out["configs"][config] = summary
         per_question.extend(r.to_dict() for r in results)
     out["_per_question"] = per_question
+    return out
+
+
+def load_external(name: str, settings: Settings, limit: int) -> tuple[EvalSet, str]:
+    """An external set with its corpus written under the data dir, and the name of its index folder."""
+    index_name = f"ext-{name}-{limit}x{CORPUS_FACTOR[name]}"
+    eval_set = load_external_set(name, settings.shared_dir, settings.data_dir / "eval" / index_name, limit)
+    return eval_set, index_name
+
+
+def external_summary(settings: Settings, limit: int, writer: str, quiet: bool) -> dict[str, Any]:
+    """CMRC2018, DRCD and RGB (with negative rejection) on ``limit`` questions each, hybrid only.
+
+    Added to every run's summary so that a change measured on our own sets is also seen on these.
+    If ``../shared/eval-external`` is absent, says so and returns ``{"skipped": reason}``."""
+    source = settings.shared_dir / "eval-external"
+    if not source.is_dir():
+        reason = f"{source} not found: external sets (CMRC2018, DRCD, RGB) skipped (set ASSISTANT_SHARED_DIR)"
+        print(f"外部数据集未找到，跳过：{reason}", file=sys.stderr)
+        return {"skipped": reason}
+    out: dict[str, Any] = {"limit": limit, "writer": writer, "sets": {}}
+    for name in ("cmrc2018", "drcd", "rgb"):
+        try:
+            eval_set, index_name = load_external(name, settings, limit)
+        except FileNotFoundError as exc:
+            print(f"外部数据集 {name} 跳过：{exc}", file=sys.stderr)
+            out["sets"][name] = {"skipped": str(exc)}
+            continue
+        result = evaluate(eval_set, settings, ["hybrid"], writer, None, quiet, index_name)
+        result.pop("_per_question", None)
+        overall = result["configs"]["hybrid"]["overall"]
+        out["sets"][name] = {
+            "questions": result["questions"],
+            "index": result["index"],
+            **{k: overall.get(k) for k in EXTERNAL_HEADLINE if k != "questions"},
+            "status_counts": overall.get("status_counts"),
+            "latency_total": overall.get("latency", {}).get("total"),
+        }
+    rgb = out["sets"].get("rgb", {})
+    out["rgb_negative_rejection"] = rgb.get("negative_rejection")
+    out["rgb_false_refusal"] = rgb.get("false_refusal_rate")
     return out
 
 
@@ -183,13 +231,46 @@ def render_markdown(summary: dict[str, Any], per_question: Sequence[dict[str, An
         extra = {k: data["overall"].get(k) for k in ("negative_rejection", "answer_in_cited_passage")}
         if any(v is not None for v in extra.values()):
             lines += ["", f"{name}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in extra.items() if v is not None)]
+    lines += ["", "## Answer status and document-scoped retrieval", "",
+              "| config | answered | partial | not_found | doc-scoped hit@5 (n) |", "|---|---|---|---|---|"]
+    for name, data in summary["configs"].items():
+        o = data["overall"]
+        sc = o.get("status_counts") or {}
+        lines.append(f"| {name} | {sc.get('answered', 0)} | {sc.get('partial', 0)} | {sc.get('not_found', 0)} | "
+                     f"{_fmt(o.get('doc_scoped_hit@5'))} ({o.get('doc_scoped_questions', 0)}) |")
     first = next(iter(summary["configs"]))
-    lines += ["", f"## Per kind ({first})", "", "| kind | n | hit@5 | mrr | key points | citation recall | refused |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", f"## Per kind ({first})", "",
+              "| kind | n | hit@1 | hit@5 | mrr | doc hit@5 | key points | citation recall | refused | "
+              "answered / partial / not_found |", "|---|---|---|---|---|---|---|---|---|---|"]
     for kind, o in summary["configs"][first]["per_kind"].items():
         refused = o["refusal_rate_unanswerable"] if kind == "unanswerable" else o["false_refusal_rate"]
-        lines.append(f"| {kind} | {o['questions']} | {_fmt(o['hit@5'])} | {_fmt(o['mrr'])} | "
-                     f"{_fmt(o['key_point_coverage'])} | {_fmt(o['citation_recall'])} | {_fmt(refused)} |")
+        sc = o.get("status_counts") or {}
+        lines.append(f"| {kind} | {o['questions']} | {_fmt(o['hit@1'])} | {_fmt(o['hit@5'])} | {_fmt(o['mrr'])} | "
+                     f"{_fmt(o['doc_hit@5'])} | {_fmt(o['key_point_coverage'])} | {_fmt(o['citation_recall'])} | "
+                     f"{_fmt(refused)} | {sc.get('answered', 0)} / {sc.get('partial', 0)} / {sc.get('not_found', 0)} |")
+    whys = summary["configs"][first].get("per_why") or {}
+    if whys:
+        lines += ["", f"## Unanswerable questions per reason ({first})", "",
+                  "| why | n | refused | answered / partial / not_found |", "|---|---|---|---|"]
+        for why, o in whys.items():
+            sc = o["status_counts"]
+            lines.append(f"| {why} | {o['questions']} | {_fmt(o['refused'])} | "
+                         f"{sc.get('answered', 0)} / {sc.get('partial', 0)} / {sc.get('not_found', 0)} |")
+    ext = summary.get("external")
+    if ext:
+        lines += ["", "## External sets (hybrid)", ""]
+        if "skipped" in ext:
+            lines.append(f"Skipped: {ext['skipped']}")
+        else:
+            lines += [f"{ext['limit']} questions per set.", "", "| set | " + " | ".join(EXTERNAL_HEADLINE) + " |",
+                      "|---|" + "---|" * len(EXTERNAL_HEADLINE)]
+            for name, o in ext["sets"].items():
+                if "skipped" in o:
+                    lines.append(f"| {name} | skipped: {o['skipped']} |")
+                else:
+                    lines.append(f"| {name} | " + " | ".join(_fmt(o.get(k)) for k in EXTERNAL_HEADLINE) + " |")
+            lines += ["", f"RGB negative rejection {_fmt(ext.get('rgb_negative_rejection'))}, "
+                          f"RGB false refusal {_fmt(ext.get('rgb_false_refusal'))}"]
     failures = [r for r in per_question if r["config"] == first and (
         (r["answerable"] and (r["refused"] or not r["rank"])) or (not r["answerable"] and not r["refused"]))]
     lines += ["", f"## Failures ({first}, {len(failures)})", ""]
@@ -232,7 +313,30 @@ def print_table(summary: dict[str, Any]) -> None:
         table.add_column(key, justify="right")
     for name, data in summary["configs"].items():
         table.add_row(name, *(_fmt(data["overall"].get(k)) for k in HEADLINE))
-    Console(file=sys.stderr, width=max(160, Console().width)).print(table)
+    console = Console(file=sys.stderr, width=max(160, Console().width))
+    console.print(table)
+    extra = Table(title="回答状态 · 按文件检索 · 拒答（按原因）")
+    for col in ("config", "answered", "partial", "not_found", "doc-scoped hit@5", *WHY_COLUMNS):
+        extra.add_column(col, justify="right")
+    for name, data in summary["configs"].items():
+        o = data["overall"]
+        sc = o.get("status_counts") or {}
+        by_why = o.get("refusal_rate_by_why") or {}
+        extra.add_row(name, *(str(sc.get(s, 0)) for s in ("answered", "partial", "not_found")),
+                      _fmt(o.get("doc_scoped_hit@5")), *(_fmt(by_why.get(w)) for w in WHY_COLUMNS))
+    console.print(extra)
+    ext = summary.get("external")
+    if ext and "skipped" not in ext:
+        et = Table(title=f"外部数据集（hybrid，每集 {ext['limit']} 题）")
+        et.add_column("set")
+        for key in EXTERNAL_HEADLINE:
+            et.add_column(key, justify="right")
+        for name, o in ext["sets"].items():
+            et.add_row(name, *(("skipped",) + ("",) * (len(EXTERNAL_HEADLINE) - 1) if "skipped" in o
+                               else tuple(_fmt(o.get(k)) for k in EXTERNAL_HEADLINE)))
+        console.print(et)
+    elif ext:
+        console.print(f"外部数据集：{ext['skipped']}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,10 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         if name in EXTERNAL_FILES:
             limit = args.limit or 200
-            work = settings.data_dir / "eval" / f"ext-{name}-{limit}x{CORPUS_FACTOR[name]}"
-            eval_set = load_external_set(name, settings.shared_dir, work, limit)
+            eval_set, index_name = load_external(name, settings, limit)
             configs = (args.configs or "hybrid").split(",")
-            index_name = f"ext-{name}-{limit}x{CORPUS_FACTOR[name]}"
         else:
             eval_set = load_own_set(name, settings.corpus_dir, settings.shared_dir)
             if args.distractors:
@@ -262,6 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                if k in ("embedding_backend", "chunk_size", "chunk_overlap", "top_k", "dense_k", "keyword_k", "fusion",
                                         "rrf_k", "refusal_threshold", "embedding_model", "llm_model")}
         summary["distractors"] = bool(args.distractors)
+        if not eval_set.external and not args.no_external:
+            # the external sets' figures in every run's summary (a set of their own is not repeated here)
+            summary["external"] = external_summary(settings, args.external_limit, args.writer, quiet)
         target = write_report(summary, args.out, chart=not args.no_chart)
         summary["report_dir"] = str(target)
         if not quiet:
