@@ -90,24 +90,55 @@ def highlighted_passage(c: Citation) -> str:
     return f"{_passage_piece(before)}<mark>{_passage_piece(quote)}</mark>{_passage_piece(after)}"
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text or "").split())
+
+
 def marker_title(c: Citation) -> str:
-    where = " › ".join(p for p in (c.section,) if p)
-    quote = c.quote if len(c.quote) <= 80 else c.quote[:79] + "…"
-    return f"[{c.n}] 《{c.title}》{(' ' + where) if where else ''}\n“{quote}”"
+    """Plain-text tooltip of a marker: "[n] 《title》 section" and the quote on a second line.
+
+    Plain text only (it goes into a ``title`` attribute): no markup, and no quotation marks added
+    around a quote that already starts with one.
+    """
+    quote = _one_line(c.quote)
+    if len(quote) > 80:
+        quote = quote[:79] + "…"
+    if quote and not (quote[0] in "“\"「『‘'" or quote[-1] in "”\"」』’'"):
+        quote = f"“{quote}”"
+    head = f"[{c.n}] 《{_one_line(c.title)}》" + (f" {_one_line(c.section)}" if c.section else "")
+    return f"{head}\n{quote}" if quote else head
+
+
+def _tooltip(text: str) -> str:
+    """Escape for a ``title`` attribute, line breaks as character references (never split as paragraphs)."""
+    return esc(text).replace("\n", "&#10;")
+
+
+# A marker (or a run of markers) and the punctuation after it stay on one line: no "。" at a line start.
+_MARKER_RUN = re.compile(r"((?:\[\d{1,2}\])+)([。，、；：！？）」』”’,.;:!?)]*)")
 
 
 def link_markers(escaped_text: str, turn_id: str, citations: Mapping[int, Citation]) -> str:
-    """Turn ``[n]`` in already-escaped text into links to the source ``n`` of this turn."""
+    """Turn ``[n]`` in already-escaped text into links to the source ``n`` of this turn.
 
-    def repl(m: re.Match[str]) -> str:
+    Apply it to one paragraph at a time (after splitting lines): the links carry a ``title``.
+    """
+
+    def link(m: re.Match[str]) -> str:
         n = int(m.group(1))
         c = citations.get(n)
         if c is None:
             return m.group(0)
         return (f'<a class="cite-marker" href="#{cite_anchor(turn_id, n)}" data-cite="{n}" '
-                f'title="{esc(marker_title(c))}">[{n}]</a>')
+                f'title="{_tooltip(marker_title(c))}">[{n}]</a>')
 
-    return MARKER.sub(repl, escaped_text)
+    def run(m: re.Match[str]) -> str:
+        linked = MARKER.sub(link, m.group(1))
+        if linked == m.group(1):
+            return m.group(0)
+        return f'<span class="cite-nobr">{linked}{m.group(2)}</span>'
+
+    return _MARKER_RUN.sub(run, escaped_text)
 
 
 def paragraphs(escaped_text: str) -> str:
@@ -115,34 +146,107 @@ def paragraphs(escaped_text: str) -> str:
     return "".join(f"<p>{p}</p>" for p in parts)
 
 
-def render_citation(c: Citation, turn_id: str) -> str:
-    anchor = cite_anchor(turn_id, c.n)
-    meta = c.metadata or {}
-    brief = " · ".join(v for v in (str(meta.get("issuer") or ""), citation_date(meta), c.section) if v)
+def cited_paragraphs(text: str, turn_id: str, citations: Mapping[int, Citation]) -> str:
+    """Answer text as escaped paragraphs with linked markers."""
+    parts = [p.strip() for p in esc(text).split("\n") if p.strip()]
+    return "".join(f"<p>{link_markers(p, turn_id, citations)}</p>" for p in parts)
+
+
+def _where(c: Citation) -> str:
+    return " · ".join(v for v in (c.section, f"第 {c.page} 页" if c.page else "") if v)
+
+
+def _snippet(c: Citation, limit: int = 60) -> str:
+    quote = _one_line(c.quote)
+    return quote if len(quote) <= limit else quote[: limit - 1] + "…"
+
+
+def render_citation(c: Citation, turn_id: str, anchor: str | None = None, label: str | None = None,
+                    close: str | None = None) -> str:
+    """One openable source line: "[n] section — quote", opening the passage with the quote marked.
+
+    The document's title line is drawn once per document by :func:`render_source_groups`; the
+    opened body repeats the title so the passage is never shown without its document.
+    """
+    anchor = anchor or cite_anchor(turn_id, c.n)
+    label = label or f"[{c.n}]"
+    close = close or f"sources-{safe_id(turn_id)}"
     facts = "".join(f'<span class="fact"><span class="fact-k">{esc(k)}</span>{esc(v)}</span>'
                     for k, v in citation_facts(c))
+    where = _where(c)
     return (
-        f'<div class="cite" id="{anchor}" data-n="{c.n}">'
-        f'<a class="cite-head" href="#{anchor}"><span class="cite-n">[{c.n}]</span>'
-        f'<span class="cite-title">《{esc(c.title)}》</span>'
-        f'<span class="cite-brief">{esc(brief)}</span></a>'
+        f'<div class="cite" id="{anchor}" data-n="{c.n}" data-doc="{esc(c.doc_id)}">'
+        f'<a class="cite-head" href="#{anchor}"><span class="cite-n">{esc(label)}</span>'
+        f'{f"<span class=cite-where>{esc(where)}</span>" if where else ""}'
+        f'<span class="cite-snippet">{esc(_snippet(c))}</span></a>'
         f'<div class="cite-body">'
+        f'<div class="cite-doc"><span class="cite-title">《{esc(c.title)}》</span></div>'
         f'<div class="cite-facts">{facts}</div>'
         f'<blockquote class="cite-passage">{highlighted_passage(c)}</blockquote>'
-        f'<a class="cite-close" href="#sources-{safe_id(turn_id)}">收起原文</a>'
+        f'<a class="cite-close" href="#{close}">收起原文</a>'
         f"</div></div>"
     )
+
+
+def _doc_brief(c: Citation) -> str:
+    meta = c.metadata or {}
+    return " · ".join(v for v in (str(meta.get("issuer") or ""), citation_date(meta)) if v)
+
+
+def group_by_document(citations: Iterable[Citation]) -> list[list[Citation]]:
+    """Citations grouped per document, documents in order of their first citation."""
+    groups: dict[str, list[Citation]] = {}
+    for c in citations:
+        groups.setdefault(c.doc_id or c.title, []).append(c)
+    return list(groups.values())
+
+
+def render_source_groups(items: list[tuple[Citation, str, str]], turn_id: str, box_id: str) -> str:
+    """(citation, anchor, label) items under one title line per document."""
+    by_anchor = {id(c): (anchor, label) for c, anchor, label in items}
+    out: list[str] = []
+    for group in group_by_document(c for c, _, _ in items):
+        head = group[0]
+        brief = _doc_brief(head)
+        lines = "".join(render_citation(c, turn_id, *by_anchor[id(c)], close=box_id) for c in group)
+        out.append(
+            f'<div class="source-doc" data-doc="{esc(head.doc_id)}">'
+            f'<div class="source-doc-head"><span class="cite-title">《{esc(head.title)}》</span>'
+            f'{f"<span class=cite-brief>{esc(brief)}</span>" if brief else ""}'
+            f'<span class="source-doc-count">{len(group)} 处</span></div>'
+            f"{lines}</div>"
+        )
+    return "".join(out)
 
 
 def render_sources(answer: Answer, turn_id: str) -> str:
     if not answer.citations:
         return ""
-    items = "".join(render_citation(c, turn_id) for c in sorted(answer.citations, key=lambda c: c.n))
-    return (f'<div class="sources" id="sources-{safe_id(turn_id)}">'
-            f'<div class="sources-title">参考来源（点击编号查看原文）</div>{items}</div>')
+    box = f"sources-{safe_id(turn_id)}"
+    items = [(c, cite_anchor(turn_id, c.n), f"[{c.n}]") for c in sorted(answer.citations, key=lambda c: c.n)]
+    return (f'<div class="sources" id="{box}">'
+            f'<div class="sources-title">参考来源（点击编号查看原文）</div>'
+            f"{render_source_groups(items, turn_id, box)}</div>")
+
+
+def related_anchor(turn_id: str, i: int) -> str:
+    return f"rel-{safe_id(turn_id)}-{int(i)}"
+
+
+def render_related(answer: Answer, turn_id: str) -> str:
+    """Verified passages near the question, shown apart under 相关内容: never as the answer."""
+    if not answer.related:
+        return ""
+    box = f"related-{safe_id(turn_id)}"
+    items = [(c, related_anchor(turn_id, i), f"相关{i}") for i, c in enumerate(answer.related, start=1)]
+    return (f'<div class="related" id="{box}">'
+            f'<div class="sources-title related-title">相关内容'
+            f'<span class="related-hint">（以下原文与问题相关，但不是对问题的回答，仅供查阅）</span></div>'
+            f"{render_source_groups(items, turn_id, box)}</div>")
 
 
 def render_suggestions(suggestions: Iterable[Suggestion]) -> str:
+    """The "可能相关的文件" list; nothing at all when there is no suggestion."""
     items = "".join(
         f'<li><span class="cite-title">《{esc(s.title)}》</span>'
         f'{f"<span class=cite-brief>{esc(s.section)}</span>" if s.section else ""}</li>'
@@ -157,25 +261,73 @@ def render_notice(text: str, kind: str = "info") -> str:
     return f'<div class="notice notice-{esc(kind)}">{esc(text)}</div>'
 
 
+def answer_state(answer: Answer) -> str:
+    """``answered`` | ``partial`` | ``not_found`` (a refused answer is not_found whatever its status)."""
+    if answer.refused or answer.status == "not_found":
+        return "not_found"
+    return "partial" if answer.status == "partial" else "answered"
+
+
+REWRITTEN_SHORT = 40  # characters of the rewritten question shown before it is folded
+
+
+def render_rewritten(question: str | None) -> str:
+    """The follow-up banner: the rewritten question only, short; the full text folded away."""
+    text = _one_line(question or "")
+    if not text:
+        return ""
+    if len(text) <= REWRITTEN_SHORT:
+        return f'<div class="rewritten">已按上下文理解为：<span class="rewritten-q">{esc(text)}</span></div>'
+    short = text[: REWRITTEN_SHORT - 1] + "…"
+    return (f'<details class="rewritten"><summary>已按上下文理解为：<span class="rewritten-q">{esc(short)}</span>'
+            f'</summary><div class="rewritten-full">{esc(text)}</div></details>')
+
+
+def _split_first_sentence(text: str) -> tuple[str, str]:
+    text = text.strip()
+    if text.startswith(REFUSAL_TITLE):
+        return REFUSAL_TITLE, text.removeprefix(REFUSAL_TITLE).lstrip("。.，, ")
+    for i, ch in enumerate(text):
+        if ch in "。！？!?\n" and i > 0:
+            return text[:i], text[i + 1:].lstrip()
+    return text or REFUSAL_TITLE, ""
+
+
+def render_missing(items: Iterable[str], title: str) -> str:
+    lis = "".join(f"<li>{esc(m)}</li>" for m in items if str(m).strip())
+    return (f'<div class="notice notice-partial"><div class="partial-title">{esc(title)}</div>'
+            f'{f"<ul>{lis}</ul>" if lis else ""}</div>')
+
+
+def render_not_found(answer: Answer, turn_id: str) -> str:
+    title, rest = _split_first_sentence(answer.text)
+    missing = [m for m in answer.missing if m.strip() and m not in answer.text]
+    extra = "".join(f"<li>{esc(m)}</li>" for m in missing)
+    return (f'<div class="notice notice-refusal notice-not-found"><div class="refusal-title">{esc(title)}</div>'
+            f'{paragraphs(esc(rest))}{f"<ul class=missing-list>{extra}</ul>" if extra else ""}</div>'
+            f"{render_suggestions(answer.suggestions)}{render_related(answer, turn_id)}")
+
+
 def render_answer_body(answer: Answer, turn_id: str) -> str:
     parts: list[str] = []
     if answer.notice:
         parts.append(render_notice(answer.notice, "info"))
-    if answer.refused:
-        rest = answer.text.removeprefix(REFUSAL_TITLE).lstrip("。.，, ")
-        parts.append(f'<div class="notice notice-refusal"><div class="refusal-title">{REFUSAL_TITLE}</div>'
-                     f"{paragraphs(esc(rest))}</div>")
-        parts.append(render_suggestions(answer.suggestions))
+    state = answer_state(answer)
+    if state == "not_found":
+        parts.append(render_not_found(answer, turn_id))
         return "".join(parts)
-    if answer.rewritten_question:
-        parts.append(f'<div class="rewritten">已按上下文理解为：{esc(answer.rewritten_question)}</div>')
+    parts.append(render_rewritten(answer.rewritten_question))
     by_n = {c.n: c for c in answer.citations}
-    parts.append(f'<div class="answer-text">{paragraphs(link_markers(esc(answer.text), turn_id, by_n))}</div>')
+    parts.append(f'<div class="answer-text">{cited_paragraphs(answer.text, turn_id, by_n)}</div>')
+    if state == "partial":
+        parts.append(render_missing(answer.missing, "以下内容未在已收录文件中找到依据："
+                                    if answer.missing else "问题的部分内容未在已收录文件中找到依据。"))
     if answer.unsupported:
         items = "".join(f"<li>{esc(s)}</li>" for s in answer.unsupported)
         parts.append(f'<details class="unsupported"><summary>有 {len(answer.unsupported)} 句未能在原文中核实，'
                      f"请谨慎参考</summary><ul>{items}</ul></details>")
     parts.append(render_sources(answer, turn_id))
+    parts.append(render_related(answer, turn_id))
     return "".join(parts)
 
 
@@ -193,9 +345,11 @@ def render_question(question: str) -> str:
 
 
 def render_turn(turn_id: str, question: str, answer: Answer) -> str:
-    state = "refused" if answer.refused else "answered"
+    """One finished turn. ``data-state`` and the ``state-*`` class name the answer's state:
+    ``answered``, ``partial`` (answer + what the documents lack) or ``not_found``."""
+    state = answer_state(answer)
     return (
-        f'<div class="turn" id="turn-{safe_id(turn_id)}" data-state="{state}">'
+        f'<div class="turn state-{state}" id="turn-{safe_id(turn_id)}" data-state="{state}">'
         f"{render_question(question)}"
         f'<div class="msg msg-bot"><div class="bubble">{render_answer_body(answer, turn_id)}{_footer(answer)}'
         f"</div></div>"

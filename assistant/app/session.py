@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from ..models import Answer, Filters
 
@@ -20,14 +20,16 @@ class Turn(TypedDict):
     filters: dict[str, Any]
     writer: str | None
     time: str
+    index_version: NotRequired[str]  # the index that answered (shown in exports)
 
 
 def new_turn_id() -> str:
     return f"t{next(_counter)}{uuid.uuid4().hex[:6]}"
 
 
-def make_turn(turn_id: str, question: str, answer: Answer, filters: Filters, writer: str | None) -> Turn:
-    return Turn(
+def make_turn(turn_id: str, question: str, answer: Answer, filters: Filters, writer: str | None,
+              index_version: str = "") -> Turn:
+    turn = Turn(
         id=turn_id,
         question=question,
         answer=answer.to_dict(),
@@ -35,6 +37,9 @@ def make_turn(turn_id: str, question: str, answer: Answer, filters: Filters, wri
         writer=writer,
         time=datetime.now().astimezone().isoformat(timespec="seconds"),
     )
+    if index_version:
+        turn["index_version"] = index_version
+    return turn
 
 
 def turn_answer(turn: Turn) -> Answer:

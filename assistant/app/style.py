@@ -92,4 +92,47 @@ a.cite-marker:hover { background: var(--jjj-blue); color: #fff !important; }
 .feedback-status { font-size: 0.82rem; color: #4a7a3a; }
 #conversation-box { min-height: 320px; }
 #kb-stats { font-size: 0.95rem; }
+/* a citation marker and the punctuation after it never part: no "。" at the start of a line */
+.cite-nobr { white-space: nowrap; }
+/* sources: one title line per document, its citations under it */
+.source-doc { margin: 4px 0 6px; }
+.source-doc-head { padding: 2px 6px; font-size: 0.9rem; color: #243245; }
+.source-doc-count { color: #98a2b3; font-size: 0.78rem; margin-left: 8px; }
+.source-doc .cite { margin: 1px 0 1px 14px; }
+.source-doc .cite-head { font-size: 0.86rem; padding: 2px 6px; }
+.cite-where { color: #4a5668; margin-right: 6px; }
+.cite-snippet { color: #6b7686; }
+.cite-doc { font-size: 0.88rem; margin: 2px 0 2px; color: #243245; }
+/* the three answer states */
+.state-partial .msg-bot .bubble { border-left: 4px solid #e0a526; }
+.state-not_found .msg-bot .bubble { border-left: 4px solid #8a97a8; background: #fafbfc; }
+.notice-partial { background: #fff8e6; border: 1px solid #f3d48b; color: #6b4e00; }
+.notice-partial ul, .missing-list { margin: 4px 0 0 18px; padding: 0; }
+.partial-title { font-weight: 700; }
+.partial-title::before { content: "◐ "; }
+.notice-not-found .refusal-title { font-size: 1rem; }
+.related { margin-top: 10px; border-top: 1px dashed #cfd6e0; padding-top: 8px; }
+.related-title { color: #4a5668; font-weight: 600; }
+.related-hint { font-weight: 400; color: #8a94a3; margin-left: 4px; }
+.related .cite-n { color: #5a6678; font-weight: 600; }
+/* the follow-up banner: the rewritten question only, folded when long */
+details.rewritten summary { cursor: pointer; list-style-position: inside; }
+.rewritten-q { color: #3c4757; }
+.rewritten-full { margin: 2px 0 4px 14px; color: #4a5668; }
+.notice-warn { background: #fff8e6; border: 1px solid #f3d48b; color: #6b4e00; }
+#kb-status { min-height: 2.2em; }
+#kb-table { width: 100%; }
+#kb-table table { table-layout: fixed; width: 100%; }
+#kb-table th, #kb-table td { overflow-wrap: anywhere; }
+/* the confirmation dialog of delete and rebuild (a modal over a dimmed page) */
+#kb-confirm { position: fixed !important; z-index: 1000; top: 28vh; left: calc(50% - 240px); width: 480px;
+  max-width: calc(100vw - 32px); padding: 16px 18px 12px; background: #fff !important; border-radius: 10px;
+  border: 1px solid var(--jjj-border); box-shadow: 0 0 0 100vmax rgba(20, 30, 45, 0.45),
+  0 10px 30px rgba(0, 0, 0, 0.25); }
+#kb-confirm .confirm-title { font-weight: 700; font-size: 1.05rem; color: #8c1d18; margin-bottom: 6px; }
+#kb-confirm .confirm-title::before { content: "⚠ "; }
+#kb-confirm .confirm-question { margin: 0 0 10px; line-height: 1.7; color: #243245; }
+#kb-confirm .confirm-buttons { justify-content: flex-end; gap: 8px; }
+#kb-confirm .confirm-buttons button { flex: 0 0 auto; min-width: 96px; }
+.fb-export { white-space: nowrap; }
 """ + ICONS

@@ -19,10 +19,11 @@ import gradio as gr
 from index.errors import AssistantError
 from index.settings import Settings
 
+from ..markup import strip_markup
 from ..models import Answer, Filters
 from ..service import Assistant
 from .auth import ROLE_NAMES, AuthPolicy
-from .export import write_export
+from .export import index_version, write_answer_docx, write_export
 from .feedback import Rating, record_feedback
 from .kb import TABLE_HEADERS, KnowledgeBase, Result
 from .render import WELCOME, esc, render_error, render_pending, render_turn
@@ -37,6 +38,10 @@ REGIONS = ["北京", "天津", "河北", "国家"]
 UPLOAD_TYPES = [".txt", ".md", ".docx", ".pdf", ".html", ".htm"]
 WRITER_CHOICES = [("摘录式（逐句引用原文）", "extractive"), ("大模型生成（本地模型）", "llm")]
 STREAM_INTERVAL = 0.08  # seconds between streamed UI updates
+# Knowledge-base table: share of the width per column (文件ID, 标题, 发文机关, 地区, 日期/年份, 类型, 段落数, 字数,
+# 来源, 收录时间), so that every column, 来源 and 收录时间 included, is visible at 1,400 px.
+TABLE_WIDTHS = ["11%", "19%", "10%", "6%", "8%", "7%", "6%", "6%", "15%", "12%"]
+CONFIRM_LABELS = {"delete": "确认删除", "rebuild": "确认重建"}
 
 
 def user_message(exc: BaseException) -> str:
@@ -84,10 +89,15 @@ def make_filters(region: list[str] | None, years: list[Any] | None, kinds: list[
     )
 
 
-def status_html(message: str, ok: bool = True) -> str:
-    kind = "info-ok" if ok else "error"
+def status_html(message: str, ok: bool = True, warning: bool = False) -> str:
+    """An admin action's outcome: green when done, amber when partly done (``warning``), red when failed."""
+    kind = "warn" if warning else "info-ok" if ok else "error"
     lines = "".join(f"<p>{esc(line)}</p>" for line in message.splitlines() if line.strip())
-    return f'<div class="notice notice-{kind} kb-status">{lines}</div>'
+    return f'<div class="notice notice-{kind} kb-status" data-level="{kind}">{lines}</div>'
+
+
+def result_html(result: Result) -> str:
+    return status_html(result.message, result.ok, getattr(result, "warning", False))
 
 
 class ChatApp:
@@ -99,6 +109,14 @@ class ChatApp:
         self.settings = assistant.settings
         self.kb = KnowledgeBase(assistant, policy)
         self.llm_probe = _LLMProbe(self.settings.llm_base_url)
+        self._answer_files: dict[tuple[str, str], str] = {}  # (user, turn id) -> the answer's .docx
+
+    def index_version(self) -> str:
+        try:
+            return index_version(self.assistant.documents())
+        except Exception as exc:
+            user_message(exc)
+            return ""
 
     # -- choices derived from the index ----------------------------------------------------
     def filter_choices(self) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -129,14 +147,16 @@ class ChatApp:
 
     # -- chat --------------------------------------------------------------------------
     def respond(self, question: str, turns: list[Turn], region: list[str], years: list[str], kinds: list[str],
-                docs: list[str], writer: str | None, request: gr.Request) -> Iterator[tuple[Any, Any, Any, Any]]:
-        """Stream one answer. Outputs: (live html, turns state, question box, export button)."""
-        text = (question or "").strip()
+                docs: list[str], writer: str | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer. Outputs: (live html, turns state, question box, Markdown export, Word export).
+
+        Markup is stripped from the question first (``<b>雄安新区</b>有哪些举措？`` is asked as the words)."""
+        text = strip_markup(question or "")
         turns = list(turns or [])
         if not text:
-            yield render_error("", "请输入问题。"), gr.skip(), gr.skip(), gr.skip()
+            yield render_error("", "请输入问题。"), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        yield render_pending(text, ""), gr.skip(), "", gr.skip()
+        yield render_pending(text, ""), gr.skip(), "", gr.skip(), gr.skip()
         turn_id = new_turn_id()
         answer: Answer | None = None
         chosen = writer if writer in ("extractive", "llm") else None
@@ -150,40 +170,62 @@ class ChatApp:
                     now = time.monotonic()
                     if now - last >= STREAM_INTERVAL:
                         last = now
-                        yield render_pending(text, "".join(parts)), gr.skip(), gr.skip(), gr.skip()
+                        yield render_pending(text, "".join(parts)), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                elif event.type == "reset":
+                    parts.clear()  # the llm writer fell back: its partial draft is not the answer
                 elif event.answer is not None:
                     answer = event.answer
             if answer is None:
                 raise RuntimeError("the service ended without a final answer")
         except Exception as exc:
-            yield render_error(text, user_message(exc)), gr.skip(), gr.skip(), gr.skip()
+            yield render_error(text, user_message(exc)), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        new_turns = [*turns, make_turn(turn_id, text, answer, filters, chosen)]
-        export = self.export_update(new_turns, username_of(request))
-        yield render_turn(turn_id, text, answer), new_turns, gr.skip(), export
+        new_turns = [*turns, make_turn(turn_id, text, answer, filters, chosen, self.index_version())]
+        username = username_of(request)
+        yield (render_turn(turn_id, text, answer), new_turns, gr.skip(), self.export_update(new_turns, username, "md"),
+               self.export_update(new_turns, username, "docx"))
 
-    def export_update(self, turns: list[Turn], username: str | None) -> Any:
+    def export_update(self, turns: list[Turn], username: str | None, fmt: str = "md") -> Any:
         try:
-            path = write_export(turns, username)
+            path = write_export(turns, username, fmt, self.index_version())
         except Exception as exc:
             user_message(exc)
             path = None
         return gr.update(value=str(path) if path else None, interactive=path is not None)
 
-    def clear(self) -> tuple[list[Turn], str, Any]:
-        return [], "", gr.update(value=None, interactive=False)
+    def answer_docx(self, turn: Turn, username: str | None) -> str | None:
+        """The Word file of one answer (written once per user and answer, then reused)."""
+        key = (username or "", turn["id"])
+        path = self._answer_files.get(key)
+        if path is None or not Path(path).is_file():
+            try:
+                path = str(write_answer_docx(turn, username))
+            except Exception as exc:
+                user_message(exc)
+                return None
+            if len(self._answer_files) > 5000:
+                self._answer_files.clear()
+            self._answer_files[key] = path
+        return path
+
+    def clear(self) -> tuple[list[Turn], str, Any, Any]:
+        off = gr.update(value=None, interactive=False)
+        return [], "", off, off
 
     def feedback_handler(self, turn_id: str, rating: Rating) -> Callable[..., str]:
         def handler(comment: str, turns: list[Turn], request: gr.Request) -> str:
             turn = find_turn(turns or [], turn_id)
             if turn is None:
                 return '<span class="feedback-status">该回答已不在当前对话中。</span>'
+            label = "有帮助" if rating == "up" else "没帮助"
             try:
-                record_feedback(self.settings, turn, rating, comment or "", username_of(request))
+                record = record_feedback(self.settings, turn, rating, comment or "", username_of(request))
             except Exception as exc:
                 return f'<span class="feedback-status">{esc(user_message(exc))}</span>'
-            label = "有帮助" if rating == "up" else "没帮助"
-            return f'<span class="feedback-status">✓ 已记录反馈（{label}），谢谢！</span>'
+            if record is None:
+                return f'<span class="feedback-status" data-duplicate="1">✓ 已记录过该反馈（{label}），无需重复提交。</span>'
+            changed = "（已更新）" if record.get("revision") else ""
+            return f'<span class="feedback-status">✓ 已记录反馈（{label}）{changed}，谢谢！</span>'
 
         return handler
 
@@ -203,7 +245,8 @@ class ChatApp:
                 raise AssistantError(f"unknown writer {writer!r}", "未知的回答方式（可选 extractive 或 llm）。")
             filters = {"region": split(region), "year": [int(y) for y in split(year) if y.isdigit()],
                        "kind": split(kind), "doc_id": split(doc_id)}
-            answer = self.assistant.ask(question, filters=filters, writer=writer or None)
+            text = strip_markup(question) if isinstance(question, str) else question
+            answer = self.assistant.ask(text, filters=filters, writer=writer or None)
         except Exception as exc:
             raise gr.Error(user_message(exc)) from None
         return answer.to_dict()
@@ -241,7 +284,7 @@ class ChatApp:
         docs = self.kb.documents(username)
         return (
             status_html(self.kb.stats(username)),
-            gr.update(value=self.kb.table(username), headers=TABLE_HEADERS),
+            gr.update(value=self.kb.table(username), headers=TABLE_HEADERS, column_widths=TABLE_WIDTHS),
             gr.update(choices=[(f"{d.title}（{d.doc_id}）", d.doc_id) for d in docs], value=None),
         )
 
@@ -253,7 +296,7 @@ class ChatApp:
             return (status_html(user_message(exc), ok=False), gr.skip(), gr.skip(), gr.skip(),
                     gr.skip(), gr.skip(), gr.skip())
         years, kinds, docs = self.filter_choices()
-        return (status_html(result.message, result.ok), *view, gr.update(choices=docs),
+        return (result_html(result), *view, gr.update(choices=docs),
                 gr.update(choices=years), gr.update(choices=kinds))
 
     def _kb_error(self, exc: BaseException) -> tuple[Any, ...]:
@@ -287,6 +330,42 @@ class ChatApp:
         except Exception as exc:
             return (*self._kb_error(exc), gr.skip())
 
+    # -- confirmation of delete and rebuild: one dialog, one pending action per session ----
+    def kb_ask_confirm(self, action: str) -> Callable[..., tuple[Any, ...]]:
+        """Handler of the delete/rebuild buttons: show the dialog asking to confirm ``action``.
+
+        Outputs: (action status, pending action state, dialog, dialog text, confirm button)."""
+
+        def handler(request: gr.Request, doc_id: str | None = None) -> tuple[Any, ...]:
+            username = username_of(request)
+            try:
+                question = self.kb.confirmation(action, doc_id, username)
+            except Exception as exc:
+                return status_html(user_message(exc), ok=False), None, gr.update(visible=False), gr.skip(), gr.skip()
+            if not question.ok:
+                return result_html(question), None, gr.update(visible=False), gr.skip(), gr.skip()
+            pending = {"action": action, "doc_id": doc_id if action == "delete" else None}
+            text = (f'<div class="confirm-title">{"删除文件" if action == "delete" else "重建索引"}</div>'
+                    f'<p class="confirm-question">{esc(question.message)}</p>')
+            return "", pending, gr.update(visible=True), text, gr.update(value=CONFIRM_LABELS[action])
+
+        return handler
+
+    def kb_cancel(self) -> tuple[Any, ...]:
+        """(action status, pending, dialog)."""
+        return status_html("已取消，知识库未作改动。"), None, gr.update(visible=False)
+
+    def kb_confirmed(self, pending: dict[str, Any] | None, request: gr.Request,
+                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        """Run the confirmed action. Outputs: the knowledge-base outputs, then (pending, dialog)."""
+        hide = (None, gr.update(visible=False))
+        action = (pending or {}).get("action")
+        if action == "delete":
+            return (*self.kb_delete(pending.get("doc_id") if pending else None, request), *hide)
+        if action == "rebuild":
+            return (*self.kb_rebuild(request, progress), *hide)
+        return (status_html("没有待确认的操作。", ok=False), *(gr.skip(),) * 6, *hide)
+
     def kb_delete(self, doc_id: str | None, request: gr.Request) -> tuple[Any, ...]:
         username = username_of(request)
         try:
@@ -314,7 +393,8 @@ def _conversation(app: ChatApp, turns: gr.State) -> gr.HTML:
     """The rendered turns (with per-answer feedback) plus the live area of the answer being streamed."""
 
     @gr.render(inputs=turns)
-    def show_conversation(turn_list: list[Turn]) -> None:
+    def show_conversation(turn_list: list[Turn], request: gr.Request) -> None:
+        username = username_of(request)
         if not turn_list:
             gr.HTML(WELCOME, js_on_load=None, elem_classes="welcome-box")
         for t in turn_list:
@@ -329,6 +409,9 @@ def _conversation(app: ChatApp, turns: gr.State) -> gr.HTML:
                                      container=False, scale=5, max_length=2000, elem_classes="fb-comment",
                                      key=f"comment-{tid}")
                 status = gr.HTML("", js_on_load=None, scale=3, elem_classes="fb-status", key=f"fbstatus-{tid}")
+                docx_path = app.answer_docx(t, username)
+                gr.DownloadButton("导出本条（Word）", value=docx_path, size="sm", scale=0, min_width=130,
+                                  interactive=docx_path is not None, elem_classes="fb-export", key=f"docx-{tid}")
             up.click(app.feedback_handler(tid, "up"), [comment, turns], status, api_visibility="private",
                      queue=False)
             down.click(app.feedback_handler(tid, "down"), [comment, turns], status, api_visibility="private",
@@ -352,6 +435,8 @@ def _chat_tab(app: ChatApp, turns: gr.State) -> dict[str, Any]:
                 c["ask"] = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="ask-btn")
             with gr.Row():
                 c["clear"] = gr.Button("清空对话", size="sm", elem_id="clear-btn")
+                c["export_docx"] = gr.DownloadButton("导出对话（Word）", size="sm", interactive=False,
+                                                     elem_id="export-docx-btn")
                 c["export"] = gr.DownloadButton("导出对话（Markdown）", size="sm", interactive=False,
                                                 elem_id="export-btn")
         with gr.Column(scale=3, min_width=260):
@@ -390,6 +475,14 @@ def _kb_tab(settings: Settings) -> dict[str, Any]:
                 gr.Markdown("按文档目录与上传目录从头重建全部索引（文件多时需要几分钟）。")
                 c["rebuild"] = gr.Button("重建索引", elem_id="kb-rebuild")
     c["status"] = gr.HTML("", elem_id="kb-status", js_on_load=None)
+    # One confirmation dialog for delete and rebuild: the buttons above only open it; the action
+    # runs when 确认 is clicked (the pending action lives in this session's state, never the browser).
+    c["pending"] = gr.State(None)
+    with gr.Group(visible=False, elem_id="kb-confirm", elem_classes="confirm-dialog") as c["confirm"]:
+        c["confirm_text"] = gr.HTML("", elem_id="kb-confirm-text", js_on_load=None)
+        with gr.Row(elem_classes="confirm-buttons"):
+            c["confirm_cancel"] = gr.Button("取消", size="sm", elem_id="kb-confirm-cancel")
+            c["confirm_ok"] = gr.Button("确认", variant="stop", size="sm", elem_id="kb-confirm-ok")
     return c
 
 
@@ -412,23 +505,33 @@ def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Bloc
 
         # -- chat wiring -------------------------------------------------------------------
         inputs = [chat["question"], turns, *(chat[k] for k in ("region", "year", "kind", "doc", "writer"))]
-        outputs = [chat["live"], turns, chat["question"], chat["export"]]
+        outputs = [chat["live"], turns, chat["question"], chat["export"], chat["export_docx"]]
         chat["ask"].click(app.respond, inputs, outputs, trigger_mode="once", show_progress="hidden", **private)
         chat["question"].submit(app.respond, inputs, outputs, trigger_mode="once", show_progress="hidden", **private)
         turns.change(lambda: "", None, chat["live"], queue=False, show_progress="hidden", **private)
         chat["examples"].click(lambda sample: sample[0] if sample else "", chat["examples"], chat["question"],
                                queue=False, **private).then(app.respond, inputs, outputs, show_progress="hidden",
                                                             **private)
-        chat["clear"].click(app.clear, None, [turns, chat["live"], chat["export"]], **private)
+        chat["clear"].click(app.clear, None, [turns, chat["live"], chat["export"], chat["export_docx"]], **private)
 
         # -- knowledge-base wiring (admin handlers re-check the role) ----------------------
         kb_outputs = [kb["status"], kb["stats"], kb["table"], kb["delete_choice"], chat["doc"], chat["year"],
                       chat["kind"]]
         serial: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "kb", **private}
-        kb["refresh"].click(app.kb_refresh, None, kb_outputs, **private)
-        kb["upload"].click(app.kb_upload, kb["files"], [*kb_outputs, kb["files"]], **serial)
-        kb["delete"].click(app.kb_delete, kb["delete_choice"], kb_outputs, **serial)
-        kb["rebuild"].click(app.kb_rebuild, None, kb_outputs, **serial)
+        # progress is drawn once, on the status line (not over every output)
+        once: dict[str, Any] = {"show_progress_on": [kb["status"]]}
+        kb["refresh"].click(app.kb_refresh, None, kb_outputs, **private, **once)
+        kb["upload"].click(app.kb_upload, kb["files"], [*kb_outputs, kb["files"]], **serial, **once)
+        dialog = [kb["status"], kb["pending"], kb["confirm"], kb["confirm_text"], kb["confirm_ok"]]
+        kb["delete"].click(app.kb_ask_confirm("delete"), kb["delete_choice"], dialog, show_progress="hidden",
+                           **private)
+        kb["rebuild"].click(app.kb_ask_confirm("rebuild"), None, dialog, show_progress="hidden",
+                            **private)
+        kb["confirm_cancel"].click(app.kb_cancel, None, [kb["status"], kb["pending"], kb["confirm"]],
+                                   show_progress="hidden", **private)
+        kb["confirm_ok"].click(lambda: gr.update(visible=False), None, kb["confirm"], queue=False,
+                               show_progress="hidden", **private).then(
+            app.kb_confirmed, kb["pending"], [*kb_outputs, kb["pending"], kb["confirm"]], **serial, **once)
 
         demo.load(app.on_load, None,
                   [badge, chat["writer"], chat["year"], chat["kind"], chat["doc"], chat["examples"], kb_tab,
