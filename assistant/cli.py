@@ -113,26 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="详细日志")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="索引文件（默认 docs_corpus/）")
-    p.add_argument("paths", nargs="*", help="文件或文件夹")
+    p = sub.add_parser("index", help="索引文件（默认 docs_corpus/）", description="索引文件：只嵌入新增或改动的文件，已删除的文件从索引中移除。")
+    p.add_argument("paths", nargs="*", help="文件或文件夹（默认 ASSISTANT_CORPUS_DIR，即 docs_corpus/）")
     p.add_argument("--rebuild", action="store_true", help="清空后重建索引")
     p.add_argument("--json", action="store_true", help="最后一行输出 JSON 摘要")
     p.add_argument("--list", action="store_true", help="列出已索引的文件")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("ask", help="提问")
-    p.add_argument("question")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--writer", choices=["extractive", "llm"])
-    p.add_argument("--region", action="append", help="北京/天津/河北/国家")
-    p.add_argument("--year", action="append", type=int)
-    p.add_argument("--kind", action="append", help="工作报告/条例/规定/…")
-    p.add_argument("--doc", action="append", help="文件 id")
+    p = sub.add_parser("ask", help="提问", description="就已收录的文件提问；回答的每句话都带引用编号。")
+    p.add_argument("question", help="问题（中文），例如 \"雄安新区承接疏解有哪些支持政策？\"")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出完整回答（文本、引用、状态等）")
+    p.add_argument("--writer", choices=["extractive", "llm"],
+                   help="回答方式：extractive 摘录原文（默认，见 ASSISTANT_WRITER）或 llm 本地大模型")
+    p.add_argument("--region", action="append", help="只检索该地区的文件：北京/天津/河北/国家（可重复）")
+    p.add_argument("--year", action="append", type=int, help="只检索该年份的文件，例如 2024（可重复）")
+    p.add_argument("--kind", action="append", help="只检索该类型的文件：工作报告/条例/规定/…（可重复）")
+    p.add_argument("--doc", action="append", help="只检索该文件（文件 id，见 assistant index --list；可重复）")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("serve", help="启动网页聊天")
-    p.add_argument("--host")
-    p.add_argument("--port", type=int)
+    p = sub.add_parser("serve", help="启动网页聊天", description="启动网页聊天（Gradio）。非本机地址需要配置用户（ASSISTANT_USERS 或 ASSISTANT_AUTH_FILE）。")
+    p.add_argument("--host", help="监听地址（默认 ASSISTANT_HOST，即 127.0.0.1；0.0.0.0 对其他机器开放，需要登录）")
+    p.add_argument("--port", type=int, help="监听端口（默认 ASSISTANT_PORT，即 7860）；端口被占用时立即报错")
     p.add_argument("--no-index", action="store_true", help="启动前不同步 docs_corpus/")
     p.set_defaults(func=cmd_serve)
 
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("llm-serve", cmd_llm_serve, "启动本地大模型服务（llama.cpp）"),
     ):
         p = sub.add_parser(name, help=help_text, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.add_argument("rest", nargs=argparse.REMAINDER, help=f"传给 assistant {name} 的参数（见 assistant {name} --help）")
         p.set_defaults(func=func)
     return parser
 

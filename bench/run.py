@@ -950,7 +950,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="tiny scale, < 3 minutes")
     p.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     p.add_argument("--data-dir", type=Path, default=None, help="bench indexes (default <data_dir>/bench); kept")
-    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where result JSON and plots go (default bench/results)")
     p.add_argument("--corpus", type=Path, action="append", default=None,
                    help="topic corpus file/folder (repeatable; default docs_corpus/ + ../shared/corpus/jjj)")
     p.add_argument("--distractors", type=Path, default=None, help="default ../shared/corpus/distractors")
@@ -963,7 +963,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="chunk texts encoded by both torch fp32 and our backend (default 600; quick 60)")
     p.add_argument("--ingest-rounds", type=int, default=None,
                    help="indexing runs, each between two raw encodings of the same texts (default 2; quick 1)")
-    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--clients", type=int, default=8, help="concurrent gradio_client clients in the concurrency section (default 8)")
     p.add_argument("--concurrency-questions", type=int, default=None, help="per client (default 10; quick 1)")
     p.add_argument("--llm-questions", type=int, default=None, help="default 3; quick 1")
     p.add_argument("--start-timeout", type=float, default=300.0, help="seconds to wait for the app to answer")

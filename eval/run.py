@@ -37,13 +37,14 @@ EXTERNAL_HEADLINE = ("questions", "hit@1", "hit@5", "mrr", "answer_in_cited_pass
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant eval", description="评测：检索、回答、引用与拒答")
     p.add_argument("--set", default="jjj", help="jjj | jjj_dev | cmrc2018 | rgb | drcd | external | 路径.jsonl")
-    p.add_argument("--writer", choices=["extractive", "llm"], default="extractive")
+    p.add_argument("--writer", choices=["extractive", "llm"], default="extractive",
+                   help="回答方式：extractive（默认）或 llm（需先 make llm 并启动 assistant llm-serve）")
     p.add_argument("--limit", type=int, default=None, help="只评测前 N 题（外部数据集默认 200）")
     p.add_argument("--json", action="store_true", help="把 summary JSON 打印到标准输出")
     p.add_argument("--distractors", action="store_true", help="把 ../shared/corpus/distractors 加入语料")
     p.add_argument("--configs", default=None, help="逗号分隔：hybrid,dense,keyword,naive")
     p.add_argument("--out", type=Path, default=REPORTS_DIR, help="报告目录")
-    p.add_argument("--no-chart", action="store_true")
+    p.add_argument("--no-chart", action="store_true", help="不生成 chart.png")
     p.add_argument("--external-limit", type=int, default=EXTERNAL_LIMIT,
                    help=f"每次评测附带外部数据集（CMRC2018、DRCD、RGB）的题数（每集，默认 {EXTERNAL_LIMIT}）")
     p.add_argument("--no-external", action="store_true", help="不附带外部数据集的评测")
@@ -66,10 +67,64 @@ def own_index_name(settings: Settings, distractors: bool = False) -> str:
     return name if settings.embedding_backend == "torch" else f"{name}-{settings.embedding_backend}"
 
 
-def _progress(total: int, desc: str, quiet: bool):  # type: ignore[no-untyped-def]
+class LineProgress:
+    """Progress as plain lines on stderr when it is no terminal (a log file, CI, ``| tee``): a line at the
+    start, then at every 10 % or every ``every`` seconds, whichever comes first, and one at the end.
+    Same ``update``/``close`` as the tqdm bar used on a terminal."""
+
+    def __init__(self, total: int, desc: str, unit: str = "题", every: float = 20.0, stream: Any = None) -> None:
+        self.total, self.desc, self.unit, self.every = total, desc, unit, every
+        self.stream = stream if stream is not None else sys.stderr
+        self.n = 0
+        self.t0 = self._last_time = time.monotonic()
+        self._last_tenth = 0
+        self._closed = False
+        self._print(f"开始，共 {total} {unit}" if total else "开始")
+
+    def _print(self, message: str) -> None:
+        print(f"[{self.desc}] {message}", file=self.stream, flush=True)
+
+    def set(self, done: int, total: int | None = None, name: str = "") -> None:
+        if total is not None:
+            self.total = total
+        self.n = done
+        now = time.monotonic()
+        tenth = int(10 * done / self.total) if self.total else 0
+        if tenth > self._last_tenth or now - self._last_time >= self.every:
+            self._last_tenth, self._last_time = tenth, now
+            share = f"（{100 * done / self.total:.0f}%）" if self.total else ""
+            self._print(f"{done}/{self.total} {self.unit}{share}，已用 {now - self.t0:.0f} 秒" + (f"：{name}" if name else ""))
+
+    def update(self, n: int = 1) -> None:
+        self.set(self.n + n)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._print(f"完成 {self.n}/{self.total} {self.unit}，用时 {time.monotonic() - self.t0:.0f} 秒")
+
+
+def _progress(total: int, desc: str, quiet: bool, unit: str = "题"):  # type: ignore[no-untyped-def]
+    """A tqdm bar on a terminal, progress lines otherwise (never silent for minutes), nothing when quiet."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="题", file=sys.stderr, disable=quiet)
+    if quiet or sys.stderr.isatty():
+        return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=quiet)
+    return LineProgress(total, desc, unit)
+
+
+def _index_progress(desc: str, quiet: bool) -> tuple[Any, Any]:
+    """(bar, callback) for ``Assistant.index``: files indexed so far."""
+    bar = _progress(0, desc, quiet, unit="个文件")
+
+    def update(done: int, total: int, name: str) -> None:
+        if isinstance(bar, LineProgress):
+            bar.set(done, total, name[:40])
+        else:
+            bar.total, bar.n = total, done
+            bar.refresh()
+
+    return bar, update
 
 
 def run_config(config: str, bot: Assistant, questions: Sequence[Question], writer: str, quiet: bool,
@@ -122,7 +177,11 @@ def evaluate(eval_set: EvalSet, settings: Settings, configs: Sequence[str], writ
     index_settings = _eval_settings(settings, index_name)
     indexer_bot = Assistant(index_settings)
     t0 = time.perf_counter()
-    report = indexer_bot.index(eval_set.corpus, prune=True)
+    bar, update = _index_progress(f"索引 {eval_set.name}", quiet)
+    try:
+        report = indexer_bot.index(eval_set.corpus, prune=True, progress=update)
+    finally:
+        bar.close()
     index_seconds = time.perf_counter() - t0
     out: dict[str, Any] = {
         "set": eval_set.name,

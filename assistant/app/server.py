@@ -7,7 +7,9 @@ non-loopback address without configured users exits at once with a Chinese messa
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +63,30 @@ def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, p
     return str(local_url)
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be served (None when it can), checked by binding it briefly the way
+    uvicorn does (``SO_REUSEADDR``: a port in TIME_WAIT is fine, one with a listener is not)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"无法解析地址 {host}（{exc.strerror}） / cannot resolve host {host}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (f"端口 {port} 已被占用，请用 --port 换一个端口（或设置 ASSISTANT_PORT）。 / "
+                        f"Port {port} on {host} is already in use: choose another with --port.")
+            if exc.errno == errno.EACCES:
+                return (f"没有权限使用端口 {port}（1024 以下的端口需要管理员权限），请用 --port 换一个端口。 / "
+                        f"Permission denied for port {port}: choose another with --port.")
+            return (f"无法在 {host}:{port} 启动网页服务（{exc.strerror}）。 / "
+                    f"Cannot listen on {host}:{port}: {exc.strerror}.")
+    return None
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
     host = getattr(args, "host", None) or settings.host
     port = int(getattr(args, "port", None) or settings.port)
@@ -69,6 +95,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         check_bind(host, policy)
     except AssistantError as exc:
         print(f"错误：{exc.user_message}", file=sys.stderr)
+        return 2
+    problem = port_problem(host, port)  # before the model and the index load (seconds), not after
+    if problem:
+        print(f"错误：{problem}", file=sys.stderr)
         return 2
 
     from ..service import Assistant
@@ -95,7 +125,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         url = launch(demo, settings, policy, host, port)
     except OSError as exc:
         log.info("launch failed: %s", exc)
-        print(f"错误：无法在 {host}:{port} 启动网页服务（端口可能已被占用），请用 --port 换一个端口。", file=sys.stderr)
+        print(f"错误：无法在 {host}:{port} 启动网页服务（端口可能已被占用），请用 --port 换一个端口。 / "
+              f"Cannot listen on {host}:{port} (port in use?): choose another with --port.", file=sys.stderr)
         return 2
     mode = "已启用登录" if policy.enabled else "本机单用户模式（无需登录）"
     print(f"京津冀协同发展政策助手已启动：{url}（{mode}，按 Ctrl+C 停止）", flush=True)
