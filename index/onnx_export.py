@@ -24,6 +24,9 @@ import logging
 import shutil
 import tempfile
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,48 @@ def is_current(model_dir: Path) -> bool:
     )
 
 
+class _DropToolChatter(logging.Filter):
+    """Drop onnxruntime's INFO/WARNING chatter (about 80 lines per export: "Quantization parameters for
+    tensor … not specified", "Fused Gelu: 12", "Please consider to run pre-processing …"); errors pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or "onnxruntime" not in record.pathname.replace("\\", "/")
+
+
+@contextmanager
+def _quiet_tools() -> Iterator[None]:
+    """Silence the exporter's known, harmless output: torch's TorchScript-exporter deprecation and tracer
+    warnings, transformers' weight-loading bar and onnxruntime's optimizer/quantizer logging (which goes
+    partly to the root logger directly, hence the filter on the root logger and its handlers)."""
+    root = logging.getLogger()
+    chatter = _DropToolChatter()
+    targets: list[Any] = [root, *root.handlers]
+    ort = logging.getLogger("onnxruntime")
+    old_level = ort.level
+    hf_logging: Any = None
+    bar_was_on = False
+    try:
+        from transformers.utils import logging as hf_logging
+
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+    except Exception:  # pragma: no cover - transformers without these helpers
+        hf_logging = None
+    for target in targets:
+        target.addFilter(chatter)
+    ort.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DeprecationWarning, TracerWarning, UserWarning of torch.onnx
+            yield
+    finally:
+        ort.setLevel(old_level)
+        for target in targets:
+            target.removeFilter(chatter)
+        if hf_logging is not None and bar_was_on:
+            hf_logging.enable_progress_bar()
+
+
 def _export_fp32(model_dir: Path, out: Path) -> None:
     import torch
     from transformers import AutoModel
@@ -100,7 +145,7 @@ def export(model_dir: Path) -> Path:
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     target = model_dir / ONNX_DIR
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=model_dir, prefix=".onnx-") as tmp_name:
+    with tempfile.TemporaryDirectory(dir=model_dir, prefix=".onnx-") as tmp_name, _quiet_tools():
         tmp = Path(tmp_name)
         raw = tmp / "raw.onnx"
         _export_fp32(model_dir, raw)
@@ -124,7 +169,8 @@ def export(model_dir: Path) -> Path:
         tmp.rename(target)
         shutil.rmtree(old, ignore_errors=True)
         Path(tmp_name).mkdir()  # let TemporaryDirectory clean up an empty folder
-    log.info("exported %s to ONNX in %.0f s (%s)", model_dir.name, time.perf_counter() - t0, fusions)
+    log.info("exported %s to ONNX (fused fp32 + int8) in %.0f s: %s -> %s", model_dir.name, time.perf_counter() - t0,
+             ", ".join(f"{k} {v}" for k, v in fusions.items()), target)
     return target
 
 
@@ -150,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
 
     model_dir = args.model_dir or resolve_model_path(Settings())
     if args.force or not is_current(model_dir):
-        export(model_dir)
-    print(onnx_path(model_dir, "onnx-int8"))
+        export(model_dir)  # logs its one summary line
+    else:
+        print(f"ONNX export up to date: {onnx_path(model_dir, 'onnx-int8')}")
     return 0
 
 
