@@ -56,3 +56,27 @@ class LLMUnavailableError(AssistantError):
 
 class PermissionDeniedError(AssistantError):
     user_message = "没有权限执行此操作。"
+
+
+class IndexBusyError(AssistantError):
+    """Another process (or thread) held the index write lock for longer than the timeout."""
+
+    user_message = "另一个索引任务正在进行，等待超时，请稍后重试。"
+
+
+class RebuildWouldDropError(AssistantError):
+    """A rebuild would drop documents whose source files no longer exist (confirmation needed)."""
+
+    user_message = "重建索引会移除源文件已不存在的文件，请确认后重试。"
+
+    def __init__(self, detail: str = "", user_message: str | None = None, sources: list[str] | None = None) -> None:
+        super().__init__(detail, user_message)
+        self.sources = list(sources or [])
+
+
+class InvalidFiltersError(InvalidQuestionError):
+    user_message = "检索范围（filters）无效。"
+
+
+class InvalidHistoryError(InvalidQuestionError):
+    user_message = "对话历史（history）无效。"

@@ -6,9 +6,11 @@ pipeline turns that into a "skipped" entry and goes on with the next file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,10 +77,35 @@ def load_text(path: Path) -> tuple[str, dict[str, Any], list[PageSpan]]:
     return text, meta, []
 
 
-def load_docx(path: Path) -> tuple[str, dict[str, Any], list[PageSpan]]:
+DEFAULT_MAX_UNZIPPED = 100 * 1024 * 1024
+
+
+def check_zip_members(path: Path, max_unzipped: int) -> None:
+    """Refuse an Office (zip) file before parsing when any member, or all of them together,
+    would expand beyond ``max_unzipped`` bytes. Only the central directory is read; Python's
+    zipfile never returns more than a member's declared size, so the check bounds memory."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise DocumentLoadError(f"{path}: {exc}", f"《{path.name}》不是有效的 Word 文件，已跳过。") from exc
+    total = 0
+    limit_mb = max_unzipped // (1024 * 1024)
+    for member in members:
+        total += member.file_size
+        if member.file_size > max_unzipped or total > max_unzipped:
+            raise FileTooLargeError(
+                f"{path}: member {member.filename!r} expands to {member.file_size} bytes (total {total}) "
+                f"> {max_unzipped}",
+                f"《{path.name}》解压后超过 {limit_mb} MB 上限（可能是压缩炸弹），已拒绝。",
+            )
+
+
+def load_docx(path: Path, max_unzipped: int = DEFAULT_MAX_UNZIPPED) -> tuple[str, dict[str, Any], list[PageSpan]]:
     import docx  # python-docx
     from docx.oxml.ns import qn
 
+    check_zip_members(path, max_unzipped)
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several unrelated types for broken files
@@ -199,8 +226,10 @@ def content_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def load_document(path: Path, doc_id: str | None = None, max_bytes: int | None = None) -> Document:
-    """Load ``path`` into a Document; raise DocumentLoadError (Chinese reason) if it cannot be used."""
+def load_document(path: Path, doc_id: str | None = None, max_bytes: int | None = None,
+                  max_unzipped: int | None = None) -> Document:
+    """Load ``path`` into a Document; raise DocumentLoadError (Chinese reason) if it cannot be used.
+    ``max_unzipped`` bounds the uncompressed size of zip-based files (.docx)."""
     suffix = path.suffix.lower()
     if suffix not in LOADERS:
         raise UnsupportedFileError(f"{path}: unsupported suffix {suffix}")
@@ -217,7 +246,10 @@ def load_document(path: Path, doc_id: str | None = None, max_bytes: int | None =
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
     if sidecar.exists():
         raw += b"\x00" + sidecar.read_bytes()  # a metadata edit re-indexes the document
-    text, meta, pages = LOADERS[suffix](path)
+    loader = LOADERS[suffix]
+    if suffix == ".docx" and max_unzipped is not None:
+        loader = functools.partial(load_docx, max_unzipped=max_unzipped)
+    text, meta, pages = loader(path)
     if not text.strip():
         raise DocumentLoadError(f"{path}: empty", f"《{path.name}》没有可读取的文字，已跳过。")
     merged: dict[str, Any] = {**infer_metadata(path.stem), **meta, **read_sidecar(path)}

@@ -65,17 +65,34 @@ class Manifest:
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
-        """Load; raise ValueError when the file exists but is corrupt."""
+        """Load; an absent file gives an empty manifest, a corrupt one (not an object, ``documents``
+        not an object of entries, bad entry fields) raises ValueError. An absent file next to a
+        non-empty vector store means the manifest was lost: ``Indexer.load_manifest`` rebuilds it."""
         if not path.exists():
             return cls()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            docs = {k: DocEntry(**v) for k, v in data["documents"].items()}
+            if not isinstance(data, dict):
+                raise TypeError(f"top level is {type(data).__name__}, not an object")
+            documents = data["documents"]
+            if not isinstance(documents, dict):
+                raise TypeError(f"documents is {type(documents).__name__}, not an object")
+            docs: dict[str, DocEntry] = {}
+            for key, value in documents.items():
+                if not isinstance(value, dict):
+                    raise TypeError(f"entry {key!r} is {type(value).__name__}, not an object")
+                entry = DocEntry(**value)
+                if not isinstance(entry.chunk_ids, list) or not all(isinstance(c, str) for c in entry.chunk_ids):
+                    raise TypeError(f"entry {key!r} has bad chunk_ids")
+                docs[key] = entry
+            chunking = data.get("chunking", {})
+            if not isinstance(chunking, dict):
+                raise TypeError("chunking is not an object")
             return cls(
-                embedding_model=data.get("embedding_model", ""),
-                chunking=data.get("chunking", {}),
+                embedding_model=str(data.get("embedding_model", "")),
+                chunking=chunking,
                 documents=docs,
-                version=data.get("version", MANIFEST_VERSION),
+                version=int(data.get("version", MANIFEST_VERSION)),
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"manifest {path} is corrupt: {exc}") from exc

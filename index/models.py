@@ -91,6 +91,17 @@ class SkippedFile:
 
 
 @dataclass
+class FlaggedLine:
+    """A sentence of a document that reads like an instruction to the assistant (possible prompt
+    injection, see ``index.injection``); reported at index time, skipped by the answer writers."""
+
+    source: str
+    doc_id: str
+    line: int  # 1-based line of the loaded document text
+    text: str  # the sentence (at most 200 characters)
+
+
+@dataclass
 class IndexReport:
     """Summary of one ``assistant index`` run (the ``--json`` contract)."""
 
@@ -103,8 +114,11 @@ class IndexReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     seconds: float = 0.0
     embedded_chunks: int = 0
+    flagged: list[FlaggedLine] = field(default_factory=list)  # instruction-like sentences found
+    waited: float = 0.0  # seconds spent waiting for another index writer
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["skipped"] = [asdict(s) for s in self.skipped]
+        data["flagged"] = [asdict(f) for f in self.flagged]
         return data

@@ -10,7 +10,9 @@ orphans and brings the keyword index back in line with the manifest.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -24,11 +26,13 @@ import numpy as np
 from .background import OrderedWriter
 from .chunker import PolicyChunker
 from .embedder import Embedder, get_embedder
-from .errors import AssistantError, DocumentLoadError, IndexConfigMismatchError
+from .errors import AssistantError, DocumentLoadError, IndexConfigMismatchError, RebuildWouldDropError
+from .injection import instruction_like_sentences
 from .keyword import KeywordIndex, KeywordIndexCorrupt, tokenize, warm_tokenizer
 from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
+from .locking import WaitFn, try_write_lock, write_lock
 from .manifest import DocEntry, Manifest
-from .models import Chunk, Document, IndexReport, SkippedFile
+from .models import Chunk, Document, FlaggedLine, IndexReport, SkippedFile
 from .settings import Settings
 from .store import ChromaStore, chunk_from_record
 
@@ -36,6 +40,10 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int, str], None]  # (done, total, current file)
 _IGNORED_NAMES = {"readme.md", "readme.txt", "readme"}
+# Per-chunk bookkeeping stored in Chroma beside the chunk's own metadata (enough to rebuild the
+# manifest from the store); not part of a chunk's metadata anywhere else.
+STORE_ONLY_KEYS = ("content_hash", "n_chunks", "doc_chars", "indexed_at")
+MAX_FLAGGED_PER_DOC = 20
 
 
 @dataclass
@@ -86,6 +94,7 @@ class Indexer:
         self.store = store or ChromaStore(settings)
         self.chunker = PolicyChunker(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
         self._store_lock = threading.Lock()  # a run's reads (main thread) and writes (writer thread)
+        self.manifest_rebuilt = False  # whether the last load_manifest() rebuilt it from the store
 
     @property
     def embedder(self) -> Embedder:
@@ -102,11 +111,21 @@ class Indexer:
 
     # -- manifest -------------------------------------------------------------------------
     def load_manifest(self) -> Manifest:
+        """The manifest; a corrupt one, or a missing one while the vector store holds chunks, is
+        rebuilt from the store (never treated as "nothing is indexed", which would prune it all)."""
+        path = self.settings.manifest_path
+        self.manifest_rebuilt = False
         try:
-            return Manifest.load(self.settings.manifest_path)
+            if not path.exists():
+                if self.store.count() == 0:
+                    return Manifest()
+                log.warning("索引清单 %s 缺失而向量库中已有段落，将根据向量库重建清单", path)
+            else:
+                return Manifest.load(path)
         except ValueError as exc:
             log.warning("索引清单损坏，将根据向量库重建：%s", exc)
-            return self.manifest_from_store()
+        self.manifest_rebuilt = True
+        return self.manifest_from_store()
 
     def manifest_from_store(self) -> Manifest:
         """Rebuild the manifest from chunk metadata in Chroma: a document counts only if all of
@@ -129,6 +148,7 @@ class Indexer:
                 chunk_ids=[cid for cid, _ in items],
                 chars=int(meta0.get("doc_chars", 0)),
                 metadata={k: meta0[k] for k in ("region", "year", "kind", "date", "issuer") if k in meta0},
+                indexed_at=str(meta0.get("indexed_at", "")),
             )
         return manifest
 
@@ -144,7 +164,7 @@ class Indexer:
 
     # -- the run --------------------------------------------------------------------------
     def reset(self) -> None:
-        """Drop everything (``--rebuild``)."""
+        """Drop everything (part of ``--rebuild``; call with the write lock held)."""
         try:
             self.store.delete(list(self.store.all_ids()))
         except AssistantError:
@@ -152,23 +172,108 @@ class Indexer:
         shutil.rmtree(self.settings.keyword_dir, ignore_errors=True)
         self.settings.manifest_path.unlink(missing_ok=True)
 
+    @property
+    def _pending_path(self) -> Path:
+        return self.settings.data_dir / "rebuild-pending.json"
+
+    def _pending_sources(self) -> list[SourceFile]:
+        """Sources of an interrupted rebuild (indexed before it started, not passed this time)."""
+        try:
+            items = json.loads(self._pending_path.read_text(encoding="utf-8"))
+            return [SourceFile(Path(path), str(doc_id), Path(path).parent) for path, doc_id in items
+                    if Path(path).is_file()]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("ignoring unreadable %s: %s", self._pending_path, exc)
+            return []
+
+    def _save_pending(self, sources: list[SourceFile]) -> None:
+        path = self._pending_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps([[str(s.path), s.doc_id] for s in sources], ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def rebuild_plan(self, paths: Sequence[Path], files: list[SourceFile] | None = None,
+                     ) -> tuple[list[SourceFile], list[DocEntry]]:
+        """What a rebuild of ``paths`` re-embeds beside the files found under them: every other
+        indexed document whose source file still exists (wherever it lives); and which indexed
+        documents it would drop: those whose source is gone and lies outside ``paths`` (a source
+        gone from under ``paths`` is an ordinary removal)."""
+        files = discover(paths) if files is None else files
+        roots = [Path(p).resolve() for p in paths]
+        found_ids = {f.doc_id for f in files}
+        found_paths = {f.path.resolve() for f in files}
+        keep: list[SourceFile] = []
+        drop: list[DocEntry] = []
+        for entry in iter_documents(self.load_manifest()):
+            src = Path(entry.source)
+            if entry.doc_id in found_ids or src.resolve() in found_paths:
+                continue
+            if src.is_file():
+                keep.append(SourceFile(src, entry.doc_id, src.parent))
+                found_ids.add(entry.doc_id)
+            elif not _under(src, roots):
+                drop.append(entry)
+        return keep, drop
+
     def run(
         self,
         paths: Sequence[Path],
         rebuild: bool = False,
         prune: bool = True,
         progress: ProgressFn | None = None,
+        *,
+        allow_drop: bool = False,
+        on_wait: WaitFn | None = None,
     ) -> IndexReport:
+        """Sync ``paths`` into the index, holding the data folder's write lock (a second writer,
+        in this process or another, waits; see ``index.locking``).
+
+        ``rebuild`` drops the index and re-embeds everything it held: the files under ``paths``
+        and every other indexed source that still exists. Documents whose source is gone from
+        outside ``paths`` would be lost: :class:`RebuildWouldDropError` lists them unless
+        ``allow_drop``."""
+        waiting = time.perf_counter()
+        with write_lock(self.settings, on_wait=on_wait):
+            waited = time.perf_counter() - waiting
+            report = self._run(paths, rebuild, prune, progress, allow_drop)
+            report.waited = round(waited, 3)
+            return report
+
+    def _run(self, paths: Sequence[Path], rebuild: bool, prune: bool, progress: ProgressFn | None,
+             allow_drop: bool) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport()
+        files = discover(paths)
+        pending = self._pending_sources()
         if rebuild:
+            keep, drop = self.rebuild_plan(paths, files)
+            if drop and not allow_drop:
+                names = [e.source for e in drop]
+                shown = "、".join(f"《{e.title or e.doc_id}》" for e in drop[:10]) + ("等" if len(drop) > 10 else "")
+                raise RebuildWouldDropError(
+                    f"rebuild would drop {len(drop)} documents whose sources are gone: {names[:10]}",
+                    f"重建索引将移除 {len(drop)} 个源文件已不存在的文件：{shown}。确认要移除后再重建"
+                    "（命令行加 --yes）。",
+                    sources=names,
+                )
+            report.deleted += len(drop)
+            known = {f.doc_id for f in files} | {k.doc_id for k in keep}
+            keep += [p for p in pending if p.doc_id not in known]
+            # Written before anything is dropped: a rebuild killed half-way is completed by the next run.
+            self._save_pending(keep)
             self.reset()
+            files += keep
+        elif pending:
+            known = {f.doc_id for f in files}
+            files += [p for p in pending if p.doc_id not in known]
         manifest = self.load_manifest()
         self._check_config(manifest)
         manifest.embedding_model = model_fingerprint(self.embedder)
         manifest.chunking = self.chunking_config()
 
-        files = discover(paths)
         seen: set[str] = set()
         new_chunks: dict[str, Chunk] = {}
         new_tokens: dict[str, list[str]] = {}
@@ -178,20 +283,21 @@ class Indexer:
             progress(len(files), len(files), "")
 
         if prune:
+            # Only documents whose source this run was asked to index and found gone.
             roots = [Path(p).resolve() for p in paths]
             for doc_id, entry in list(manifest.documents.items()):
                 if doc_id in seen:
                     continue
-                src = Path(entry.source).resolve()
-                under = any(src == r or r in src.parents for r in roots)
-                if under and not src.exists():
+                src = Path(entry.source)
+                if _under(src, roots) and not src.exists():
                     del manifest.documents[doc_id]
                     manifest.save(self.settings.manifest_path)
                     self.store.delete(entry.chunk_ids)
                     report.deleted += 1
 
-        manifest.save(self.settings.manifest_path)  # also replaces a corrupt manifest
+        manifest.save(self.settings.manifest_path)  # also replaces a corrupt or missing manifest
         self.repair(manifest, new_chunks, new_tokens)
+        self._pending_path.unlink(missing_ok=True)
         report.documents = len(manifest.documents)
         report.chunks = manifest.chunk_count()
         report.seconds = round(time.perf_counter() - started, 3)
@@ -216,7 +322,8 @@ class Indexer:
             if progress:
                 progress(done - 1, len(files), source.path.name)
             try:
-                doc = load_document(source.path, source.doc_id, max_bytes=max_bytes)
+                doc = load_document(source.path, source.doc_id, max_bytes=max_bytes,
+                                    max_unzipped=self.settings.max_unzipped_mb * 1024 * 1024)
             except DocumentLoadError as exc:
                 log.warning("%s", exc.user_message)
                 report.skipped.append(SkippedFile(str(source.path), exc.user_message))
@@ -229,6 +336,7 @@ class Indexer:
                 seen.add(source.doc_id)
                 continue
             seen.add(doc.doc_id)
+            self._flag_instructions(doc, report)
             old = manifest.documents.get(doc.doc_id)
             if old is not None and old.content_hash == doc.content_hash:
                 report.unchanged += 1
@@ -239,6 +347,19 @@ class Indexer:
                 self._embed_batch(pending, report, writer, new_chunks, new_tokens, manifest)
                 pending = []
         self._embed_batch(pending, report, writer, new_chunks, new_tokens, manifest)
+
+    @staticmethod
+    def _flag_instructions(doc: Document, report: IndexReport) -> None:
+        """Report instruction-like sentences (possible prompt injection) of a loaded document."""
+        found = 0
+        for number, line in enumerate(doc.text.splitlines(), start=1):
+            for sentence in instruction_like_sentences(line):
+                report.flagged.append(FlaggedLine(doc.source, doc.doc_id, number, sentence[:200]))
+                found += 1
+                if found >= MAX_FLAGGED_PER_DOC:
+                    return
+        if found:
+            log.warning("《%s》中有 %d 处疑似指令的文字（可能是提示注入），回答时不会采用", doc.title, found)
 
     def _embed_batch(
         self,
@@ -275,7 +396,8 @@ class Indexer:
         """Store one embedded batch (runs on the writer thread, in batch order)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         stale: set[str] = set()
-        batch = [(c, {"content_hash": doc.content_hash, "n_chunks": len(chunks), "doc_chars": len(doc.text)})
+        batch = [(c, {"content_hash": doc.content_hash, "n_chunks": len(chunks), "doc_chars": len(doc.text),
+                      "indexed_at": now})
                  for doc, chunks, _ in pending for c in chunks]
         if batch:  # the whole batch in as few Chroma calls as possible
             with self._store_lock:
@@ -336,21 +458,47 @@ class Indexer:
                     known[cid] = chunk_from_record(cid, text, meta)
         chunks = [known[cid] for cid in wanted if cid in known]
         for chunk in chunks:
-            for key in ("content_hash", "n_chunks", "doc_chars"):
+            for key in STORE_ONLY_KEYS:
                 chunk.metadata.pop(key, None)
         index = KeywordIndex.build(chunks, token_cache={**current.tokens, **(fresh_tokens or {})})
         index.save(self.settings.keyword_dir)
         return index
 
-    def delete_document(self, doc_id: str) -> bool:
-        manifest = self.load_manifest()
-        entry = manifest.documents.pop(doc_id, None)
-        if entry is None:
-            return False
-        manifest.save(self.settings.manifest_path)
-        self.store.delete(entry.chunk_ids)
-        self.repair(manifest)
-        return True
+    def keyword_for_reader(self, manifest: Manifest) -> KeywordIndex:
+        """The keyword index for a reader (``Assistant``). One that matches the manifest is used
+        as it is; otherwise it is repaired (rewritten) only while no writer holds the lock, since
+        a writer's chunks not yet in its manifest would look like orphans. With a writer busy, the
+        index on disk is used as it is (searches are restricted to the manifest's chunk ids) until
+        the writer finishes and bumps the generation."""
+        try:
+            keyword: KeywordIndex | None = KeywordIndex.load(self.settings.keyword_dir)
+        except KeywordIndexCorrupt:
+            keyword = None
+        if keyword is not None and set(keyword.ids) == manifest.chunk_ids():
+            return keyword
+        with try_write_lock(self.settings) as free:
+            if free:
+                if manifest.documents and self.manifest_rebuilt:
+                    manifest.save(self.settings.manifest_path)  # lost or corrupt, rebuilt from the store
+                return self.repair(manifest)
+        log.info("a writer holds the index lock: using the keyword index on disk until it finishes")
+        return keyword if keyword is not None else KeywordIndex([], {}, None)
+
+    def delete_document(self, doc_id: str, on_wait: WaitFn | None = None) -> bool:
+        with write_lock(self.settings, on_wait=on_wait):
+            manifest = self.load_manifest()
+            entry = manifest.documents.pop(doc_id, None)
+            if entry is None:
+                return False
+            manifest.save(self.settings.manifest_path)
+            self.store.delete(entry.chunk_ids)
+            self.repair(manifest)
+            return True
+
+
+def _under(path: Path, roots: Sequence[Path]) -> bool:
+    src = path.resolve()
+    return any(src == r or r in src.parents for r in roots)
 
 
 def iter_documents(manifest: Manifest) -> Iterable[DocEntry]:

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = 1  # sentences repeated from the previous chunk of the same section
     min_chunk_chars: int = 40  # shorter pieces are merged into a neighbour of the same section
     max_file_mb: int = 20  # larger files are refused with a reason (bounded memory)
+    # Office files are zip archives: a 1 MB .docx may expand to gigabytes. Every member's declared
+    # uncompressed size (and their sum) is checked against this before parsing.
+    max_unzipped_mb: int = Field(default=100, ge=1)
 
     # --- store -----------------------------------------------------------------------------
     chroma_host: str | None = None
@@ -74,6 +77,8 @@ class Settings(BaseSettings):
     # --- retrieval -------------------------------------------------------------------------
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
     top_k: int = 6  # passages handed to the writer
+    # Fused candidates the second ranking stage (assistant/ranking.py) scores per question.
+    candidate_k: int = Field(default=40, ge=1, description="fused candidates scored by the second ranking stage")
     dense_k: int = 30
     keyword_k: int = 30
     fusion: Literal["rrf", "weighted"] = "rrf"
@@ -98,6 +103,15 @@ class Settings(BaseSettings):
 
     # --- question limits -------------------------------------------------------------------
     max_question_chars: int = 500
+    # Conversation history handed to ask()/stream(): only the last N turns, each question and
+    # answer cut to M characters (a 200,000-character history once took 102 s in jieba).
+    history_max_turns: int = Field(default=6, ge=0)
+    history_max_chars_per_turn: int = Field(default=1000, ge=1)
+
+    # --- index writes ----------------------------------------------------------------------
+    # One writer at a time across processes (a file lock in the data folder); a second writer
+    # waits up to this many seconds ("另一个索引任务正在进行"), then fails with IndexBusyError.
+    index_lock_timeout: float = Field(default=300.0, ge=0)
 
     # --- app -------------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -127,6 +141,22 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / ".index.lock"
+
+    @property
+    def generation_path(self) -> Path:
+        return self.data_dir / "index.generation"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.data_dir / "audit.jsonl"
+
+    @property
+    def default_auth_path(self) -> Path:
+        return self.data_dir / "users.json"
 
     @property
     def feedback_path(self) -> Path:
