@@ -73,11 +73,13 @@ class HybridRetriever(Retriever):
         where = filters.to_chroma_where() if filters else None
         # Ask for more than k: some results may belong to not-yet-complete documents.
         results = self.store.query(vector, k + 10, where)
-        return [(c, s) for c, s in results if _allowed(c, filters, self.allowed_ids)][:k]
+        # A chunk another process deleted meanwhile may come back without text: skip it (and any
+        # chunk outside the manifest), never crash on it.
+        return [(c, s) for c, s in results if _usable(c) and _allowed(c, filters, self.allowed_ids)][:k]
 
     def sparse(self, question: str, k: int, filters: Filters | None) -> list[tuple[Chunk, float]]:
         results = self.keyword.search(question, k * 3 if filters and not filters.is_empty() else k, self.allowed_ids)
-        return [(c, s) for c, s in results if _allowed(c, filters, None)][:k]
+        return [(c, s) for c, s in results if _usable(c) and _allowed(c, filters, None)][:k]
 
     def retrieve(self, question: str, k: int, filters: Filters | None = None) -> list[Hit]:
         dense = self.dense(question, self.dense_k, filters) if self.mode != "keyword" else []
@@ -101,6 +103,12 @@ class HybridRetriever(Retriever):
         return weight / (self.rrf_k + rank + 1)
 
 
+def _usable(chunk: Chunk) -> bool:
+    """A chunk with text and integer offsets (the store may hand back a deleted chunk's husk)."""
+    return isinstance(chunk.text, str) and bool(chunk.text) and isinstance(chunk.start, int) \
+        and isinstance(chunk.end, int)
+
+
 def merge_overlapping(hits: Sequence[Hit]) -> list[Hit]:
     """Drop hits whose passage overlaps a better-ranked one of the same document by more than
     half, and near-duplicate passages (same text) from different documents."""
@@ -108,6 +116,8 @@ def merge_overlapping(hits: Sequence[Hit]) -> list[Hit]:
     seen_text: set[str] = set()
     for hit in hits:
         c = hit.chunk
+        if not _usable(c):
+            continue
         norm = "".join(c.text.split())
         if norm in seen_text:
             continue
