@@ -1,4 +1,4 @@
-"""The ``assistant`` command: index, ask, serve, eval, bench, llm-serve. A thin client of the service."""
+"""The ``assistant`` command: index, ask, serve, users, eval, bench, llm-serve. A thin client of the service."""
 
 from __future__ import annotations
 
@@ -41,12 +41,35 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{d.doc_id}\t{len(d.chunk_ids)} 段\t{d.chars} 字\t{meta}")
             print(f"共 {len(docs)} 个文件。")
         return 0
+    from index.errors import RebuildWouldDropError
+
+    from .app import audit
+
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
     bar, update = _progress_bar(disable=args.json or not sys.stderr.isatty())
+    action = "rebuild" if args.rebuild else "index"
+
+    def on_wait(message: str) -> None:
+        print(f"{message}（最长等待 {settings.index_lock_timeout:.0f} 秒）", file=sys.stderr, flush=True)
+
     try:
-        report = bot.index(paths, rebuild=args.rebuild, progress=update)
+        report = bot.index(paths, rebuild=args.rebuild, progress=update, allow_drop=args.yes, on_wait=on_wait)
+    except RebuildWouldDropError as exc:
+        audit.record(settings, audit.os_user(), action, exc.sources, "error", exc.user_message)
+        bar.close()
+        print(f"错误：{exc.user_message}", file=sys.stderr)
+        for source in exc.sources:
+            print(f"  {source}", file=sys.stderr)
+        print("确认移除这些文件并重建，请加 --yes。", file=sys.stderr)
+        return 2
+    except AssistantError as exc:
+        audit.record(settings, audit.os_user(), action, [str(p) for p in paths], "error", exc.user_message)
+        raise
     finally:
         bar.close()
+    audit.record(settings, audit.os_user(), action, [str(p) for p in paths], "ok",
+                 f"共 {report.documents} 个文件；新增 {report.added}、更新 {report.updated}、删除 {report.deleted}",
+                 documents_after=report.documents)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
@@ -57,7 +80,81 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         )
         for skipped in report.skipped:
             print(f"  跳过 {skipped.source}：{skipped.reason}")
+        if report.flagged:
+            print(f"注意：{len(report.flagged)} 处文字像是对问答系统下达的指令（可能是提示注入），已标记，回答时不会采用：")
+            for flag in report.flagged[:50]:
+                print(f"  {flag.source}:{flag.line}：{flag.text}")
         print('提问示例：assistant ask "京津冀协同发展有哪些重点任务？"')
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    from .app.auth import AuthConfigError, validate_new_password
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"为用户 {args.name} 设置密码：")
+        if getpass.getpass("再输入一次：") != password:
+            raise AuthConfigError("passwords differ", "两次输入的密码不一致，未作修改。")
+    return validate_new_password(password)
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """``assistant users add|passwd|remove|list``: the auth file, passwords stored as argon2 hashes."""
+    from .app import audit
+    from .app.auth import (
+        AuthConfigError,
+        hash_password,
+        is_password_hash,
+        read_auth_entries,
+        validate_username,
+        write_auth_entries,
+    )
+
+    path = Path(args.file) if args.file else (settings.auth_file or settings.default_auth_path)
+    entries = read_auth_entries(path)
+    names = [str(e.get("username", "")) for e in entries]
+    who = audit.os_user()
+    if args.users_command == "list":
+        for entry in entries:
+            secret = str(entry.get("password_hash") or entry.get("password") or "")
+            state = "哈希" if is_password_hash(secret) else "明文（不安全）"
+            print(f"{entry.get('username')}\t{entry.get('role', 'user')}\t{state}")
+        print(f"共 {len(entries)} 个用户（{path}）。")
+        return 0
+    name = validate_username(args.name)
+    if args.users_command == "remove":
+        if name not in names:
+            raise AuthConfigError(f"no user {name!r}", f"用户 {name} 不存在。")
+        remaining = [e for e in entries if e.get("username") != name]
+        if remaining and not any(e.get("role") == "admin" for e in remaining):
+            raise AuthConfigError("last admin", "不能删除最后一个管理员。")
+        write_auth_entries(path, remaining)
+        audit.record(settings, who, "users-remove", str(path), "ok", f"删除用户 {name}", target_user=name)
+        print(f"已删除用户 {name}（{path}）。")
+        return 0
+    if args.users_command == "add" and name in names:
+        raise AuthConfigError(f"user {name!r} exists", f"用户 {name} 已存在；修改密码请用 assistant users passwd {name}。")
+    if args.users_command == "passwd" and name not in names:
+        raise AuthConfigError(f"no user {name!r}", f"用户 {name} 不存在。")
+    password_hash = hash_password(_read_password(args))
+    if args.users_command == "add":
+        entries.append({"username": name, "role": args.role, "password_hash": password_hash})
+    else:
+        for entry in entries:
+            if entry.get("username") == name:
+                entry.pop("password", None)
+                entry["password_hash"] = password_hash
+    write_auth_entries(path, entries)
+    action = "users-add" if args.users_command == "add" else "users-passwd"
+    audit.record(settings, who, action, str(path), "ok", f"用户 {name}", target_user=name)
+    verb = f"已添加用户 {name}（{args.role}）" if args.users_command == "add" else f"已修改用户 {name} 的密码"
+    print(f"{verb}，保存在 {path}（权限 600，密码以 argon2 哈希保存）。")
+    if settings.auth_file is None and path == settings.default_auth_path:
+        print("网页服务会自动使用数据目录中的这个账号文件（也可用 ASSISTANT_AUTH_FILE 指定）。")
     return 0
 
 
@@ -115,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="索引文件（默认 docs_corpus/）", description="索引文件：只嵌入新增或改动的文件，已删除的文件从索引中移除。")
     p.add_argument("paths", nargs="*", help="文件或文件夹（默认 ASSISTANT_CORPUS_DIR，即 docs_corpus/）")
-    p.add_argument("--rebuild", action="store_true", help="清空后重建索引")
+    p.add_argument("--rebuild", action="store_true", help="重新嵌入已收录的全部文件（含其他目录中的）")
+    p.add_argument("--yes", action="store_true", help="重建时确认移除源文件已不存在的文件")
     p.add_argument("--json", action="store_true", help="最后一行输出 JSON 摘要")
     p.add_argument("--list", action="store_true", help="列出已索引的文件")
     p.set_defaults(func=cmd_index)
@@ -136,6 +234,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="监听端口（默认 ASSISTANT_PORT，即 7860）；端口被占用时立即报错")
     p.add_argument("--no-index", action="store_true", help="启动前不同步 docs_corpus/")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("users", help="管理登录账号（密码以 argon2 哈希保存）")
+    p.add_argument("--file", help="账号文件（默认 ASSISTANT_AUTH_FILE，否则数据目录下的 users.json）")
+    users = p.add_subparsers(dest="users_command", required=True)
+    for name, help_text in (("add", "添加用户"), ("passwd", "修改密码")):
+        q = users.add_parser(name, help=help_text)
+        q.add_argument("name", help="用户名")
+        if name == "add":
+            q.add_argument("--role", choices=["admin", "user"], required=True, help="角色")
+        q.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行，供脚本使用）")
+    q = users.add_parser("remove", help="删除用户")
+    q.add_argument("name", help="用户名")
+    users.add_parser("list", help="列出用户")
+    p.set_defaults(func=cmd_users)
 
     for name, func, help_text in (
         ("eval", cmd_eval, "运行评测（参数见 assistant eval --help）"),

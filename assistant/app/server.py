@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from index.errors import AssistantError
 from index.settings import Settings
 
-from .auth import AuthPolicy, check_bind, is_loopback, load_auth
+from .auth import AuthPolicy, ClientAddressMiddleware, check_bind, is_loopback, load_auth
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -33,6 +33,12 @@ def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Bloc
     from .ui import build_app as _build
 
     return _build(assistant, policy)
+
+
+def _middleware(cls: type) -> Any:
+    from starlette.middleware import Middleware
+
+    return Middleware(cls)
 
 
 def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, port: int,
@@ -56,6 +62,8 @@ def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, p
         "pwa": False,
         "mcp_server": False,
         "enable_monitoring": False,
+        # The client address reaches the auth callable (login throttling per address).
+        "app_kwargs": {"middleware": [_middleware(ClientAddressMiddleware)]},
         **launch_kwargs(),
     }
     kwargs.update(extra)
@@ -92,7 +100,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     port = int(getattr(args, "port", None) or settings.port)
     try:
         policy = load_auth(settings)
-        check_bind(host, policy)
+        for warning in check_bind(host, policy):
+            print(warning, file=sys.stderr)
     except AssistantError as exc:
         print(f"错误：{exc.user_message}", file=sys.stderr)
         return 2
