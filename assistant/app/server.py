@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from index.errors import AssistantError
 from index.settings import Settings
 
+from .api_defaults import ApiDefaultsMiddleware, api_defaults
 from .auth import AuthPolicy, ClientAddressMiddleware, check_bind, is_loopback, load_auth
 
 if TYPE_CHECKING:
@@ -35,10 +36,10 @@ def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Bloc
     return _build(assistant, policy)
 
 
-def _middleware(cls: type) -> Any:
+def _middleware(cls: Any, **options: Any) -> Any:
     from starlette.middleware import Middleware
 
-    return Middleware(cls)
+    return Middleware(cls, **options)
 
 
 def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, port: int,
@@ -63,7 +64,9 @@ def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, p
         "mcp_server": False,
         "enable_monitoring": False,
         # The client address reaches the auth callable (login throttling per address).
-        "app_kwargs": {"middleware": [_middleware(ClientAddressMiddleware)]},
+        # A raw REST call may omit the optional trailing arguments of /ask (padded with their defaults).
+        "app_kwargs": {"middleware": [_middleware(ClientAddressMiddleware),
+                                      _middleware(ApiDefaultsMiddleware, defaults=api_defaults(demo))]},
         **launch_kwargs(),
     }
     kwargs.update(extra)
