@@ -20,7 +20,15 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.app.auth import AuthConfigError, AuthPolicy, check_bind, is_loopback, load_auth, parse_users_string
+from assistant.app.auth import (
+    AuthConfigError,
+    AuthPolicy,
+    check_bind,
+    hash_password,
+    is_loopback,
+    load_auth,
+    parse_users_string,
+)
 from assistant.app.export import conversation_markdown, write_export
 from assistant.app.render import highlighted_passage, link_markers, render_turn
 from assistant.app.ui import GENERIC_ERROR
@@ -36,7 +44,6 @@ from .browser_utils import (
     REPO,
     SEED_QUESTION,
     USER,
-    USERS_SPEC,
     XSS_QUESTION,
     AppServer,
     free_port,
@@ -115,7 +122,7 @@ def test_refusal_render_shows_notice_and_suggestions() -> None:
                     suggestions=[Suggestion("d", "某<文件>", "x.txt", 0.1, "一、总则")], notice="请尽量用中文提问。")
     html = render_turn("t2", "q", answer)
     assert "notice-refusal" in html and "未在已收录文件中找到依据" in html
-    assert "《某&lt;文件&gt;》" in html and "请尽量用中文提问。" in html and 'data-state="refused"' in html
+    assert "《某&lt;文件&gt;》" in html and "请尽量用中文提问。" in html and 'data-state="not_found"' in html
 
 
 # -- uploads -----------------------------------------------------------------------------------
@@ -201,6 +208,7 @@ def test_users_string_and_roles() -> None:
 def test_auth_file(tmp_path: Path) -> None:
     path = tmp_path / "users.json"
     path.write_text(json.dumps({"users": [{"username": "wang", "password": "x1", "role": "admin"}]}), encoding="utf-8")
+    path.chmod(0o600)  # an auth file others may read is refused (test_accounts.py)
     policy = load_auth(Settings(auth_file=path, users="zhao:y2:user"))
     assert policy.role("wang") == "admin" and policy.role("zhao") == "user" and policy.check("wang", "x1")
     path.write_text(json.dumps({"users": [{"username": "wang", "password": "x1", "role": "root"}]}), encoding="utf-8")
@@ -215,10 +223,15 @@ def test_bind_check() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.0.2")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
     check_bind("127.0.0.1", AuthPolicy())
-    check_bind("0.0.0.0", AuthPolicy(parse_users_string_dict("a:b:admin")))
+    check_bind("0.0.0.0", AuthPolicy(parse_users_string_dict(f"a:{hash_password('b')}:admin")))
     with pytest.raises(AssistantError) as info:
         check_bind("0.0.0.0", AuthPolicy())
     assert "拒绝启动" in info.value.user_message
+
+
+def hashed_users_spec() -> str:
+    """The test users with argon2 hashes (plaintext passwords are refused off loopback)."""
+    return f"{ADMIN[0]}:{hash_password(ADMIN[1])}:admin,{USER[0]}:{hash_password(USER[1])}:user"
 
 
 def parse_users_string_dict(spec: str) -> dict[str, Any]:
@@ -254,7 +267,7 @@ def test_serve_rejects_bad_auth_config(tmp_path: Path) -> None:
 def test_serve_public_bind_with_auth_starts(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--host", "0.0.0.0", "--port", str(port),
-                             "--no-index"], cwd=REPO, env=serve_env(tmp_path, ASSISTANT_USERS=USERS_SPEC),
+                             "--no-index"], cwd=REPO, env=serve_env(tmp_path, ASSISTANT_USERS=hashed_users_spec()),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -395,10 +408,12 @@ def test_admin_upload_delete_roundtrip(server: AppServer, tmp_path: Path) -> Non
 def test_respond_streams_and_records_turn(server: AppServer) -> None:
     outputs = list(server.app.respond(SEED_QUESTION, [], [], [], [], [], None, req(USER[0])))
     assert len(outputs) >= 2 and 'data-state="pending"' in outputs[0][0] and outputs[0][2] == ""
-    html, turns, _, export = outputs[-1]
+    html, turns, _, export, export_docx = outputs[-1]
     assert 'data-state="answered"' in html and "cite-marker" in html
     assert len(turns) == 1 and turns[0]["question"] == SEED_QUESTION and turns[0]["answer"]["citations"]
     assert export["interactive"] is True and Path(export["value"]).read_text(encoding="utf-8").count("[1]") >= 2
+    assert export_docx["interactive"] is True and Path(export_docx["value"]).suffix == ".docx"
+    assert turns[0].get("index_version")  # the index that answered, for the exports
 
     follow = final_output(server.app.respond(XSS_QUESTION, turns, [], [], [], [], "extractive", req(USER[0])))
     assert len(follow[1]) == 2 and follow[1][0]["id"] != follow[1][1]["id"]
@@ -407,7 +422,7 @@ def test_respond_streams_and_records_turn(server: AppServer) -> None:
 def test_respond_filters_and_errors(server: AppServer, monkeypatch: pytest.MonkeyPatch) -> None:
     app = server.app
     out = final_output(app.respond(SEED_QUESTION, [], ["北京"], [], [], [], None, req(USER[0])))
-    assert 'data-state="refused"' in out[0] and out[1][0]["filters"] == {"region": ["北京"]}
+    assert 'data-state="not_found"' in out[0] and out[1][0]["filters"] == {"region": ["北京"]}
     out = final_output(app.respond("   ", [], [], [], [], [], None, req(USER[0])))
     assert "请输入问题" in out[0]
     out = final_output(app.respond("长" * 600, [], [], [], [], [], None, req(USER[0])))

@@ -116,7 +116,7 @@ def test_out_of_corpus_question_is_refused(browser: Any, server: AppServer) -> N
     page = open_page(browser, server, USER)
     try:
         turn = ask(page, OUT_OF_CORPUS_QUESTION)
-        assert turn.get_attribute("data-state") == "refused"
+        assert turn.get_attribute("data-state") == "not_found"
         notice = turn.locator(".notice-refusal")
         assert notice.is_visible() and "未在已收录文件中找到依据" in notice.inner_text()
         assert turn.locator("a.cite-marker").count() == 0
@@ -132,7 +132,7 @@ def test_admin_uploads_document_then_it_is_cited(browser: Any, server: AppServer
     try:
         assert "管理员" in page.inner_text("#user-badge-inner")
         before = ask(page, UPLOAD_QUESTION)
-        assert before.get_attribute("data-state") == "refused"  # not known yet
+        assert before.get_attribute("data-state") == "not_found"  # not known yet
 
         page.get_by_role("tab", name="知识库管理").click()
         page.wait_for_selector("#kb-table")
@@ -250,6 +250,268 @@ def test_example_question_is_answered(browser: Any, server: AppServer) -> None:
         example.wait_for(state="visible")
         example.click()
         page.wait_for_function(f"document.querySelectorAll('{TURNS}').length >= 1", timeout=ANSWER_TIMEOUT)
-        assert page.locator(TURNS).first.get_attribute("data-state") in ("answered", "refused")
+        assert page.locator(TURNS).first.get_attribute("data-state") in ("answered", "partial", "not_found")
+    finally:
+        page.context.close()
+
+
+# -- issue #15: the official's day ------------------------------------------------------------------
+STATES_SCREENSHOT = REPO / "docs" / "screenshot-states.png"
+CONFIRM_SCREENSHOT = REPO / "docs" / "screenshot-kb-confirm.png"
+PARTIAL_QUESTION = "“六链五群”在北京和天津分别指什么？"
+NOT_FOUND_QUESTION = "“六链五群”2014年的预算是多少？"
+NONSENSE_QUESTION = "qwzx plmokn?"
+
+# Every punctuation mark that follows the character before it on the same line (JS, run in the page):
+# a "。" (or "，" …) drawn at the start of a line is a violation.
+PUNCT_AT_LINE_START = """(root) => {
+  const punct = "。，、；：！？）」』”";
+  const chars = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (let i = 0; i < node.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i); range.setEnd(node, i + 1);
+      const rect = range.getClientRects()[0];
+      if (rect && node.data[i].trim()) chars.push([node.data[i], rect.top, node.parentElement.closest('p')]);
+    }
+  }
+  const bad = [];
+  for (let i = 1; i < chars.length; i++) {
+    const [ch, top, p] = chars[i];
+    if (punct.includes(ch) && p === chars[i - 1][2] && top > chars[i - 1][1] + 4) bad.push(i);
+  }
+  return {checked: chars.length, bad: bad.length};
+}"""
+
+
+def inject_answers(monkeypatch: pytest.MonkeyPatch, server: AppServer, answers: dict[str, Any]) -> None:
+    """A small injected writer: these questions get the given Answer, every other one the real service."""
+    from assistant.models import StreamEvent
+
+    real_stream = server.assistant.stream
+
+    def stream(question: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        if question in answers:
+            yield StreamEvent("final", answer=answers[question])
+            return
+        yield from real_stream(question, *args, **kwargs)
+
+    monkeypatch.setattr(server.assistant, "stream", stream)
+
+
+def test_tooltip_grouping_and_marker_punctuation(browser: Any, server: AppServer) -> None:
+    page = open_page(browser, server, USER)
+    try:
+        page.set_viewport_size({"width": 760, "height": 900})  # narrow: many line breaks in the answer
+        turn = ask(page, SEED_QUESTION)
+        markers = turn.locator("a.cite-marker").all()
+        assert len(markers) >= 2
+        for marker in markers:
+            title = marker.get_attribute("title") or ""
+            assert title.startswith(marker.inner_text().strip() + " 《")
+            assert "<" not in title and "</p>" not in title and "&lt;" not in title
+            assert "““" not in title and "””" not in title and "\n" in title  # quote on a line of its own
+
+        docs = turn.locator(".sources .source-doc")
+        cited_docs = {c.get_attribute("data-doc") for c in turn.locator(".sources .cite").all()}
+        assert docs.count() == len(cited_docs) == turn.locator(".sources .source-doc-head").count()
+        assert turn.locator(".sources .cite").count() > docs.count()  # several citations, one title line
+        heads = turn.locator(".sources .source-doc-head .cite-title").all_inner_texts()
+        assert len(heads) == len(set(heads))
+
+        for run in turn.locator(".cite-nobr").all():  # marker + punctuation never split across lines
+            assert run.evaluate("e => e.getClientRects().length") == 1
+        result = turn.locator(".answer-text").evaluate(PUNCT_AT_LINE_START)
+        assert result["checked"] > 50 and result["bad"] == 0, result
+    finally:
+        page.context.close()
+
+
+def test_three_answer_states(browser: Any, server: AppServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from assistant.models import Answer
+
+    real = server.assistant.ask(SEED_QUESTION)
+    assert real.citations
+    partial = dataclasses.replace(real, question=PARTIAL_QUESTION, status="partial",
+                                  missing=["未找到“六链五群”在北京、天津的具体所指。"])
+    not_found = Answer(question=NOT_FOUND_QUESTION, text="未在已收录文件中找到依据。已收录的文件没有提到“六链五群”"
+                       "2014年的预算。", refused=True, status="not_found", related=real.citations[:2])
+    nonsense = Answer(question=NONSENSE_QUESTION, text="未在已收录文件中找到依据。请用中文描述您的问题。", refused=True,
+                      status="not_found")
+    inject_answers(monkeypatch, server, {PARTIAL_QUESTION: partial, NOT_FOUND_QUESTION: not_found,
+                                         NONSENSE_QUESTION: nonsense})
+    page = open_page(browser, server, USER)
+    try:
+        answered = ask(page, SEED_QUESTION)
+        assert answered.get_attribute("data-state") == "answered"
+        assert "state-answered" in (answered.get_attribute("class") or "")
+        assert answered.locator(".notice-partial, .notice-not-found, .related").count() == 0
+
+        part = ask(page, PARTIAL_QUESTION)
+        assert part.get_attribute("data-state") == "partial" and "state-partial" in (part.get_attribute("class") or "")
+        note = part.locator(".notice-partial")
+        assert note.is_visible() and "未找到“六链五群”在北京、天津的具体所指。" in note.inner_text()
+        assert part.locator(".answer-text a.cite-marker").count() >= 1 and part.locator(".sources").is_visible()
+
+        missing = ask(page, NOT_FOUND_QUESTION)
+        assert missing.get_attribute("data-state") == "not_found"
+        assert "state-not_found" in (missing.get_attribute("class") or "")
+        message = missing.locator(".notice-not-found")
+        assert message.is_visible() and "没有提到“六链五群”2014年的预算" in message.inner_text()
+        assert missing.locator("a.cite-marker").count() == 0 and missing.locator(".sources").count() == 0
+        related = missing.locator(".related")
+        assert related.is_visible() and related.locator(".related-title").inner_text().startswith("相关内容")
+        assert "《协同发展看京津冀" in related.locator(".source-doc-head").first.inner_text()
+        related.locator(".cite-head").first.click()
+        opened = related.locator(".cite:target")
+        opened.wait_for(state="visible")
+        assert opened.locator("mark").is_visible() and "章节" in opened.locator(".cite-facts").inner_text()
+
+        nothing = ask(page, NONSENSE_QUESTION)
+        assert nothing.get_attribute("data-state") == "not_found"
+        assert nothing.locator(".suggestions").count() == 0 and "可能相关" not in nothing.inner_text()
+
+        real_refusal = ask(page, OUT_OF_CORPUS_QUESTION)  # the real service, no injection
+        assert real_refusal.get_attribute("data-state") == "not_found"
+
+        page.mouse.move(0, 0)
+        part.scroll_into_view_if_needed()
+        page.screenshot(path=str(STATES_SCREENSHOT), full_page=True)
+        assert STATES_SCREENSHOT.stat().st_size > 20_000
+    finally:
+        page.context.close()
+
+
+def test_knowledge_base_confirms_delete_and_rebuild(browser: Any, server: AppServer, tmp_path: Path) -> None:
+    doc = tmp_path / "确认测试文件.txt"
+    doc.write_text("一、说明\n\n京津冀三地试行“槐序联办”机制，统一办理跨省通办事项，由河北省政务服务办公室牵头。\n",
+                   encoding="utf-8")
+    assert server.app.kb.upload([(doc, doc.name)], ADMIN[0]).ok
+    page = open_page(browser, server, ADMIN)
+    try:
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.get_by_role("tab", name="知识库管理").click()
+        page.wait_for_function("document.querySelector('#kb-table').innerText.includes('确认测试文件')")
+        # every column visible at 1,400 px (来源 and 收录时间 were cut off)
+        box = page.locator("#kb-table").bounding_box()
+        for header in ("来源", "收录时间"):
+            cell = page.locator("#kb-table th", has_text=header).first.bounding_box()
+            assert cell and box and cell["x"] + cell["width"] <= min(1400, box["x"] + box["width"]) + 1, header
+        assert page.evaluate("(() => { const t = document.querySelector('#kb-table .table-wrap') || "
+                             "document.querySelector('#kb-table'); return t.scrollWidth <= t.clientWidth + 1; })()")
+
+        dialog = page.locator("#kb-confirm").first
+        page.click("#kb-delete-choice input")
+        page.locator("[role=option]", has_text="确认测试文件").first.click()
+        page.click("#kb-delete")
+        dialog.wait_for(state="visible")
+        assert "确认测试文件" in dialog.inner_text() and "删除" in dialog.inner_text()
+        assert "确认测试文件" in {d.doc_id for d in server.assistant.documents()}  # nothing done yet
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(CONFIRM_SCREENSHOT))
+        page.click("#kb-confirm-cancel")
+        dialog.wait_for(state="hidden")
+        page.wait_for_selector("#kb-status :text('已取消')")
+        assert "确认测试文件" in {d.doc_id for d in server.assistant.documents()}
+
+        page.click("#kb-delete")
+        dialog.wait_for(state="visible")
+        page.click("#kb-confirm-ok")
+        page.wait_for_selector("#kb-status :text('已从知识库删除')", timeout=ANSWER_TIMEOUT)
+        assert dialog.is_hidden()
+        assert "确认测试文件" not in {d.doc_id for d in server.assistant.documents()}
+        page.wait_for_function("!document.querySelector('#kb-table').innerText.includes('确认测试文件')")
+
+        page.get_by_text("高级操作").click()
+        page.click("#kb-rebuild")
+        dialog.wait_for(state="visible")
+        assert "重建" in dialog.inner_text()
+        before = len(server.assistant.documents())
+        page.click("#kb-confirm-ok")
+        most = 0
+        for _ in range(1200):  # progress is drawn once (it was drawn over four components)
+            most = max(most, page.evaluate(
+                "document.querySelectorAll('#kb-tab [data-testid=status-tracker]:not(.hide) .progress-text,"
+                " #kb-tab [data-testid=status-tracker]:not(.hide) .eta-bar').length"))
+            if "索引已重建" in page.inner_text("#kb-status"):
+                break
+            page.wait_for_timeout(100)
+        assert "索引已重建" in page.inner_text("#kb-status")
+        assert most <= 2, most  # one tracker (its text and its bar)
+        assert len(server.assistant.documents()) == before
+    finally:
+        page.context.close()
+
+
+def test_partly_successful_upload_is_a_warning(browser: Any, server: AppServer, tmp_path: Path) -> None:
+    good = tmp_path / "部分成功测试.txt"
+    good.write_text("一、说明\n\n京津冀三地推行“桑榆共育”计划，由天津市教委牵头。\n", encoding="utf-8")
+    broken = tmp_path / "损坏文件.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is no pdf at all")
+    page = open_page(browser, server, ADMIN)
+    try:
+        page.get_by_role("tab", name="知识库管理").click()
+        page.wait_for_selector("#kb-table")
+        page.locator("#kb-files input[type=file]").set_input_files([str(good), str(broken)])
+        page.wait_for_function("(() => { const t = document.querySelector('#kb-files').innerText; "
+                               "return t.includes('损坏文件') && t.includes('部分成功测试'); })()", timeout=30_000)
+        page.click("#kb-upload")
+        page.wait_for_selector("#kb-status .kb-status", timeout=ANSWER_TIMEOUT)
+        status = page.locator("#kb-status .kb-status")
+        assert status.get_attribute("data-level") == "warn", status.inner_text()
+        assert "已收录 1 个文件" in status.inner_text() and "损坏文件" in status.inner_text()
+        assert "notice-error" not in (status.get_attribute("class") or "")
+    finally:
+        page.context.close()
+        server.app.kb.delete("部分成功测试", ADMIN[0])
+
+
+def test_feedback_is_recorded_once(browser: Any, server: AppServer) -> None:
+    page = open_page(browser, server, USER)
+    try:
+        ask(page, SEED_QUESTION)
+        page.locator(".fb-comment textarea, .fb-comment input").first.fill("去重测试")
+        up = page.locator("button.fb-up").first
+        up.click()
+        page.wait_for_selector(".fb-status :text('已记录反馈')", timeout=30_000)
+        up.click()
+        page.wait_for_selector(".fb-status :text('已记录过')", timeout=30_000)
+        up.dblclick()
+        page.wait_for_timeout(500)
+        records = [json.loads(line) for line in server.settings.feedback_path.read_text(encoding="utf-8").splitlines()]
+        assert len([r for r in records if r["comment"] == "去重测试"]) == 1
+    finally:
+        page.context.close()
+
+
+def test_word_export_holds_answer_and_citations(browser: Any, server: AppServer, tmp_path: Path) -> None:
+    import docx
+
+    page = open_page(browser, server, USER, accept_downloads=True)
+    try:
+        turn = ask(page, SEED_QUESTION)
+        quote = turn.locator(".sources .cite").first.get_attribute("data-n")
+        with page.expect_download(timeout=30_000) as info:
+            page.click("#export-docx-btn")
+        assert info.value.suggested_filename.endswith(".docx")
+        saved = tmp_path / "conversation.docx"
+        shutil.copy(info.value.path(), saved)
+        text = "\n".join(p.text for p in docx.Document(str(saved)).paragraphs)
+        assert "对话记录" in text and f"问题 1：{SEED_QUESTION}" in text and "导出时间：" in text
+        assert "索引版本：" in text and "1 个文件" in text
+        assert "参考来源" in text and f"[{quote}] 《协同发展看京津冀" in text and "引文：“" in text and "章节：" in text
+        first_quote = server.assistant.ask(SEED_QUESTION).citations[0].quote.strip()
+        assert first_quote[:15] in text
+
+        with page.expect_download(timeout=30_000) as info:
+            page.locator(".fb-export").first.click()
+        single = tmp_path / "answer.docx"
+        shutil.copy(info.value.path(), single)
+        text = "\n".join(p.text for p in docx.Document(str(single)).paragraphs)
+        assert "问答记录" in text and SEED_QUESTION in text and "参考来源" in text
     finally:
         page.context.close()

@@ -129,6 +129,12 @@ details.rewritten summary { cursor: pointer; list-style-position: inside; }
   max-width: calc(100vw - 32px); padding: 16px 18px 12px; background: #fff !important; border-radius: 10px;
   border: 1px solid var(--jjj-border); box-shadow: 0 0 0 100vmax rgba(20, 30, 45, 0.45),
   0 10px 30px rgba(0, 0, 0, 0.25); }
+#kb-confirm #kb-confirm { position: static !important; width: auto; max-width: none; padding: 0; border: 0;
+  box-shadow: none; }  /* Gradio repeats a Group's elem_id on its inner box */
+#kb-confirm div { background: transparent; }
+#kb-confirm .confirm-buttons { padding: 4px 2px 2px; }
+#kb-confirm-ok { background: #b3261e !important; color: #fff !important; border-color: #b3261e !important; }
+#kb-delete { color: #b3261e !important; border-color: #e6b3b0 !important; }
 #kb-confirm .confirm-title { font-weight: 700; font-size: 1.05rem; color: #8c1d18; margin-bottom: 6px; }
 #kb-confirm .confirm-title::before { content: "⚠ "; }
 #kb-confirm .confirm-question { margin: 0 0 10px; line-height: 1.7; color: #243245; }
