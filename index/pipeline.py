@@ -255,8 +255,7 @@ class Indexer:
                 shown = "、".join(f"《{e.title or e.doc_id}》" for e in drop[:10]) + ("等" if len(drop) > 10 else "")
                 raise RebuildWouldDropError(
                     f"rebuild would drop {len(drop)} documents whose sources are gone: {names[:10]}",
-                    f"重建索引将移除 {len(drop)} 个源文件已不存在的文件：{shown}。确认要移除后再重建"
-                    "（命令行加 --yes）。",
+                    f"重建索引将移除 {len(drop)} 个源文件已不存在的文件：{shown}。请确认要移除后再重建。",
                     sources=names,
                 )
             report.deleted += len(drop)

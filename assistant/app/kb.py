@@ -1,22 +1,27 @@
 """Knowledge-base administration (admins only): list, upload + index, delete, rebuild.
 
 Every public method takes the requesting user's name and checks the role itself, so an admin
-action refuses a non-admin even when called directly (not only through the hidden tab).
+action refuses a non-admin even when called directly (not only through the hidden tab). Every
+change (and every refused attempt) is written to the audit log (``audit.py``). Index writes take
+the data folder's write lock: while another process indexes, an action waits ("另一个索引任务正在
+进行") up to ``ASSISTANT_INDEX_LOCK_TIMEOUT`` seconds, then reports that it could not run.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from index.errors import AssistantError
+from index.errors import AssistantError, PermissionDeniedError, RebuildWouldDropError
 from index.manifest import DocEntry
+from index.models import IndexReport
 from index.settings import Settings
 
 from ..service import Assistant
+from . import audit
 from .auth import AuthPolicy
 from .render import source_name
 from .uploads import is_uploaded, remove_upload, store_upload
@@ -35,6 +40,21 @@ class Result:
     ok: bool = True
     changed: bool = False
     warning: bool = False  # partly done (e.g. some files skipped): shown as a warning, not an error
+    needs_confirmation: bool = False  # a rebuild that would drop documents asks first
+    would_drop: list[str] = field(default_factory=list)  # their sources
+
+
+def flagged_lines(report: IndexReport, limit: int = 10) -> str:
+    """Instruction-like sentences found while indexing, for an admin's message ("" if none)."""
+    if not report.flagged:
+        return ""
+    shown = "；".join(f"《{source_name(f.source)}》第 {f.line} 行：“{f.text[:60]}”" for f in report.flagged[:limit])
+    more = f"等 {len(report.flagged)} 处" if len(report.flagged) > limit else ""
+    return f"注意：以下文字像是对问答系统下达的指令（可能是提示注入），已标记，回答时不会采用：{shown}{more}。"
+
+
+def waited_note(report: IndexReport) -> str:
+    return f"（曾等待另一个索引任务 {report.waited:.0f} 秒）" if report.waited >= 1 else ""
 
 
 def _when(stamp: str) -> str:
@@ -61,6 +81,21 @@ class KnowledgeBase:
     def settings(self) -> Settings:
         return self.assistant.settings
 
+    def _require_admin(self, username: str | None, action: str) -> None:
+        try:
+            self.policy.require_admin(username)
+        except PermissionDeniedError as exc:
+            audit.record(self.settings, username, action, result="denied", message=exc.user_message)
+            raise
+
+    def _on_wait(self, progress: ProgressCb | None) -> Callable[[str], None]:
+        def notify(message: str) -> None:
+            log.warning("%s", message)
+            if progress is not None:
+                progress(0, 1, message)
+
+        return notify
+
     # -- reading --------------------------------------------------------------------------
     def documents(self, username: str | None) -> list[DocEntry]:
         self.policy.require_admin(username)
@@ -79,7 +114,7 @@ class KnowledgeBase:
     def upload(self, files: Sequence[tuple[Path, str]], username: str | None,
                progress: ProgressCb | None = None) -> Result:
         """Store each (temp path, original name) safely, then index the stored files incrementally."""
-        self.policy.require_admin(username)
+        self._require_admin(username, "upload")
         if not files:
             return Result("请先选择要上传的文件。", ok=False)
         existing = {d.doc_id: d for d in self.assistant.documents()}
@@ -100,7 +135,11 @@ class KnowledgeBase:
         lines: list[str] = []
         changed = False
         if stored:
-            report = self.assistant.index(stored, prune=False, progress=progress)
+            try:
+                report = self.assistant.index(stored, prune=False, progress=progress, on_wait=self._on_wait(progress))
+            except AssistantError as exc:
+                audit.record(self.settings, username, "upload", stored, "error", exc.user_message)
+                raise
             for skipped in report.skipped:
                 remove_upload(skipped.source, self.settings)
                 problems.append(f"《{source_name(skipped.source)}》：{skipped.reason}")
@@ -109,12 +148,17 @@ class KnowledgeBase:
             if indexed:
                 lines.append(
                     f"已收录 {indexed} 个文件（新增 {report.added}、更新 {report.updated}、未变 {report.unchanged}），"
-                    f"嵌入 {report.embedded_chunks} 个段落，用时 {report.seconds:.1f} 秒。现在可以就这些文件提问。"
+                    f"嵌入 {report.embedded_chunks} 个段落，用时 {report.seconds:.1f} 秒{waited_note(report)}。"
+                    "现在可以就这些文件提问。"
                 )
+            if report.flagged:
+                lines.append(flagged_lines(report))
         if problems:
             lines.append("以下文件未收录：" + "；".join(problems))
-        return Result("\n".join(lines) or "没有文件被收录。", ok=not problems, changed=changed,
-                      warning=bool(problems and lines))
+        message = "\n".join(lines) or "没有文件被收录。"
+        audit.record(self.settings, username, "upload", [name for _, name in files], "ok" if not problems else "error",
+                     message)
+        return Result(message, ok=not problems, changed=changed, warning=bool(problems and lines))
 
     def _check_and_store(self, temp_path: Path, original: str, existing: dict[str, DocEntry],
                          stored: list[Path]) -> Path:
@@ -136,29 +180,55 @@ class KnowledgeBase:
         return store_upload(temp_path, original, self.settings)
 
     def delete(self, doc_id: str | None, username: str | None) -> Result:
-        self.policy.require_admin(username)
+        self._require_admin(username, "delete")
         if not doc_id:
             return Result("请先选择要删除的文件。", ok=False)
         entry = next((d for d in self.assistant.documents() if d.doc_id == doc_id), None)
         if entry is None:
+            audit.record(self.settings, username, "delete", str(doc_id), "error", "该文件不在知识库中")
             return Result("该文件不在知识库中（可能已被删除）。", ok=False)
-        self.assistant.delete_document(doc_id)
+        try:
+            self.assistant.delete_document(doc_id, on_wait=self._on_wait(None))
+        except AssistantError as exc:
+            audit.record(self.settings, username, "delete", entry.source, "error", exc.user_message)
+            raise
         if remove_upload(entry.source, self.settings):
             note = "上传的原文件也已删除。"
         else:
             note = "原文件仍在文档目录中，下次启动同步时会重新收录；如需永久删除，请从文档目录移除该文件。"
-        return Result(f"已从知识库删除《{entry.title}》。{note}", changed=True)
+        message = f"已从知识库删除《{entry.title}》。{note}"
+        audit.record(self.settings, username, "delete", entry.source, "ok", message, doc_id=doc_id)
+        return Result(message, changed=True)
 
-    def rebuild(self, username: str | None, progress: ProgressCb | None = None) -> Result:
-        """Re-index the document folder and the uploads from scratch."""
-        self.policy.require_admin(username)
+    def rebuild(self, username: str | None, progress: ProgressCb | None = None, confirm_drop: bool = False) -> Result:
+        """Re-embed everything the index holds: the document folder, the uploads and every other
+        indexed source that still exists, wherever it lives. When some indexed documents' sources
+        are gone (so they cannot be re-embedded), nothing happens until ``confirm_drop``: the
+        result lists them (``needs_confirmation``, ``would_drop``)."""
+        self._require_admin(username, "rebuild")
         paths = [self.settings.corpus_dir]
         if self.settings.uploads_dir.is_dir():
             paths.append(self.settings.uploads_dir)
-        report = self.assistant.index(paths, rebuild=True, progress=progress)
-        msg = f"索引已重建：共 {report.documents} 个文件、{report.chunks} 个段落，用时 {report.seconds:.1f} 秒。"
+        before = len(self.assistant.documents())
+        try:
+            report = self.assistant.index(paths, rebuild=True, progress=progress, allow_drop=confirm_drop,
+                                          on_wait=self._on_wait(progress))
+        except RebuildWouldDropError as exc:
+            audit.record(self.settings, username, "rebuild", exc.sources, "error", exc.user_message)
+            return Result(exc.user_message, ok=False, needs_confirmation=True, would_drop=exc.sources)
+        except AssistantError as exc:
+            audit.record(self.settings, username, "rebuild", [str(p) for p in paths], "error", exc.user_message)
+            raise
+        msg = (f"索引已重建：共 {report.documents} 个文件（重建前 {before} 个）、{report.chunks} 个段落，"
+               f"用时 {report.seconds:.1f} 秒{waited_note(report)}。")
+        if report.deleted:
+            msg += f"移除 {report.deleted} 个源文件已不存在的文件。"
         if report.skipped:
             msg += "跳过：" + "；".join(f"《{source_name(s.source)}》{s.reason}" for s in report.skipped)
+        if report.flagged:
+            msg += "\n" + flagged_lines(report)
+        audit.record(self.settings, username, "rebuild", [str(p) for p in paths], "ok", msg,
+                     documents_before=before, documents_after=report.documents)
         return Result(msg, changed=True, warning=bool(report.skipped))
 
     # -- confirmation (asked by the UI before delete and rebuild) -------------------------
