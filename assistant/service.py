@@ -17,6 +17,7 @@ from typing import Any
 from index.embedder import Embedder, get_embedder
 from index.errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from index.keyword import KeywordIndex
+from index.locking import WaitFn, read_generation
 from index.manifest import DocEntry, Manifest
 from index.models import IndexReport
 from index.pipeline import Indexer, ProgressFn
@@ -27,6 +28,7 @@ from .evidence import EvidenceScorer
 from .models import Answer, Filters, Hit, StreamEvent, Suggestion
 from .retrieval import CrossEncoderReranker, HybridRetriever, Mode
 from .text import TermWeights, has_cjk
+from .validation import validate_filters, validate_history
 from .verify import verify
 from .writers.base import REFUSAL_PHRASE, AnswerWriter, History
 from .writers.extractive import ExtractiveWriter
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 REFUSAL_TEXT = f"{REFUSAL_PHRASE}。已收录的文件中没有足以回答这个问题的内容，以下文件可能相关，可供查阅。"
 FALLBACK_NOTICE = "大模型服务暂不可用或回答无效，已改用摘录式回答。"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MEANINGFUL = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 
 
@@ -43,6 +46,9 @@ def clean_question(question: Any, max_chars: int) -> str:
     """Validate a question; raise InvalidQuestionError with a Chinese reason if it is unusable."""
     if not isinstance(question, str):
         raise InvalidQuestionError(f"question must be str, got {type(question).__name__}")
+    if _SURROGATE.search(question):
+        raise InvalidQuestionError("lone surrogate in question",
+                                   "问题中含有无法识别的字符（不完整的 Unicode 编码），请删除后重新输入。")
     text = _CONTROL.sub("", question).strip()
     if not text:
         raise InvalidQuestionError("empty question", "请输入问题。")
@@ -99,19 +105,25 @@ class Assistant:
         return Indexer(self.settings, embedder=self.embedder, store=self.store)
 
     def _load_indexes(self) -> None:
+        """Load the manifest and keyword index once, and again whenever the index generation
+        changed (a write by another process or another Assistant): checked before each answer."""
+        generation = read_generation(self.settings)
         with self._lock:
-            if self._keyword is not None and self._manifest is not None:
+            if (self._keyword is not None and self._manifest is not None
+                    and getattr(self, "_generation", None) == generation):
                 return
             indexer = self.indexer()
             manifest = indexer.load_manifest()
-            keyword = indexer.repair(manifest)  # rebuilds a missing/corrupt keyword index
+            keyword = indexer.keyword_for_reader(manifest)
             self._manifest, self._keyword = manifest, keyword
             self._weights = TermWeights(keyword)
+            self._generation: int | None = generation
 
     def reload(self) -> None:
-        """Forget loaded indexes (after indexing in another process or the admin tab)."""
+        """Reload the indexes before the next answer (they also reload by themselves when the
+        index generation changes). The loaded ones stay usable until then: no thread sees None."""
         with self._lock:
-            self._keyword = self._manifest = self._weights = None
+            self._generation = None
 
     @property
     def manifest(self) -> Manifest:
@@ -159,23 +171,27 @@ class Assistant:
         return sorted(self.manifest.documents.values(), key=lambda e: e.doc_id)
 
     def index(self, paths: Sequence[Path], rebuild: bool = False, prune: bool = True,
-              progress: ProgressFn | None = None) -> IndexReport:
-        with self._lock:
-            report = self.indexer().run(paths, rebuild=rebuild, prune=prune, progress=progress)
+              progress: ProgressFn | None = None, *, allow_drop: bool = False,
+              on_wait: WaitFn | None = None) -> IndexReport:
+        """Index ``paths`` (see ``Indexer.run``). Writers take the data folder's lock, not this
+        Assistant's: questions keep being answered while a run (or its wait for another) goes on."""
+        try:
+            return self.indexer().run(paths, rebuild=rebuild, prune=prune, progress=progress,
+                                      allow_drop=allow_drop, on_wait=on_wait)
+        finally:
             self.reload()
-            return report
 
-    def delete_document(self, doc_id: str) -> bool:
-        with self._lock:
-            removed = self.indexer().delete_document(doc_id)
+    def delete_document(self, doc_id: str, on_wait: WaitFn | None = None) -> bool:
+        try:
+            return self.indexer().delete_document(doc_id, on_wait=on_wait)
+        finally:
             self.reload()
-            return removed
 
     # -- asking ---------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, filters: Filters | dict[str, Any] | None = None,
                  mode: Mode | None = None) -> list[Hit]:
         question = clean_question(question, self.settings.max_question_chars)
-        hits = self.retriever(mode).retrieve(question, k or self.settings.top_k, Filters.coerce(filters))
+        hits = self.retriever(mode).retrieve(question, k or self.settings.top_k, validate_filters(filters))
         return self._rerank(question, hits)
 
     def ask(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
@@ -192,14 +208,14 @@ class Assistant:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
-        history = [(str(q), str(a)) for q, a in (history or [])]
+        history = validate_history(history, self.settings.history_max_turns, self.settings.history_max_chars_per_turn)
         chosen = self.writer(writer)
 
         rewritten = chosen.rewrite(text, history) if history else text
         timings["rewrite"] = time.perf_counter() - t0
 
         t = time.perf_counter()
-        hits = self.retriever().retrieve(rewritten, self.settings.top_k, Filters.coerce(filters))
+        hits = self.retriever().retrieve(rewritten, self.settings.top_k, validate_filters(filters))
         hits = self._rerank(rewritten, hits)
         timings["retrieve"] = time.perf_counter() - t
 
