@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     # --- app -------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 7860
-    auth_file: Path | None = None  # JSON {"users": [{"username", "password", "role"}]}
+    auth_file: Path | None = None  # JSON {"users": [{"username", "password_hash", "role"}]}; default data/users.json
     users: str | None = None  # "alice:pw:admin,bob:pw:user"
     max_upload_mb: int = 20
     concurrency_limit: int = 4
