@@ -459,7 +459,7 @@ def test_export_markdown(server: AppServer) -> None:
     assert md.startswith("# 京津冀协同发展政策助手") and f"## 问题 1：{SEED_QUESTION}" in md
     assert "**参考来源：**" in md and "[1] 《协同发展看京津冀" in md and "> 引文：“" in md
     assert f"## 问题 2：{OUT_OF_CORPUS_QUESTION}" in md and "未在已收录文件中找到依据" in md
-    assert "可能相关的文件" in md
+    assert ("可能相关的文件" in md) == bool(refused[1]["answer"]["suggestions"])  # the list only when not empty
     path = write_export(refused, USER[0])
     assert path is not None and path.suffix == ".md" and path.read_text(encoding="utf-8") == md
     assert write_export([], None) is None
@@ -519,3 +519,11 @@ def test_admin_rebuild_keeps_corpus_and_uploads(server: AppServer, tmp_path: Pat
     answer = server.assistant.ask("“榆钱共保”机制由谁牵头？")
     assert not answer.refused and answer.citations[0].doc_id == "重建测试文件"
     assert server.app.kb.delete("重建测试文件", ADMIN[0]).ok
+
+
+def test_markup_is_stripped_before_asking(server: AppServer) -> None:
+    tagged = "<b>什么是</b>“六链五群”？"
+    out = final_output(server.app.respond(tagged, [], [], [], [], [], None, req(USER[0])))
+    assert 'data-state="answered"' in out[0] and out[1][0]["question"] == SEED_QUESTION
+    assert "&lt;b&gt;" not in out[0]
+    assert server.app.api_ask(tagged)["refused"] is False
