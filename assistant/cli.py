@@ -175,8 +175,16 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         page = f" 第{c.page}页" if c.page else ""
         print(f"[{c.n}] 《{c.title}》{(' ' + where) if where else ''}{page}（{c.source}:{c.quote_start}-{c.quote_end}）")
         print(f"    “{c.quote}”")
-    for s in answer.suggestions:
-        print(f"  可参考：《{s.title}》")
+    if answer.status == "partial":
+        for item in answer.missing:
+            print(f"（未能回答的部分：{item}）")
+    if answer.related:
+        print("相关内容（并非答案，仅供参考）：")
+        for c in answer.related:
+            print(f"  《{c.title}》{(' ' + c.section) if c.section else ''}：“{c.quote}”")
+    elif answer.suggestions:
+        for s in answer.suggestions:
+            print(f"  可参考：《{s.title}》")
     return 0
 
 

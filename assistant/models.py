@@ -156,6 +156,6 @@ class Answer:
 class StreamEvent:
     """What ``Assistant.stream`` yields: text deltas, then one final event carrying the Answer."""
 
-    type: Literal["delta", "final"]
+    type: Literal["delta", "reset", "final"]  # reset: discard the deltas so far (a writer fell back)
     text: str = ""
     answer: Answer | None = None

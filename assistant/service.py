@@ -1,7 +1,8 @@
 """The service layer: ``Assistant`` *is* the Python API; the CLI, the app and the evaluation call it.
 
-Pipeline per question: validate → rewrite follow-up → retrieve (hybrid) → (rerank) → evidence
-score → refuse, or write (extractive | llm, with fallback) → verify citations → Answer.
+Pipeline per question: validate → rewrite follow-up → analyse (``analysis``) → retrieve (hybrid,
+within the named documents) → rank (second stage, ``ranking``) → decide (answered | partial |
+not_found, ``decide``) → write (extractive | llm, with fallback) → verify citations → Answer.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,12 @@ from index.pipeline import Indexer, ProgressFn
 from index.settings import Settings
 from index.store import ChromaStore
 
-from .evidence import EvidenceScorer
-from .models import Answer, Filters, Hit, StreamEvent, Suggestion
-from .retrieval import CrossEncoderReranker, HybridRetriever, Mode
+from .analysis import DocCatalog, QuestionAnalysis, analyse
+from .decide import decide, filters_label, related_windows
+from .markup import strip_markup
+from .models import Answer, Citation, Filters, Hit, StreamEvent, Suggestion
+from .ranking import EvidenceRanker, SentenceEvidence, header_candidates
+from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overlapping
 from .text import TermWeights, has_cjk
 from .validation import validate_filters, validate_history
 from .verify import verify
@@ -49,7 +54,7 @@ def clean_question(question: Any, max_chars: int) -> str:
     if _SURROGATE.search(question):
         raise InvalidQuestionError("lone surrogate in question",
                                    "问题中含有无法识别的字符（不完整的 Unicode 编码），请删除后重新输入。")
-    text = _CONTROL.sub("", question).strip()
+    text = strip_markup(_CONTROL.sub("", question)).strip()  # <b>雄安新区</b> reads as 雄安新区
     if not text:
         raise InvalidQuestionError("empty question", "请输入问题。")
     if len(text) > max_chars:
@@ -85,6 +90,10 @@ class Assistant:
         self._weights: TermWeights | None = None
         self._reranker: CrossEncoderReranker | None = None
         self._llm_writer: AnswerWriter | None = None
+        self._catalog: DocCatalog | None = None
+        self._catalog_of: Manifest | None = None
+        self._first: dict[str, list[Hit]] | None = None
+        self._first_of: KeywordIndex | None = None
 
     # -- resources ------------------------------------------------------------------------
     @property
@@ -191,8 +200,57 @@ class Assistant:
     def retrieve(self, question: str, k: int | None = None, filters: Filters | dict[str, Any] | None = None,
                  mode: Mode | None = None) -> list[Hit]:
         question = clean_question(question, self.settings.max_question_chars)
-        hits = self.retriever(mode).retrieve(question, k or self.settings.top_k, validate_filters(filters))
-        return self._rerank(question, hits)
+        analysis = self.analyse(question)
+        if analysis.missing_document:
+            return []
+        hits, _windows = self._candidates(question, analysis, validate_filters(filters), mode)
+        return hits[: k or self.settings.top_k]
+
+    def catalog(self) -> DocCatalog:
+        """The indexed documents by their metadata (what question analysis resolves names against)."""
+        with self._lock:
+            manifest = self.manifest
+            if self._catalog is None or self._catalog_of is not manifest:
+                self._catalog, self._catalog_of = DocCatalog.from_manifest(manifest), manifest
+            return self._catalog
+
+    def analyse(self, question: str) -> QuestionAnalysis:
+        """The typed analysis of one question (scope, answer type, focus, parts, named documents)."""
+        return analyse(question, self.catalog())
+
+    def _first_passages(self) -> dict[str, list[Hit]]:
+        self._load_indexes()
+        assert self._keyword is not None
+        with self._lock:
+            if self._first is None or self._first_of is not self._keyword:
+                first: dict[str, list[Hit]] = {}
+                for chunk in self._keyword.chunks:
+                    if chunk.ordinal == 0:
+                        first[chunk.doc_id] = [Hit(chunk=chunk, score=0.0)]
+                self._first, self._first_of = first, self._keyword
+            return self._first
+
+    def _candidates(self, question: str, analysis: QuestionAnalysis, filters: Filters,
+                    mode: Mode | None = None) -> tuple[list[Hit], list[SentenceEvidence]]:
+        """Fused candidates (within the named documents when there are any), ranked by the second stage."""
+        retriever = self.retriever(mode)
+        k = self.settings.candidate_k
+        if analysis.target_docs:
+            scoped = filters if filters.doc_id else replace(filters, doc_id=list(analysis.target_docs))
+            hits = retriever.retrieve(question, k, scoped)
+            if analysis.comparison and len(analysis.target_docs) > 1:
+                per_doc = max(4, k // len(analysis.target_docs))
+                for doc in analysis.target_docs:
+                    hits.extend(retriever.retrieve(question, per_doc, replace(filters, doc_id=[doc])))
+            hits.extend(header_candidates(analysis, self._first_passages()))
+            hits = merge_overlapping(list({h.chunk_id: h for h in hits}.values()))
+        else:
+            hits = retriever.retrieve(question, k, filters)
+        hits = self._rerank(question, hits)
+        self._load_indexes()
+        assert self._weights is not None
+        ranker = EvidenceRanker(self._weights)
+        return ranker.rerank(analysis, hits)
 
     def ask(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
             writer: str | None = None) -> Answer:
@@ -205,83 +263,149 @@ class Assistant:
 
     def stream(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
                writer: str | None = None) -> Iterator[StreamEvent]:
+        """analyse → retrieve (scoped) → rank (second stage) → decide → write → verify, as events."""
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         history = validate_history(history, self.settings.history_max_turns, self.settings.history_max_chars_per_turn)
         chosen = self.writer(writer)
+        chosen_filters = validate_filters(filters)
 
         rewritten = chosen.rewrite(text, history) if history else text
         timings["rewrite"] = time.perf_counter() - t0
 
         t = time.perf_counter()
-        hits = self.retriever().retrieve(rewritten, self.settings.top_k, validate_filters(filters))
-        hits = self._rerank(rewritten, hits)
+        analysis = self.analyse(rewritten)
+        timings["analyse"] = time.perf_counter() - t
+        t = time.perf_counter()
+        hits, windows = self._candidates(rewritten, analysis, chosen_filters)
         timings["retrieve"] = time.perf_counter() - t
 
-        self._load_indexes()
-        assert self._weights is not None
-        scorer = EvidenceScorer(self._weights, self.settings.refusal_threshold)
-        evidence = scorer.score(rewritten, hits)
         base = Answer(question=text, text="", rewritten_question=rewritten if rewritten != text else None,
-                      writer=chosen.name, evidence_score=round(evidence, 4), timings=timings)
-        if not has_cjk(text) and evidence < self.settings.refusal_threshold:
+                      writer=chosen.name, timings=timings, analysis=analysis.to_dict())
+        if analysis.missing_document:
+            yield from self._missing_document(base, rewritten, analysis, t0)
+            return
+        t = time.perf_counter()
+        decision = decide(analysis, windows, self.settings.max_answer_sentences)
+        timings["decide"] = time.perf_counter() - t
+        base.evidence_score = round(decision.score, 4)
+        if not has_cjk(text) and decision.status == "not_found":
             base.notice = "请尽量用中文提问。"
-        if evidence < self.settings.refusal_threshold:
-            yield from self._refuse(base, hits, t0)
+        if decision.status == "not_found":
+            message = decision.message
+            if not chosen_filters.is_empty():
+                message = self._outside_filters(rewritten, analysis, chosen_filters, message)
+            yield from self._not_found(base, message, decision.missing, decision.related, hits, t0)
             return
 
         t = time.perf_counter()
-        draft_parts: list[str] = []
-        try:
-            for delta in chosen.stream(rewritten, hits, history):
-                draft_parts.append(delta)
-                yield StreamEvent("delta", text=delta)
-            draft = "".join(draft_parts)
-            if chosen.name == "llm":
-                from .writers.llm import looks_like_garbage
-
-                if looks_like_garbage(draft):
-                    raise LLMUnavailableError("LLM returned an unusable answer")
-        except LLMUnavailableError as exc:
-            log.warning("LLM writer failed (%s); falling back to the extractive writer", exc)
-            chosen = self.writer("extractive")
-            draft = chosen.write(rewritten, hits, history)
-            base.writer = chosen.name
-            base.notice = FALLBACK_NOTICE
+        draft = ""
+        if chosen.name == "llm":
+            draft = yield from self._llm_draft(chosen, base, rewritten, hits, history)
+        if not draft:
+            draft = self._extractive().compose(decision.chosen, hits)
+            yield StreamEvent("delta", text=draft)
         timings["write"] = time.perf_counter() - t
 
-        if REFUSAL_PHRASE in draft and len(draft) < len(REFUSAL_PHRASE) + 30:
-            yield from self._refuse(base, hits, t0)
-            return
         t = time.perf_counter()
         verified = verify(draft, hits)
         timings["verify"] = time.perf_counter() - t
         if not verified.citations:
-            yield from self._refuse(base, hits, t0)
+            yield from self._not_found(base, decision.message or REFUSAL_TEXT, decision.missing,
+                                       decision.related, hits, t0)
             return
         base.text = verified.text
         base.citations = verified.citations
         base.unsupported = verified.unsupported
+        base.status = decision.status
+        base.missing = decision.missing
         timings["total"] = time.perf_counter() - t0
         yield StreamEvent("final", text=base.text, answer=base)
 
-    def _refuse(self, answer: Answer, hits: Sequence[Hit], t0: float) -> Iterator[StreamEvent]:
+    def _llm_draft(self, writer: AnswerWriter, base: Answer, question: str, hits: list[Hit],
+                   history: History) -> Generator[StreamEvent, None, str]:
+        """The llm writer's draft, streamed; "" (and the fallback notice) when it fails or declines.
+
+        Refusal is decided before any LLM call; a model that declines anyway is not trusted.
+        """
+        parts: list[str] = []
+        try:
+            for delta in writer.stream(question, hits[: self.settings.top_k], history):
+                parts.append(delta)
+                yield StreamEvent("delta", text=delta)
+            draft = "".join(parts)
+            from .writers.llm import looks_like_garbage
+
+            if looks_like_garbage(draft):
+                raise LLMUnavailableError("LLM returned an unusable answer")
+            if REFUSAL_PHRASE in draft and len(draft) < len(REFUSAL_PHRASE) + 30:
+                raise LLMUnavailableError("LLM declined although the evidence gate found an answer")
+            return draft
+        except LLMUnavailableError as exc:
+            log.info("大模型回答不可用，改用摘录式回答：%s", exc)
+            base.writer = "extractive"
+            base.notice = FALLBACK_NOTICE
+            if parts:
+                yield StreamEvent("reset", text="")
+            return ""
+
+    def _extractive(self) -> ExtractiveWriter:
+        writer = self.writer("extractive")
+        assert isinstance(writer, ExtractiveWriter)
+        return writer
+
+    def _related_citations(self, windows: Sequence[SentenceEvidence], hits: Sequence[Hit]) -> list[Citation]:
+        """Verified citations of the related windows (shown apart as 相关内容)."""
+        if not windows:
+            return []
+        draft = "\n".join(f"{w.text.rstrip('。！？；!?;')}[{w.hit + 1}]。" for w in windows)
+        return verify(draft, hits).citations
+
+    def _not_found(self, answer: Answer, message: str, missing: list[str], related: Sequence[SentenceEvidence],
+                   hits: Sequence[Hit], t0: float) -> Iterator[StreamEvent]:
         answer.refused = True
-        answer.text = REFUSAL_TEXT
+        answer.status = "not_found"
+        answer.text = message
+        answer.missing = list(missing)
         answer.citations = []
+        answer.related = self._related_citations(related, hits)
         seen: set[str] = set()
-        for hit in hits:
-            if hit.chunk.doc_id in seen:
+        for citation in answer.related:
+            if citation.doc_id in seen:
                 continue
-            seen.add(hit.chunk.doc_id)
-            answer.suggestions.append(Suggestion(hit.chunk.doc_id, hit.chunk.title, hit.chunk.source,
-                                                 round(hit.score, 6), hit.chunk.section))
-            if len(answer.suggestions) >= 3:
-                break
+            seen.add(citation.doc_id)
+            answer.suggestions.append(Suggestion(citation.doc_id, citation.title, citation.source,
+                                                 citation.score, citation.section))
         answer.timings["total"] = time.perf_counter() - t0
         yield StreamEvent("delta", text=answer.text)
         yield StreamEvent("final", text=answer.text, answer=answer)
+
+    def _missing_document(self, answer: Answer, question: str, analysis: QuestionAnalysis,
+                          t0: float) -> Iterator[StreamEvent]:
+        """The question names a document that is not indexed: say so, list the nearest ones."""
+        titles = [self.manifest.documents[d].title for d in analysis.closest_docs if d in self.manifest.documents]
+        message = f"{REFUSAL_PHRASE}。未收录《{analysis.document_label}》。"
+        if titles:
+            message += "已收录的相近文件有：" + "、".join(f"《{t}》" for t in titles) + "。以下相关内容摘自这些文件，并非《" + \
+                analysis.document_label + "》。"
+        related: list[SentenceEvidence] = []
+        hits: list[Hit] = []
+        if analysis.closest_docs:
+            scoped = replace(analysis, target_docs=list(analysis.closest_docs), missing_document=False)
+            hits, windows = self._candidates(question, scoped, Filters(doc_id=list(analysis.closest_docs)))
+            related = related_windows([w for w in windows if w.focus >= 0.4])
+        missing = [f"未收录《{analysis.document_label}》"]
+        yield from self._not_found(answer, message, missing, related, hits, t0)
+
+    def _outside_filters(self, question: str, analysis: QuestionAnalysis, filters: Filters, message: str) -> str:
+        """A refusal under filters: say so, and whether the whole collection holds an answer."""
+        label = filters_label(filters)
+        _hits, windows = self._candidates(question, analysis, Filters())
+        if decide(analysis, windows, self.settings.max_answer_sentences).status != "not_found":
+            return (f"{REFUSAL_PHRASE}。在所选范围（{label}）内未找到相关内容；全部文件中有可能的答案，"
+                    "可清除筛选条件后再问一次。")
+        return message.replace(f"{REFUSAL_PHRASE}。", f"{REFUSAL_PHRASE}。在所选范围（{label}）内，", 1)
 
     # -- helpers for the surfaces ---------------------------------------------------------
     def example_questions(self, n: int = 6) -> list[str]:

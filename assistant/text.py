@@ -8,24 +8,12 @@ import re
 from collections.abc import Iterable
 
 from index.keyword import KeywordIndex, tokenize
+from index.zh import WORD_CHAR_RE as _CJK_OR_WORD
+from index.zh import has_cjk, sentence_spans
 
-_SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]*[”’」』）)\]】]*")
 MARKER = re.compile(r"\[(\d{1,2})\]")
-_CJK_OR_WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``, surrounding white space excluded."""
-    spans = []
-    for match in _SENTENCE.finditer(text):
-        start, end = match.start(), match.end()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start and _CJK_OR_WORD.search(text, start, end):
-            spans.append((start, end))
-    return spans
+__all__ = ["MARKER", "TermWeights", "char_bigrams", "coverage", "has_cjk", "join_nonempty", "sentence_spans",
+           "strip_markers"]
 
 
 def strip_markers(text: str) -> str:
@@ -65,10 +53,6 @@ def coverage(terms: dict[str, float], text: str) -> float:
         return 0.0
     lowered = text.lower()
     return sum(w for t, w in terms.items() if t in lowered) / total
-
-
-def has_cjk(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in text)
 
 
 def join_nonempty(parts: Iterable[str], sep: str = "") -> str:

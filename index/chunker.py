@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .models import Chunk, Document
+from .zh import CLAUSE_END_RE, SENTENCE_END_RE
 
 _NUM = "一二三四五六七八九十百千零〇两"
 # (kind, pattern) in no particular order: the nesting is learned from the order they appear in.
@@ -27,9 +28,9 @@ HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("paren_arabic", re.compile(r"^[（(]\d{1,2}[）)]")),
 ]
 HEADING_PATTERNS_BY_KIND = dict(HEADING_PATTERNS)
-# Sentence ends: 。！？；!? (and ; ) optionally followed by closing quotes/brackets.
-_SENTENCE_END = re.compile(r"[。！？；!?;][”’」』）)\]】]*")
-_CLAUSE_END = re.compile(r"[，、：,:][”’」』）)]*")
+# Sentence and clause ends come from index.zh (one definition for the whole project).
+_SENTENCE_END = SENTENCE_END_RE
+_CLAUSE_END = CLAUSE_END_RE
 _HEADING_LABEL_MAX = 40
 _PLAIN_HEADING_MAX = 30
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..models import Hit
+from ..ranking import SentenceEvidence
 from ..text import TermWeights, char_bigrams, coverage, sentence_spans
 from .base import REFUSAL_PHRASE, AnswerWriter, History
 
@@ -78,6 +79,33 @@ class ExtractiveWriter(AnswerWriter):
                 continue  # near-duplicate of a chosen sentence (overlapping chunks, repeated reports)
             chosen.append(cand)
         return chosen
+
+    def compose(self, chosen: Sequence[SentenceEvidence], passages: Sequence[Hit]) -> str:
+        """The answer from the decide stage's windows: the lead window (the asked item) first, then
+        the rest grouped per document in reading order, each with its passage marker."""
+        if not chosen:
+            return REFUSAL_PHRASE + "。"
+        lead, rest = chosen[0], list(chosen[1:])
+        order: list[str] = [passages[lead.hit].chunk.doc_id]
+        groups: dict[str, list[SentenceEvidence]] = {order[0]: []}
+        for w in rest:
+            doc = passages[w.hit].chunk.doc_id
+            if doc not in groups:
+                order.append(doc)
+                groups[doc] = []
+            groups[doc].append(w)
+        lines = []
+        for i, doc in enumerate(order):
+            items = sorted(groups[doc], key=lambda w: (passages[w.hit].chunk.start + w.start))
+            if i == 0:
+                items = [lead, *items]
+            title = passages[items[0].hit].chunk.title
+            parts = [f"根据《{title}》：" if i == 0 else f"此外，《{title}》提出："]
+            for w in items:
+                body = w.text.rstrip("。！？；!?;")
+                parts.append(f"{body}[{w.hit + 1}]{w.text[len(body):] or '。'}")
+            lines.append("".join(parts))
+        return "\n".join(lines) + "\n"
 
     def stream(self, question: str, passages: Sequence[Hit], history: History = ()) -> Iterator[str]:
         chosen = self.select(question, passages)

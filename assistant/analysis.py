@@ -1,0 +1,406 @@
+"""Question analysis: which documents a question names, what kind of item it asks for, and about what.
+
+``analyse(question, catalog)`` returns a typed ``QuestionAnalysis``:
+
+- *scope*: years, regions/issuers, document kinds, 《titles》, congress reports (十九大), article
+  numbers (第十二条) and editions (2024年修订版), resolved against the index's own metadata
+  (``DocCatalog``: title, year, region, kind of every indexed document), never a list of files;
+- *answer type*: number (with the unit or measure word asked), date, person/role, place,
+  organisation/meeting, list, yes/no, explanation, or a plain fact;
+- *focus*: the words naming the thing whose value is asked, apart from the *topic* words that only
+  place it (a region, 京津冀, the document's name);
+- *parts*: a question with several sub-questions is split; each part carries its own type and focus.
+
+The rules are about Chinese questions in general (interrogative words, measure words, jieba's
+part-of-speech tags for places, people and organisations); none is keyed to any evaluation question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from index.keyword import STOPWORDS, warm_tokenizer
+from index.zh import CN_DIGITS, PROVINCES, REGION_ALIASES, UNITS, provinces_in, regions_in
+
+AnswerType = Literal["number", "date", "person", "place", "org", "list", "yesno", "explanation", "fact"]
+
+# -- interrogatives → answer type ------------------------------------------------------------------
+_UNIT_ALT = "|".join(re.escape(u) for u in UNITS)
+_ASK_NUMBER = re.compile(
+    rf"多少(?P<u1>{_UNIT_ALT})?|几(?P<u2>{_UNIT_ALT})|多大|多高|多长|多远|多重|多久|几成|百分之几|占比|比重|比例(?:是|为)?多少"
+)
+_ASK_DATE = re.compile(r"什么时候|何时|哪一?年|哪一?天|哪一?日|几月|几号|何年|什么时间|何日|日期|哪个月|哪一个月")
+_ASK_PERSON = re.compile(r"由谁|是谁|谁|哪位|何人|哪个人|什么人|叫什么名字|姓名")
+_ASK_PLACE = re.compile(r"哪里|哪儿|何地|何处|在哪|什么地方|哪个(?:城市|地区|省|市|区|县|地方)|哪座城市|哪些(?:城市|地区|地方)")
+_ASK_ORG = re.compile(r"哪个(?:部门|机构|单位|组织|会议)|哪家|哪些(?:部门|机构|单位)|什么(?:机构|部门|组织|会议)|哪次(?:会议)?|哪一次(?:会议)?|哪届")
+_ASK_LIST = re.compile(r"哪些|哪几|有什么|有哪|包括什么|包含什么|几项|几个方面|什么措施|什么举措")
+_ASK_YESNO = re.compile(r"是否|是不是|有没有|能否|可否|能不能|会不会|可不可以|吗[？?]?$")
+_ASK_EXPLAIN = re.compile(r"为什么|为何|如何|怎样|怎么|什么意思|含义|意义|目的|原因")
+_INTERROGATIVE = re.compile(
+    "|".join(p.pattern for p in (_ASK_NUMBER, _ASK_DATE, _ASK_PERSON, _ASK_PLACE, _ASK_ORG, _ASK_LIST, _ASK_YESNO,
+                                 _ASK_EXPLAIN)) + r"|什么|哪"
+)
+
+# -- document scope -------------------------------------------------------------------------------
+_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*年(?!代)")
+_TITLE = re.compile(r"《([^》]{2,80})》")
+_ARTICLE = re.compile(rf"第([{CN_DIGITS}\d]+)条")
+_EDITION = re.compile(r"((?:19|20)\d{2})\s*年(?:修订|修正|修改)?(?:版|本|稿)")
+_CONGRESS = re.compile(r"(十[一二三四五六七八九]大|二十大)(?:报告)?")
+_REPORT_YEAR = re.compile(
+    r"((?:19|20)\d{2})\s*年(?:的|度)?(?P<i1>国务院|中央|[\u4e00-\u9fff]{2,4}?[省市区])?(?:政府)?工作报告"
+    r"|(?P<i2>国务院|[\u4e00-\u9fff]{2,3}?[省市区]?)((?:19|20)\d{2})\s*年(?:的|度)?(?:政府)?工作报告"
+)
+# A regulation named without 《》: a region or body, then the name, then 条例/规定/办法 (e.g. 北京市…条例).
+_INLINE_TITLE = re.compile(r"((?:北京市|天津市|河北省|国务院)[\u4e00-\u9fff、]{2,30}?(?:条例|规定|办法|决定))")
+_REVIEW = re.compile(r"回顾|过去一年|去年|上一年|取得|完成了|实现了|成效|成绩|进展|已经|已")
+# Document kinds as a question names them → the kind the index's metadata uses (index.loaders).
+KIND_WORDS: tuple[tuple[str, str], ...] = (
+    ("政府工作报告", "工作报告"), ("工作报告", "工作报告"), ("党代会报告", "报告"), ("代表大会报告", "报告"),
+    ("条例", "条例"), ("规定", "规定"), ("决定", "决定"), ("办法", "办法"), ("规划", "规划"), ("纲要", "规划"),
+    ("方案", "方案"), ("意见", "意见"), ("通知", "通知"),
+)  # fmt: skip
+_ISSUER_REGION = {"国务院": "国家"}
+
+# Words that place a question but never are the item asked for.
+GENERIC_TOPIC = frozenset(
+    ["京津冀", "协同发展", "京津冀协同发展", "协同", "三地", "两地", "政府", "工作", "报告", "政府工作报告", "文件", "规定", "条例", "提出", "要求", "明确", "表示", "指出", "今年", "去年", "明年", "全年", "年度", "方面", "有关", "相关", "主要", "重点", "具体", "进一步", "推进", "推动", "加快", "加强", "开展", "实施", "建设", "发展", "工作", "已收录", "文件中", "根据", "按照", "依据", "据", "提到", "讲", "说", "写", "怎么说", "是", "有", "为", "做", "了", "的"]
+)
+_FOCUS_TAGS = frozenset("nvljaqi")  # nouns, verbs, idioms, abbreviations, adjectives, measure words
+# Generic words that carry no content even as a fallback focus.
+_FILLER = frozenset(
+    ["政府", "工作", "报告", "政府工作报告", "文件", "规定", "条例", "提出", "要求", "明确", "表示", "指出", "今年", "去年", "明年", "全年", "年度", "方面", "有关", "相关", "主要", "重点", "具体", "进一步", "已收录", "文件中", "根据", "按照", "依据", "据", "提到", "讲", "说", "写", "怎么说", "是", "有", "为", "做", "了", "的", "对", "文章", "文中", "里", "还有", "之外", "名字", "叫", "打算", "希望", "哪些方面", "方面"]
+)
+_QUESTION_FILLER = re.compile(r"^(?:请问|请|想问一下|想知道|我想知道|能不能告诉我)[，,]?")
+_SUB_SPLIT = re.compile(r"[？?；;]+|(?<=[吗呢])[，,]")
+
+
+@dataclass
+class DocEntryView:
+    """What the analysis needs to know of an indexed document (from the manifest)."""
+
+    doc_id: str
+    title: str
+    year: int | None = None
+    region: str | None = None
+    kind: str | None = None
+    date: str | None = None
+
+
+class DocCatalog:
+    """The index's documents, by their own metadata: resolves the documents a question names."""
+
+    def __init__(self, docs: Iterable[DocEntryView]) -> None:
+        self.docs = list(docs)
+        self.by_id = {d.doc_id: d for d in self.docs}
+
+    @classmethod
+    def from_manifest(cls, manifest: Any) -> DocCatalog:
+        views = []
+        for entry in manifest.documents.values():
+            meta = entry.metadata or {}
+            year = meta.get("year")
+            views.append(DocEntryView(
+                doc_id=entry.doc_id, title=entry.title or entry.doc_id,
+                year=int(year) if isinstance(year, int) or (isinstance(year, str) and year.isdigit()) else None,
+                region=meta.get("region"), kind=meta.get("kind"), date=meta.get("date"),
+            ))
+        return cls(views)
+
+    def _region_of(self, doc: DocEntryView) -> str | None:
+        if doc.region:
+            return str(doc.region)
+        found = regions_in(doc.title) or provinces_in(doc.title)
+        return found[0] if found else None
+
+    def matching(self, *, years: Sequence[int] = (), regions: Sequence[str] = (), kinds: Sequence[str] = (),
+                 titles: Sequence[str] = (), congress: Sequence[str] = ()) -> list[DocEntryView]:
+        """Documents that satisfy every given constraint (an empty constraint does not filter)."""
+        out = []
+        for doc in self.docs:
+            title = doc.title + " " + doc.doc_id
+            if titles and not any(_title_matches(t, title) for t in titles):
+                continue
+            if congress and not any(c in title for c in congress):
+                continue
+            if years and doc.year not in years:
+                continue
+            if regions and self._region_of(doc) not in regions:
+                continue
+            if kinds and not any(k == doc.kind or k in doc.title for k in kinds):
+                continue
+            out.append(doc)
+        return out
+
+    def closest(self, *, years: Sequence[int], regions: Sequence[str], kinds: Sequence[str], n: int = 3) -> list[str]:
+        """Indexed documents nearest to a named one that is missing: same kind and region, nearest years."""
+        pool = self.matching(regions=regions, kinds=kinds) or self.matching(kinds=kinds) or self.matching(regions=regions)
+        if years:
+            target = years[0]
+            pool.sort(key=lambda d: (abs((d.year or 0) - target) if d.year else 999, d.doc_id))
+        return [d.doc_id for d in pool[:n]]
+
+
+def _title_matches(named: str, title: str) -> bool:
+    """A 《title》 in a question matches an indexed title when one contains the other (editions and
+    dates appended to file names are ignored)."""
+    core = re.sub(r"[（(][^）)]*[）)]$", "", named).strip()
+    plain = re.sub(r"\s+", "", title)
+    return bool(core) and (core in plain or plain.split("(")[0] in core)
+
+
+@dataclass
+class QuestionPart:
+    text: str
+    answer_type: AnswerType
+    unit: str | None = None
+    focus: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QuestionAnalysis:
+    question: str
+    answer_type: AnswerType = "fact"
+    unit: str | None = None
+    focus: list[str] = field(default_factory=list)
+    topic: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # named places below the region level (雄安新区, 滨海新区)
+    parts: list[QuestionPart] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)  # canonical: 北京 天津 河北 国家
+    other_provinces: list[str] = field(default_factory=list)  # provinces outside 京津冀 that the question names
+    kinds: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    congress: list[str] = field(default_factory=list)
+    articles: list[str] = field(default_factory=list)
+    edition_years: list[int] = field(default_factory=list)
+    doc_years: list[int] = field(default_factory=list)  # years written as part of a report's name (2016年政府工作报告)
+    inline_titles: list[str] = field(default_factory=list)  # regulation names written without 《》
+    doc_regions: list[str] = field(default_factory=list)  # issuers written as part of a report's name
+    review: bool = False  # asks what was done (a report of year N reviews year N−1)
+    comparison: bool = False
+    names_document: bool = False  # the question names one document (or a few) explicitly
+    document_label: str = ""  # how the named document reads in Chinese, e.g. 2020年国务院政府工作报告
+    target_docs: list[str] = field(default_factory=list)  # indexed documents it names
+    missing_document: bool = False  # it names a document that is not indexed
+    closest_docs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def wants_header(self) -> bool:
+        """Asks when/where/by whom a document was adopted: the answer is in its header lines."""
+        return self.answer_type in ("date", "org") and bool(re.search(r"通过|施行|实施|公布|颁布|发布|修订|修正|批准", self.question))
+
+
+def _answer_type(text: str) -> tuple[AnswerType, str | None]:
+    if m := _ASK_NUMBER.search(text):
+        unit = m.group("u1") or m.group("u2")
+        if unit == "年" and re.search(r"哪一?年|几年级", text):
+            return "date", None
+        if m.group(0).startswith("多久"):
+            return "number", None
+        return "number", unit
+    if _ASK_DATE.search(text):
+        return "date", None
+    if _ASK_PERSON.search(text) and not re.search(r"谁的|为谁", text):
+        return "person", None
+    if _ASK_ORG.search(text):
+        return "org", None
+    if _ASK_PLACE.search(text):
+        return "place", None
+    if _ASK_LIST.search(text):
+        return "list", None
+    if _ASK_EXPLAIN.search(text):
+        return "explanation", None
+    if _ASK_YESNO.search(text):
+        return "yesno", None
+    return "fact", None
+
+
+def _content_words(text: str) -> list[tuple[str, str]]:
+    """(word, part-of-speech) pairs of ``text`` without punctuation, interrogatives and stop words."""
+    import jieba.posseg as pseg
+
+    warm_tokenizer()  # the policy-terms dictionary, with its tags
+    out = []
+    for pair in pseg.lcut(text):
+        word, flag = pair.word.strip(), pair.flag
+        if not word or not re.search(r"[\u3400-\u9fffA-Za-z0-9]", word):
+            continue
+        if word in STOPWORDS or _INTERROGATIVE.fullmatch(word) or flag in ("r", "u", "p", "c", "y", "e", "o", "x", "w"):
+            continue
+        out.append((word, flag))
+    return out
+
+
+def _strip_scope(text: str) -> str:
+    """The question without the words that only name its document or scope."""
+    text = _TITLE.sub(" ", text)
+    text = _EDITION.sub(" ", text)
+    text = _YEAR.sub(" ", text)
+    text = _CONGRESS.sub(" ", text)
+    for word, _kind in KIND_WORDS:
+        text = text.replace(word, " ")
+    return text
+
+
+def _focus_and_topic(text: str) -> tuple[list[str], list[str]]:
+    """Focus: content words of the clause that holds the interrogative, places and generic terms
+    excluded. Topic: the remaining content words (places, 京津冀, other clauses)."""
+    scoped = _strip_scope(text)
+    clauses = [c for c in re.split(r"[，,：:；;。？?！!]", scoped) if c.strip()]
+    asked = [c for c in clauses if _INTERROGATIVE.search(c)] or clauses[-1:]
+    focus: list[str] = []
+    topic: list[str] = []
+    for clause in clauses:
+        in_asked = clause in asked
+        for word, flag in _content_words(clause):
+            if word in UNITS or flag in ("m", "q", "t"):
+                continue  # the measure word is the unit asked; numbers and times are scope
+            if word in GENERIC_TOPIC or word in REGION_ALIASES or word in PROVINCES or re.fullmatch(r"\d+", word):
+                if word not in GENERIC_TOPIC and word not in topic:
+                    topic.append(word)
+                continue
+            is_place = flag.startswith("ns")
+            if in_asked and not is_place and flag[:1] in _FOCUS_TAGS:
+                if len(word) < 2 and flag[:1] != "n":
+                    continue
+                if word not in focus:
+                    focus.append(word)
+            elif word not in topic:
+                topic.append(word)
+    return focus, topic
+
+
+def _topic_words(text: str) -> list[str]:
+    """Content words of the whole question, generic policy words included (fillers excluded)."""
+    out = []
+    for word, flag in _content_words(_strip_scope(text)):
+        if word in _FILLER or word in UNITS or flag in ("m", "q", "t") or word in REGION_ALIASES or word in PROVINCES:
+            continue
+        if word not in out:
+            out.append(word)
+    return out
+
+
+def _parts(text: str) -> list[str]:
+    pieces = [p.strip(" ，,") for p in _SUB_SPLIT.split(text) if p.strip(" ，,")]
+    pieces = [p for p in pieces if _INTERROGATIVE.search(p)]
+    if len(pieces) <= 1:
+        # "是哪天、在哪次会议上通过的": two interrogatives joined by 、 or 和/以及 in one sentence.
+        bits = [b for b in re.split(r"、|以及|，(?:并且?|还有|同时)", text) if b.strip()]
+        asking = [b for b in bits if _INTERROGATIVE.search(b)]
+        types = {_answer_type(b)[0] for b in asking}
+        if len(asking) >= 2 and len(types) >= 2 and "list" not in types:
+            return [b.strip(" ，,？?") for b in asking]
+        return [text]
+    return pieces
+
+
+def analyse(question: str, catalog: DocCatalog | None = None) -> QuestionAnalysis:
+    """Analyse one (self-contained) question; ``catalog`` resolves the documents it names."""
+    text = _QUESTION_FILLER.sub("", question.strip())
+    a = QuestionAnalysis(question=question)
+    a.titles = [t.strip() for t in _TITLE.findall(text)]
+    a.edition_years = [int(y) for y in _EDITION.findall(text)]
+    outside_titles = _TITLE.sub(" ", text)
+    a.years = sorted({int(y) for y in _YEAR.findall(outside_titles)})
+    a.congress = sorted(set(_CONGRESS.findall(outside_titles)))
+    a.articles = _ARTICLE.findall(text)
+    a.regions = [r for r in regions_in(outside_titles)]
+    for issuer, region in _ISSUER_REGION.items():
+        if issuer in outside_titles and region not in a.regions:
+            a.regions.append(region)
+    a.other_provinces = [p for p in PROVINCES if p in outside_titles and p not in ("北京", "天津", "河北")]
+    a.kinds = []
+    for word, kind in KIND_WORDS:
+        if word in outside_titles and kind not in a.kinds:
+            a.kinds.append(kind)
+            break
+    report_names = list(_REPORT_YEAR.finditer(outside_titles))
+    a.doc_years = sorted({int(m.group(1) or m.group(4)) for m in report_names})
+    issuers = [m.group("i1") or m.group("i2") or "" for m in report_names]
+    a.doc_regions = [r for r in dict.fromkeys(
+        region for issuer in issuers for region in (regions_in(issuer) + provinces_in(issuer) + (["国家"] if "国务院" in issuer else []))
+    )]
+    a.inline_titles = [t for t in _INLINE_TITLE.findall(outside_titles) if t not in a.titles]
+    if catalog is not None:  # an indexed document's own title written out without 《》
+        plain = re.sub(r"\s+", "", outside_titles)
+        for doc in catalog.docs:
+            core = re.sub(r"[（(][^）)]*[）)]$", "", doc.title).strip()
+            if len(core) >= 6 and core in plain and core not in a.inline_titles:
+                a.inline_titles.append(core)
+    a.review = bool(_REVIEW.search(text))
+    a.comparison = bool(re.search(r"相比|比较|对比|区别|不同|异同|变化|多了|少了|新增|增加了哪些", text))
+
+    a.answer_type, a.unit = _answer_type(text)
+    a.focus, a.topic = _focus_and_topic(text)
+    if not a.focus:  # "…提出了什么要求？": the asked item is the topic itself (京津冀协同发展)
+        a.focus = _topic_words(text)
+    a.places = [w for w, flag in _content_words(_strip_scope(text)) if flag.startswith("ns") and w not in GENERIC_TOPIC
+                and w not in REGION_ALIASES and w not in PROVINCES and w not in a.focus]
+    parts = _parts(text)
+    if len(parts) > 1:
+        for part in parts:
+            ptype, punit = _answer_type(part)
+            pfocus, _ = _focus_and_topic(part)
+            a.parts.append(QuestionPart(part, ptype, punit, pfocus or list(a.focus)))
+    else:
+        a.parts = [QuestionPart(text, a.answer_type, a.unit, list(a.focus))]
+
+    _resolve_documents(a, catalog)
+    return a
+
+
+def _document_label(a: QuestionAnalysis) -> str:
+    if a.titles:
+        return a.titles[0]
+    if a.inline_titles:
+        return a.inline_titles[0]
+    years = a.doc_years or a.years
+    year = f"{years[0]}年" if years else ""
+    regions = a.regions + a.other_provinces
+    region = {"国家": "国务院", "北京": "北京市", "天津": "天津市", "河北": "河北省"}.get(regions[0], regions[0]) if regions else ""
+    kind = "政府工作报告" if a.kinds and a.kinds[0] == "工作报告" else (a.kinds[0] if a.kinds else "")
+    return f"{year}{region}{kind}"
+
+
+def _resolve_documents(a: QuestionAnalysis, catalog: DocCatalog | None) -> None:
+    """Does the question name a document, and which indexed ones are it?
+
+    A document is named by a 《title》, a congress report (十九大报告), or a document kind together
+    with a year or an issuer ("2016年国务院政府工作报告", "天津2025年政府工作报告"). A year or a
+    region alone scopes the question but names no document.
+    """
+    named = bool(a.titles) or bool(a.congress) or bool(a.doc_years) or bool(a.inline_titles)
+    a.names_document = named
+    if not named:
+        return
+    a.document_label = _document_label(a)
+    if catalog is None:
+        return
+    regions = a.doc_regions or ([r for r in a.regions if r in ("北京", "天津", "河北", "国家")] + a.other_provinces)
+    # With several years named, the document is the report each belongs to: keep all of them.
+    titles = a.titles or a.inline_titles
+    found = catalog.matching(titles=titles, congress=a.congress, years=[] if titles else (a.doc_years or a.years),
+                             regions=[] if titles or a.congress else regions, kinds=[] if titles else a.kinds)
+    if titles and a.edition_years:
+        dated = [d for d in found if d.year in a.edition_years or any(str(y) in d.doc_id for y in a.edition_years)]
+        if dated:
+            found = dated
+    if titles and not found and (a.years or regions):
+        # 《…》 quoted loosely: fall back on the year/region/kind it also gives.
+        found = catalog.matching(years=a.years, regions=regions, kinds=a.kinds) if a.kinds else []
+    if found:
+        a.target_docs = [d.doc_id for d in found]
+        return
+    if a.other_provinces and not regions:
+        # "2025年上海市政府工作报告" when only 京津冀 documents are indexed.
+        a.document_label = a.document_label or a.other_provinces[0]
+    a.missing_document = True
+    a.closest_docs = catalog.closest(years=a.years, regions=regions, kinds=a.kinds)

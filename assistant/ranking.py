@@ -1,0 +1,272 @@
+"""The second ranking stage and the evidence it finds: which sentence answers the analysed question.
+
+Every sentence (and two-sentence window) of the fused candidates is scored for the question's
+analysis:
+
+- *focus*: IDF-weighted share of the focus words (the thing whose value is asked) found in the
+  window itself; a compound focus word also counts when all its parts are there;
+- *topic*: share of the topic words found in the window or its passage's title and heading path;
+- *type*: the asked type is present in the window (a number with the measure word asked, a date,
+  a person, a place, an organisation or meeting);
+- *scope*: the window belongs to a named document, or to the asked year and region.
+
+A passage's second-stage score is its best window's score plus a prior from its fused rank.
+Weights are set by hand and checked on the development set (``eval.calibrate``), never on the
+held-out set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from index.keyword import tokenize
+from index.zh import DATE_RE, HAS_NUMBER_RE, NUMBER, PERCENT_RE, YEAR_RE, regions_in, sentence_spans
+
+from .analysis import QuestionAnalysis, QuestionPart
+from .models import Hit
+from .text import TermWeights
+
+# Hand-set weights (checked on eval/sets/jjj_dev.jsonl).
+FOCUS_WEIGHT = 0.6
+TOPIC_WEIGHT = 0.25
+TYPE_WEIGHT = 0.15
+TYPE_MISS_FACTOR = 0.55
+SCOPE_MISS_FACTOR = 0.5
+RANK_PRIOR = 0.25  # weight of the fused rank in the second-stage passage score
+MIN_FOCUS = 0.6  # a window answers only if it holds this share of the focus …
+MIN_FOCUS_OPEN = 0.45  # an open question's window needs this share of the focus …
+MIN_FOCUS_SEMANTIC = 0.3  # … or this share when its passage's cosine is at least MIN_COSINE
+MIN_COSINE = 0.86
+MIN_PLACES = 0.5  # share of the named places (雄安新区 …) in the window, its heading or its title
+VERB_WEIGHT = 0.5  # a focus verb (改善, 完成) weighs half: questions reword verbs more than nouns
+_OPEN_TYPES = frozenset({"explanation", "fact", "list", "yesno"})
+RELATED_MIN = 0.25  # below this a passage is not even "related"
+MAX_SENTENCE = 260
+
+_ORG = re.compile(r"委员会|人民代表大会|人大|常委会|会议|政府|国务院|部|厅|局|办公室|办|小组|中心|集团|公司|大学|学院|银行|协会|联盟|机构")
+_ROLE = re.compile(r"组长|副组长|主任|书记|部长|市长|省长|总理|主席|局长|厅长|负责人|同志|院长|委员")
+_ADOPTION = re.compile(r"通过|施行|实施|公布|颁布|发布|修订|修正|批准")
+
+
+@dataclass
+class SentenceEvidence:
+    """One window of a candidate passage and how well it answers (a part of) the question."""
+
+    hit: int  # index into the hits
+    start: int  # offsets in the chunk's text
+    end: int
+    text: str
+    focus: float
+    topic: float
+    type_ok: bool
+    scope_ok: bool
+    scope_issue: str  # "" | "document" | "year" | "region"
+    score: float
+    part: int = 0  # which part of the question it answers
+    doc_id: str = ""
+
+    open_type: bool = False  # explanation / fact / list / yes-no: no value to look for
+    places_ok: bool = True
+    semantic: float = 0.0  # the passage's dense cosine
+
+    @property
+    def answers(self) -> bool:
+        """Holds the focus with the asked type, within scope, at the places asked about.
+
+        A value question (number, date, person, place, organisation) needs most of its focus in the
+        window itself; an open question (explanation, list, yes/no) may be worded differently from
+        the source, so a lower share suffices, or less still when the passage is semantically close.
+        """
+        if not (self.type_ok and self.scope_ok and self.places_ok):
+            return False
+        if not self.open_type:
+            return self.focus >= MIN_FOCUS
+        return self.focus >= MIN_FOCUS_OPEN or (self.focus >= MIN_FOCUS_SEMANTIC and self.semantic >= MIN_COSINE)
+
+
+@lru_cache(maxsize=4096)
+def _subterms(term: str) -> tuple[str, ...]:
+    parts = tuple(t for t in tokenize(term) if t != term.lower() and len(t) >= 2)
+    return parts
+
+
+def term_share(terms: dict[str, float], text: str) -> float:
+    """IDF-weighted share of ``terms`` in ``text``; a compound counts 0.8 when all its parts occur."""
+    total = sum(terms.values())
+    if total <= 0:
+        return 1.0
+    lowered = text.lower()
+    got = 0.0
+    for term, weight in terms.items():
+        if term in lowered:
+            got += weight
+            continue
+        parts = _subterms(term)
+        if parts and all(p in lowered for p in parts):
+            got += 0.8 * weight
+    return got / total
+
+
+def _has_unit(text: str, unit: str) -> bool:
+    return re.search(rf"{NUMBER}\s*(?:多|余|左右)?\s*[万亿千百]?\s*{re.escape(unit)}", text) is not None
+
+
+def type_present(part: QuestionPart, text: str) -> bool:
+    kind = part.answer_type
+    if kind == "number":
+        if part.unit:
+            return _has_unit(text, part.unit) or (part.unit in ("%", "％") and PERCENT_RE.search(text) is not None)
+        return HAS_NUMBER_RE.search(text) is not None
+    if kind == "date":
+        return DATE_RE.search(text) is not None or YEAR_RE.search(text) is not None or re.search(r"\d{1,2}月", text) is not None
+    if kind == "person":
+        return _has_pos(text, ("nr",)) or _ROLE.search(text) is not None
+    if kind == "place":
+        return _has_pos(text, ("ns",))
+    if kind == "org":
+        return _ORG.search(text) is not None or _has_pos(text, ("nt",))
+    return True
+
+
+def _has_pos(text: str, tags: tuple[str, ...]) -> bool:
+    import jieba.posseg as pseg
+
+    return any(p.flag.startswith(tags) for p in pseg.lcut(text[:MAX_SENTENCE]))
+
+
+class EvidenceRanker:
+    """Scores windows of candidate passages for a question's analysis; reranks the passages."""
+
+    def __init__(self, weights: TermWeights) -> None:
+        self.weights = weights
+
+    def _terms(self, words: Sequence[str]) -> dict[str, float]:
+        terms: dict[str, float] = {}
+        for word in words:
+            w = word.lower()
+            weight = self.weights.idf(w) if w in self.weights.df else self._compound_idf(w)
+            if _is_verb(word):
+                weight *= VERB_WEIGHT
+            terms[w] = max(terms.get(w, 0.0), weight)
+        return terms
+
+    def _compound_idf(self, word: str) -> float:
+        parts = _subterms(word)
+        return max((self.weights.idf(p) for p in parts), default=self.weights.idf(word))
+
+    def scope(self, analysis: QuestionAnalysis, hit: Hit, window: str) -> tuple[bool, str]:
+        chunk = hit.chunk
+        meta = chunk.metadata or {}
+        if analysis.target_docs:
+            return (chunk.doc_id in analysis.target_docs, "document")
+        if analysis.years:
+            doc_year = meta.get("year")
+            said = {int(y) for y in YEAR_RE.findall(window)}
+            ok_years = set(analysis.years) | ({y + 1 for y in analysis.years} if _is_report(hit) else set())
+            if said and not (said & set(analysis.years)) and doc_year not in analysis.years:
+                return False, "year"
+            if not said and isinstance(doc_year, int) and doc_year not in ok_years:
+                return False, "year"
+        asked = [r for r in analysis.regions if r in ("北京", "天津", "河北")]
+        if asked and len(asked) < 3:
+            doc_region = meta.get("region")
+            context = regions_in(window + chunk.section)
+            mentions_all = "京津冀" in window
+            if not mentions_all and not (set(asked) & set(context)) and doc_region not in asked and doc_region is not None:
+                return False, "region"
+        if analysis.other_provinces and not any(p in window + chunk.title for p in analysis.other_provinces):
+            return False, "region"
+        return True, ""
+
+    def windows(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> list[SentenceEvidence]:
+        """Every sentence and two-sentence window of the hits, scored for each part of the question."""
+        parts = analysis.parts or [QuestionPart(analysis.question, analysis.answer_type, analysis.unit, analysis.focus)]
+        topic_terms = self._terms(analysis.topic)
+        place_terms = {p.lower(): 1.0 for p in analysis.places}
+        out: list[SentenceEvidence] = []
+        for p_index, part in enumerate(parts):
+            focus_words = part.focus or analysis.focus or analysis.topic
+            focus_terms = self._terms(focus_words)
+            open_type = part.answer_type in _OPEN_TYPES
+            for h_index, hit in enumerate(hits):
+                text = hit.chunk.text
+                context = f"{hit.chunk.title} {hit.chunk.section}"
+                spans = sentence_spans(text) or [(0, len(text))]
+                for i, (start, _end) in enumerate(spans):
+                    for j in (i, i + 1):
+                        if j >= len(spans):
+                            break
+                        w_end = spans[j][1]
+                        window = text[start:w_end]
+                        if j > i and len(window) > 2 * MAX_SENTENCE:
+                            break
+                        focus = term_share(focus_terms, window)
+                        if focus < 0.2:
+                            continue
+                        if j > i:
+                            focus *= 0.95  # a pair is weaker evidence than one sentence
+                        topic = term_share(topic_terms, window + " " + context) if topic_terms else 1.0
+                        type_ok = type_present(part, window) if focus >= 0.4 else False
+                        scope_ok, issue = self.scope(analysis, hit, window)
+                        places_ok = not place_terms or term_share(place_terms, window + " " + context) >= MIN_PLACES
+                        score = FOCUS_WEIGHT * focus + TOPIC_WEIGHT * topic + TYPE_WEIGHT * float(type_ok)
+                        if not type_ok:
+                            score *= TYPE_MISS_FACTOR
+                        if not scope_ok:
+                            score *= SCOPE_MISS_FACTOR
+                        if not places_ok:
+                            score *= SCOPE_MISS_FACTOR
+                        out.append(SentenceEvidence(h_index, start, w_end, window, round(focus, 4), round(topic, 4),
+                                                    type_ok, scope_ok, "" if scope_ok else issue, round(score, 4),
+                                                    p_index, hit.chunk.doc_id, open_type, places_ok,
+                                                    hit.dense_score or 0.0))
+        out.sort(key=lambda e: (e.score, -e.hit), reverse=True)
+        return out
+
+    def rerank(self, analysis: QuestionAnalysis, hits: Sequence[Hit],
+               windows: Sequence[SentenceEvidence] | None = None) -> tuple[list[Hit], list[SentenceEvidence]]:
+        """Second stage: passages ordered by their best window's score plus a prior from the fused rank.
+
+        Returns the reranked hits and the windows re-pointed at the new order.
+        """
+        windows = list(windows) if windows is not None else self.windows(analysis, hits)
+        best: dict[int, float] = {}
+        for w in windows:
+            bonus = 0.15 if w.answers else 0.0
+            best[w.hit] = max(best.get(w.hit, 0.0), w.score + bonus)
+        scored = []
+        for i, _hit in enumerate(hits):
+            prior = RANK_PRIOR / (1.0 + 0.2 * i)
+            scored.append((best.get(i, 0.0) + prior, i))
+        scored.sort(key=lambda t: t[0], reverse=True)
+        new_pos = {old: new for new, (_, old) in enumerate(scored)}
+        reranked = [replace(hits[old], rerank_score=round(s, 6)) for s, old in scored]
+        moved = [replace(w, hit=new_pos[w.hit]) for w in windows]
+        return reranked, moved
+
+
+@lru_cache(maxsize=4096)
+def _is_verb(word: str) -> bool:
+    import jieba.posseg as pseg
+
+    pairs = pseg.lcut(word)
+    return len(pairs) == 1 and pairs[0].flag in ("v", "vd", "vi", "vg")
+
+
+def _is_report(hit: Hit) -> bool:
+    kind = str((hit.chunk.metadata or {}).get("kind", ""))
+    return "报告" in kind or "工作报告" in hit.chunk.title
+
+
+def header_candidates(analysis: QuestionAnalysis, chunks_by_doc: dict[str, list[Hit]]) -> list[Hit]:
+    """The first passage of each named document when the question asks when/where it was adopted."""
+    if not (analysis.wants_header and analysis.target_docs):
+        return []
+    out: list[Hit] = []
+    for doc_id in analysis.target_docs:
+        first = chunks_by_doc.get(doc_id, [])[:1]
+        out.extend(h for h in first if _ADOPTION.search(h.chunk.text[:300]))
+    return out

@@ -1,0 +1,106 @@
+"""Chinese text rules, in one place: sentence ends, CJK, regions, numbers, units and measure words.
+
+The chunker, the loaders, the writers, the verifier, the evidence scorer, the rewriter and the
+question analysis all read these definitions; nothing else defines its own set of sentence-ending
+characters or region names.
+"""
+
+from __future__ import annotations
+
+import re
+
+# -- sentences ---------------------------------------------------------------------------------
+SENTENCE_END = "。！？；!?;"  # ends of a sentence (the semicolon ends a policy clause)
+STRONG_END = "。！？!?"  # ends of a full sentence
+CLAUSE_END = "，、：,:"  # a line ending in one of these continues on the next line
+CLOSERS = "”’」』）)]】"  # closing quotes and brackets that stay with the sentence before them
+_END_CLASS, _CLOSE_CLASS, _CLAUSE_CLASS = re.escape(SENTENCE_END), re.escape(CLOSERS), re.escape(CLAUSE_END)
+SENTENCE_RE = re.compile(rf"[^{_END_CLASS}\n]+[{_END_CLASS}]*[{_CLOSE_CLASS}]*")
+SENTENCE_END_RE = re.compile(rf"[{_END_CLASS}][{_CLOSE_CLASS}]*")
+CLAUSE_END_RE = re.compile(rf"[{_CLAUSE_CLASS}][{_CLOSE_CLASS}]*")
+
+# -- characters --------------------------------------------------------------------------------
+CJK_RANGE = "\u3400-\u9fff"
+CJK_RE = re.compile(f"[{CJK_RANGE}]")
+WORD_CHAR_RE = re.compile(f"[{CJK_RANGE}A-Za-z0-9]")  # a character that carries content
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def has_cjk(text: str) -> bool:
+    return CJK_RE.search(text) is not None
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text``, surrounding white space excluded."""
+    spans = []
+    for match in SENTENCE_RE.finditer(text):
+        start, end = match.start(), match.end()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start and WORD_CHAR_RE.search(text, start, end):
+            spans.append((start, end))
+    return spans
+
+
+def ends_sentence(text: str) -> bool:
+    stripped = text.rstrip().rstrip(CLOSERS)
+    return bool(stripped) and stripped[-1] in SENTENCE_END
+
+
+# -- regions -----------------------------------------------------------------------------------
+# Name variants → canonical region. 国家 stands for the central government (国务院, 全国).
+REGION_ALIASES: dict[str, str] = {
+    "北京市": "北京", "北京": "北京", "京": "北京",
+    "天津市": "天津", "天津": "天津", "津": "天津",
+    "河北省": "河北", "河北": "河北", "冀": "河北",
+    "国务院": "国家", "中华人民共和国": "国家",
+}  # fmt: skip
+# Aliases that are words on their own (not single characters) and safe to look for in running text.
+REGION_WORDS = tuple(k for k in REGION_ALIASES if len(k) >= 2)
+PROVINCES = (
+    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽", "福建",
+    "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州", "云南", "西藏",
+    "陕西", "甘肃", "青海", "宁夏", "新疆", "香港", "澳门", "台湾",
+)  # fmt: skip
+
+
+def regions_in(text: str) -> list[str]:
+    """Canonical regions named in ``text`` (multi-character names only), in order of first mention."""
+    found: dict[str, int] = {}
+    for alias in sorted(REGION_WORDS, key=len, reverse=True):
+        pos = text.find(alias)
+        if pos >= 0:
+            region = REGION_ALIASES[alias]
+            found[region] = min(found.get(region, pos), pos)
+    return sorted(found, key=found.__getitem__)
+
+
+def provinces_in(text: str) -> list[str]:
+    return [p for p in PROVINCES if p in text]
+
+
+# -- numbers, units, measure words ---------------------------------------------------------------
+CN_DIGITS = "零〇一二三四五六七八九十百千万亿两"
+NUMBER = rf"(?:\d+(?:[.,]\d+)*|[{CN_DIGITS}]+|\d+(?:\.\d+)?[万亿])"
+# Units and measure words an answer can carry, longest first so that 平方公里 wins over 公里.
+UNITS = tuple(sorted((
+    "平方公里", "平方米", "公顷", "亩", "公里", "千米", "米", "万吨", "亿吨", "吨", "千瓦", "万千瓦", "亿千瓦时",
+    "万亿元", "亿元", "万元", "元", "美元", "亿美元", "人次", "万人次", "亿人次", "万人", "人", "户", "家", "个",
+    "项", "条", "所", "座", "名", "位", "批", "种", "件", "次", "倍", "%", "％", "个百分点", "百分点", "岁",
+    "年", "天", "小时", "分钟", "辆", "架", "套", "张", "台", "册", "床", "标箱", "万标箱", "场", "届", "期",
+    "部", "支", "处", "区", "园", "村", "镇", "县", "城", "线", "站", "国",
+), key=len, reverse=True))  # fmt: skip
+UNIT_ALT = "|".join(re.escape(u) for u in UNITS)
+QUANTITY_RE = re.compile(rf"{NUMBER}\s*(?:{UNIT_ALT})")
+DIGIT_RE = re.compile(r"\d")
+HAS_NUMBER_RE = re.compile(rf"\d|[{CN_DIGITS}]+(?:{UNIT_ALT})")
+PERCENT_RE = re.compile(r"\d(?:\.\d+)?\s*[%％]|百分之|个百分点")
+
+# -- dates ---------------------------------------------------------------------------------------
+DATE_RE = re.compile(
+    r"(?:\d{4}|[一二〇○零]{4})年(?:\d{1,2}|[一二三四五六七八九十]{1,3})月(?:(?:\d{1,2}|[一二三四五六七八九十]{1,3})日)?"
+)
+YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+TIME_WORDS_RE = re.compile(r"\d{4}年|\d{1,2}月|年底|年内|年前|今年|明年|去年|过去一年|届时|以前|之前|期间|起")
