@@ -302,7 +302,7 @@ class Assistant:
         t = time.perf_counter()
         draft = ""
         if chosen.name == "llm":
-            draft = yield from self._llm_draft(chosen, base, rewritten, hits, history)
+            draft = yield from self._llm_draft(chosen, base, rewritten, hits, history, decision.chosen)
         if not draft:
             draft = self._extractive().compose(decision.chosen, hits)
             yield StreamEvent("delta", text=draft)
@@ -324,14 +324,14 @@ class Assistant:
         yield StreamEvent("final", text=base.text, answer=base)
 
     def _llm_draft(self, writer: AnswerWriter, base: Answer, question: str, hits: list[Hit],
-                   history: History) -> Generator[StreamEvent, None, str]:
+                   history: History, evidence: Sequence[SentenceEvidence]) -> Generator[StreamEvent, None, str]:
         """The llm writer's draft, streamed; "" (and the fallback notice) when it fails or declines.
 
         Refusal is decided before any LLM call; a model that declines anyway is not trusted.
         """
         parts: list[str] = []
         try:
-            for delta in writer.stream(question, hits[: self.settings.top_k], history):
+            for delta in writer.stream(question, hits, history, evidence):
                 parts.append(delta)
                 yield StreamEvent("delta", text=delta)
             draft = "".join(parts)

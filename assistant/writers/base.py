@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..models import Hit
+
+if TYPE_CHECKING:
+    from ..ranking import SentenceEvidence
 
 History = Sequence[tuple[str, str]]
 
@@ -21,11 +24,17 @@ class AnswerWriter(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def stream(self, question: str, passages: Sequence[Hit], history: History = ()) -> Iterator[str]:
-        """Yield text deltas; their concatenation is the draft answer."""
+    def stream(self, question: str, passages: Sequence[Hit], history: History = (),
+               evidence: Sequence[SentenceEvidence] | None = None) -> Iterator[str]:
+        """Yield text deltas; their concatenation is the draft answer.
 
-    def write(self, question: str, passages: Sequence[Hit], history: History = ()) -> str:
-        return "".join(self.stream(question, passages, history))
+        ``evidence``: the decide stage's chosen windows (``SentenceEvidence.hit`` indexes
+        ``passages``), the lead first; a writer may compose from them alone.
+        """
+
+    def write(self, question: str, passages: Sequence[Hit], history: History = (),
+              evidence: Sequence[SentenceEvidence] | None = None) -> str:
+        return "".join(self.stream(question, passages, history, evidence))
 
     def rewrite(self, question: str, history: History) -> str:
         """Make a follow-up self-contained. Default: the rule-based rewriter."""

@@ -107,7 +107,11 @@ class ExtractiveWriter(AnswerWriter):
             lines.append("".join(parts))
         return "\n".join(lines) + "\n"
 
-    def stream(self, question: str, passages: Sequence[Hit], history: History = ()) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Hit], history: History = (),
+               evidence: Sequence[SentenceEvidence] | None = None) -> Iterator[str]:
+        if evidence:
+            yield self.compose(evidence, passages)
+            return
         chosen = self.select(question, passages)
         if not chosen:
             yield REFUSAL_PHRASE + "。"

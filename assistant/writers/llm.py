@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from index.errors import LLMUnavailableError
 
 from ..models import Hit
+from ..ranking import SentenceEvidence
 from .base import REFUSAL_PHRASE, AnswerWriter, History
 
 if TYPE_CHECKING:
@@ -333,7 +334,8 @@ class LLMWriter(AnswerWriter):
             self._chat = self._make_chat(self.settings.llm_max_tokens, streaming=True)
         return self._chat
 
-    def stream(self, question: str, passages: Sequence[Hit], history: History = ()) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Hit], history: History = (),
+               evidence: Sequence[SentenceEvidence] | None = None) -> Iterator[str]:
         """Yield the draft's deltas. ``history`` is not sent: the question is already self-contained."""
         messages = _to_messages(build_messages(question, passages))
         markers = _MarkerStream()
