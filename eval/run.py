@@ -52,13 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _eval_settings(base: Settings, name: str, **update: Any) -> Settings:
-    """A separate data dir per evaluated corpus; models stay where the base settings keep them."""
-    return base.model_copy(update={
-        "data_dir": base.data_dir / "eval" / name,
-        "embedding_model": base.embedding_model or base.embedding_model_path,
-        "llm_model_path": base.llm_gguf_path,
-        **update,
-    })
+    """A separate data dir per evaluated corpus; models stay in the one model folder (``model_dir``),
+    prepared on first use exactly as ``assistant index`` does."""
+    return base.model_copy(update={"data_dir": base.data_dir / "eval" / name, **update})
 
 
 def own_index_name(settings: Settings, distractors: bool = False) -> str:

