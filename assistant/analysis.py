@@ -51,8 +51,8 @@ _ARTICLE = re.compile(rf"第([{CN_DIGITS}\d]+)条")
 _EDITION = re.compile(r"((?:19|20)\d{2})\s*年(?:修订|修正|修改)?(?:版|本|稿)")
 _CONGRESS = re.compile(r"(十[一二三四五六七八九]大|二十大)(?:报告)?")
 _REPORT_YEAR = re.compile(
-    r"((?:19|20)\d{2})\s*年(?:的|度)?(?P<i1>国务院|中央|[\u4e00-\u9fff]{2,4}?[省市区])?(?:政府)?工作报告"
-    r"|(?P<i2>国务院|[\u4e00-\u9fff]{2,3}?[省市区]?)((?:19|20)\d{2})\s*年(?:的|度)?(?:政府)?工作报告"
+    r"((?:19|20)\d{2})\s*年(?:的|度)?(?P<i1>国务院|中央|[\u4e00-\u9fff]{2,4}?[省市区])?(?:政府)?(?:工作)?报告"
+    r"|(?P<i2>国务院|[\u4e00-\u9fff]{2,3}?[省市区]?)((?:19|20)\d{2})\s*年(?:的|度)?(?:政府)?(?:工作)?报告"
 )
 # A regulation named without 《》: a region or body, then the name, then 条例/规定/办法 (e.g. 北京市…条例).
 _INLINE_TITLE = re.compile(r"((?:北京市|天津市|河北省|国务院)[\u4e00-\u9fff、]{2,30}?(?:条例|规定|办法|决定))")
@@ -67,7 +67,11 @@ _ISSUER_REGION = {"国务院": "国家"}
 
 # Words that place a question but never are the item asked for.
 GENERIC_TOPIC = frozenset(
-    ["京津冀", "协同发展", "京津冀协同发展", "协同", "三地", "两地", "政府", "工作", "报告", "政府工作报告", "文件", "规定", "条例", "提出", "要求", "明确", "表示", "指出", "今年", "去年", "明年", "全年", "年度", "方面", "有关", "相关", "主要", "重点", "具体", "进一步", "推进", "推动", "加快", "加强", "开展", "实施", "建设", "发展", "工作", "已收录", "文件中", "根据", "按照", "依据", "据", "提到", "讲", "说", "写", "怎么说", "是", "有", "为", "做", "了", "的"]
+    ["京津冀", "协同发展", "京津冀协同发展", "协同", "三地", "两地", "政府", "工作", "报告", "政府工作报告", "文件", "规定", "条例", "提出", "要求", "明确", "表示", "指出", "今年", "去年", "明年", "全年", "年度", "方面", "有关", "相关", "主要", "重点", "具体", "进一步", "推进", "推动", "加快", "加强", "开展", "实施", "建设", "发展", "工作", "已收录", "文件中", "根据", "按照", "依据", "据", "提到", "讲", "说", "写", "怎么说", "是", "有", "为", "做", "了", "的",
+     # the asker's framing, not the asked item
+     "文章", "文中", "里", "还有", "之外", "名字", "叫", "打算", "希望", "表述", "提法", "说法", "内容", "情况", "问题",
+     "哪些方面", "起来", "目前", "现行", "现在", "进展", "举措", "措施", "部署", "安排",
+     "回顾", "回顾过去", "过去五年", "过去一年"]
 )
 _FOCUS_TAGS = frozenset("nvljaqi")  # nouns, verbs, idioms, abbreviations, adjectives, measure words
 # Generic words that carry no content even as a fallback focus.
@@ -190,6 +194,15 @@ class QuestionAnalysis:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def date_granularity(self) -> str:
+        """"day" when the question asks for a day (哪天, 几号), "month", else "any"."""
+        if re.search(r"哪一?天|哪一?日|几号|几月几[日号]|何日|具体日期", self.question):
+            return "day"
+        if re.search(r"几月|哪个月|哪一个月", self.question):
+            return "month"
+        return "any"
 
     @property
     def wants_header(self) -> bool:

@@ -23,7 +23,18 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from index.keyword import tokenize
-from index.zh import DATE_RE, HAS_NUMBER_RE, NUMBER, PERCENT_RE, YEAR_RE, regions_in, sentence_spans
+from index.zh import (
+    DATE_RE,
+    HAS_NUMBER_RE,
+    NUMBER,
+    PERCENT_RE,
+    PROVINCES,
+    REGION_ALIASES,
+    YEAR_RE,
+    regions_in,
+    sentence_spans,
+    variants,
+)
 
 from .analysis import QuestionAnalysis, QuestionPart
 from .models import Hit
@@ -37,10 +48,12 @@ TYPE_MISS_FACTOR = 0.55
 SCOPE_MISS_FACTOR = 0.5
 RANK_PRIOR = 0.25  # weight of the fused rank in the second-stage passage score
 MIN_FOCUS = 0.6  # a window answers only if it holds this share of the focus …
+MIN_TOPIC = 0.35  # … and this share of the other words (in it or its title/heading): a measure of the
+# wrong subject ("产业园的总投资" answered by another project's investment) is not an answer
 MIN_FOCUS_OPEN = 0.45  # an open question's window needs this share of the focus …
 MIN_FOCUS_SEMANTIC = 0.3  # … or this share when its passage's cosine is at least MIN_COSINE
 MIN_COSINE = 0.86
-MIN_PLACES = 0.5  # share of the named places (雄安新区 …) in the window, its heading or its title
+MIN_PLACES = 0.75  # share of the named places (雄安新区 …) in the window, its heading or its title
 VERB_WEIGHT = 0.5  # a focus verb (改善, 完成) weighs half: questions reword verbs more than nouns
 _OPEN_TYPES = frozenset({"explanation", "fact", "list", "yesno"})
 RELATED_MIN = 0.25  # below this a passage is not even "related"
@@ -80,7 +93,7 @@ class SentenceEvidence:
         window itself; an open question (explanation, list, yes/no) may be worded differently from
         the source, so a lower share suffices, or less still when the passage is semantically close.
         """
-        if not (self.type_ok and self.scope_ok and self.places_ok):
+        if not (self.type_ok and self.scope_ok and self.places_ok) or self.topic < MIN_TOPIC:
             return False
         if not self.open_type:
             return self.focus >= MIN_FOCUS
@@ -101,7 +114,7 @@ def term_share(terms: dict[str, float], text: str) -> float:
     lowered = text.lower()
     got = 0.0
     for term, weight in terms.items():
-        if term in lowered:
+        if any(v in lowered for v in variants(term)):
             got += weight
             continue
         parts = _subterms(term)
@@ -114,13 +127,17 @@ def _has_unit(text: str, unit: str) -> bool:
     return re.search(rf"{NUMBER}\s*(?:多|余|左右)?\s*[万亿千百]?\s*{re.escape(unit)}", text) is not None
 
 
-def type_present(part: QuestionPart, text: str) -> bool:
+def type_present(part: QuestionPart, text: str, granularity: str = "any") -> bool:
     kind = part.answer_type
     if kind == "number":
         if part.unit:
             return _has_unit(text, part.unit) or (part.unit in ("%", "％") and PERCENT_RE.search(text) is not None)
         return HAS_NUMBER_RE.search(text) is not None
     if kind == "date":
+        if granularity == "day":
+            return re.search(r"\d{1,2}月\d{1,2}日|[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日", text) is not None
+        if granularity == "month":
+            return re.search(r"\d{1,2}月|[一二三四五六七八九十]{1,2}月", text) is not None
         return DATE_RE.search(text) is not None or YEAR_RE.search(text) is not None or re.search(r"\d{1,2}月", text) is not None
     if kind == "person":
         return _has_pos(text, ("nr",)) or _ROLE.search(text) is not None
@@ -144,13 +161,24 @@ class EvidenceRanker:
         self.weights = weights
 
     def _terms(self, words: Sequence[str]) -> dict[str, float]:
+        """IDF weights of the words; a verb weighs less, and a word the corpus never uses (nor its
+        parts) weighs like the rarest word the corpus does use among them: it is most likely the
+        asker's own wording, and must not outweigh every word the documents share."""
         terms: dict[str, float] = {}
+        unseen: list[str] = []
         for word in words:
             w = word.lower()
+            known = w in self.weights.df or any(p in self.weights.df for p in _subterms(w))
+            if not known:
+                unseen.append(w)
+                continue
             weight = self.weights.idf(w) if w in self.weights.df else self._compound_idf(w)
             if _is_verb(word):
                 weight *= VERB_WEIGHT
             terms[w] = max(terms.get(w, 0.0), weight)
+        cap = max(terms.values(), default=self.weights.idf("\x00"))
+        for w in unseen:
+            terms[w] = cap * (VERB_WEIGHT if _is_verb(w) else 1.0)
         return terms
 
     def _compound_idf(self, word: str) -> float:
@@ -160,15 +188,23 @@ class EvidenceRanker:
     def scope(self, analysis: QuestionAnalysis, hit: Hit, window: str) -> tuple[bool, str]:
         chunk = hit.chunk
         meta = chunk.metadata or {}
+        if analysis.articles and not any(f"第{n}条" in window or f"第{n}条" in chunk.section for n in analysis.articles):
+            return False, "article"
         if analysis.target_docs:
-            return (chunk.doc_id in analysis.target_docs, "document")
+            if chunk.doc_id not in analysis.target_docs:
+                return False, "document"
+            if not analysis.years or analysis.doc_years or analysis.titles or analysis.inline_titles:
+                return True, ""
         if analysis.years:
-            doc_year = meta.get("year")
+            asked = set(analysis.years) - set(analysis.doc_years if analysis.target_docs else ())
+            asked = asked or set(analysis.years)
             said = {int(y) for y in YEAR_RE.findall(window)}
-            ok_years = set(analysis.years) | ({y + 1 for y in analysis.years} if _is_report(hit) else set())
-            if said and not (said & set(analysis.years)) and doc_year not in analysis.years:
+            if said & asked:
+                return True, ""
+            period = period_years(hit, window)
+            if period and not (period & asked):
                 return False, "year"
-            if not said and isinstance(doc_year, int) and doc_year not in ok_years:
+            if said and not period:
                 return False, "year"
         asked = [r for r in analysis.regions if r in ("北京", "天津", "河北")]
         if asked and len(asked) < 3:
@@ -184,8 +220,10 @@ class EvidenceRanker:
     def windows(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> list[SentenceEvidence]:
         """Every sentence and two-sentence window of the hits, scored for each part of the question."""
         parts = analysis.parts or [QuestionPart(analysis.question, analysis.answer_type, analysis.unit, analysis.focus)]
-        topic_terms = self._terms(analysis.topic)
+        topic_terms = self._terms([t for t in analysis.topic if t not in REGION_ALIASES and t not in PROVINCES
+                                   and t not in analysis.places])
         place_terms = {p.lower(): 1.0 for p in analysis.places}
+        granularity = analysis.date_granularity
         out: list[SentenceEvidence] = []
         for p_index, part in enumerate(parts):
             focus_words = part.focus or analysis.focus or analysis.topic
@@ -209,7 +247,7 @@ class EvidenceRanker:
                         if j > i:
                             focus *= 0.95  # a pair is weaker evidence than one sentence
                         topic = term_share(topic_terms, window + " " + context) if topic_terms else 1.0
-                        type_ok = type_present(part, window) if focus >= 0.4 else False
+                        type_ok = type_present(part, window, granularity) if focus >= 0.4 else False
                         scope_ok, issue = self.scope(analysis, hit, window)
                         places_ok = not place_terms or term_share(place_terms, window + " " + context) >= MIN_PLACES
                         score = FOCUS_WEIGHT * focus + TOPIC_WEIGHT * topic + TYPE_WEIGHT * float(type_ok)
@@ -254,6 +292,36 @@ def _is_verb(word: str) -> bool:
 
     pairs = pseg.lcut(word)
     return len(pairs) == 1 and pairs[0].flag in ("v", "vd", "vi", "vg")
+
+
+_REVIEW_SECTION = re.compile(r"回顾|过去一年|过去五年|过去的一年|上一年|去年")
+_PLAN_SECTION = re.compile(r"今年|总体要求|工作安排|主要任务|重点工作|目标任务|预期目标|工作建议")
+_REVIEW_WORDS = re.compile(r"过去一年|去年|上一年|上年")
+_PLAN_WORDS = re.compile(r"今年|明年|年内")
+
+
+def period_years(hit: Hit, window: str) -> set[int]:
+    """The years a window of a dated document speaks about.
+
+    A government work report of year N reviews year N−1 (过去一年, the review section) and sets
+    the tasks of year N (今年, the plan section); any other dated document speaks about its year.
+    Empty when the document has no year.
+    """
+    year = (hit.chunk.metadata or {}).get("year")
+    if not isinstance(year, int):
+        return set()
+    if not _is_report(hit):
+        return {year}
+    if _REVIEW_WORDS.search(window):
+        return {year - 1}
+    if _PLAN_WORDS.search(window):
+        return {year}
+    section = hit.chunk.section
+    if _REVIEW_SECTION.search(section):
+        return {year - 1}
+    if _PLAN_SECTION.search(section):
+        return {year}
+    return {year - 1, year}
 
 
 def _is_report(hit: Hit) -> bool:

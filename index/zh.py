@@ -104,3 +104,26 @@ DATE_RE = re.compile(
 )
 YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
 TIME_WORDS_RE = re.compile(r"\d{4}年|\d{1,2}月|年底|年内|年前|今年|明年|去年|过去一年|届时|以前|之前|期间|起")
+
+
+# -- common abbreviations of policy terms (either form in a question matches the other in a text) --
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "gdp": ("国内生产总值", "地区生产总值", "生产总值"),
+    "cpi": ("居民消费价格",),
+    "社保卡": ("社会保障卡",),
+    "医保": ("医疗保障", "医疗保险"),
+    "社保": ("社会保障", "社会保险"),
+    "综保区": ("综合保税区",),
+    "自贸区": ("自由贸易试验区", "自贸试验区"),
+    "人大": ("人民代表大会",),
+    "政协": ("政治协商会议",),
+    "京津冀一卡通": ("京津冀社会保障卡一卡通",),
+}
+
+
+def variants(term: str) -> tuple[str, ...]:
+    """``term`` and the other forms it is written in (lower-case)."""
+    t = term.lower()
+    out = [t, *ABBREVIATIONS.get(t, ())]
+    out += [short for short, longs in ABBREVIATIONS.items() if t in longs]
+    return tuple(dict.fromkeys(out))
