@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .clean import clean_text
 from .errors import DocumentLoadError, FileTooLargeError, UnsupportedFileError
 from .models import Document, PageSpan
 
@@ -250,6 +251,10 @@ def load_document(path: Path, doc_id: str | None = None, max_bytes: int | None =
     if suffix == ".docx" and max_unzipped is not None:
         loader = functools.partial(load_docx, max_unzipped=max_unzipped)
     text, meta, pages = loader(path)
+    cleaned = clean_text(text)  # joined broken lines, no zero-width characters or web residue
+    if cleaned.text != text:
+        pages = [PageSpan(p.page, cleaned.map_offset(p.start), cleaned.map_offset(p.end)) for p in pages]
+        text = cleaned.text
     if not text.strip():
         raise DocumentLoadError(f"{path}: empty", f"《{path.name}》没有可读取的文字，已跳过。")
     merged: dict[str, Any] = {**infer_metadata(path.stem), **meta, **read_sidecar(path)}
