@@ -32,7 +32,7 @@ _UNIT_ALT = "|".join(re.escape(u) for u in UNITS)
 _ASK_NUMBER = re.compile(
     rf"多少(?P<u1>{_UNIT_ALT})?|几(?P<u2>{_UNIT_ALT})|多大|多高|多长|多远|多重|多久|几成|百分之几|占比|比重|比例(?:是|为)?多少"
 )
-_ASK_DATE = re.compile(r"什么时候|何时|哪一?年|哪一?天|哪一?日|几月|几号|何年|什么时间|何日|日期|哪个月|哪一个月")
+_ASK_DATE = re.compile(r"什么时候|何时|几点|哪一?年|哪一?天|哪一?日|几月|几号|何年|什么时间|何日|日期|哪个月|哪一个月")
 _ASK_PERSON = re.compile(r"由谁|是谁|谁|哪位|何人|哪个人|什么人|叫什么名字|姓名")
 _ASK_PLACE = re.compile(r"哪里|哪儿|何地|何处|在哪|什么地方|哪个(?:城市|地区|省|市|区|县|地方)|哪座城市|哪些(?:城市|地区|地方)")
 _ASK_ORG = re.compile(r"哪个(?:部门|机构|单位|组织|会议)|哪家|哪些(?:部门|机构|单位)|什么(?:机构|部门|组织|会议)|哪次(?:会议)?|哪一次(?:会议)?|哪届")
@@ -162,6 +162,8 @@ class QuestionPart:
     answer_type: AnswerType
     unit: str | None = None
     focus: list[str] = field(default_factory=list)
+    topic: list[str] | None = None  # None: the whole question's (one-part questions)
+    places: list[str] | None = None
 
 
 @dataclass
@@ -356,13 +358,14 @@ def analyse(question: str, catalog: DocCatalog | None = None) -> QuestionAnalysi
     if not a.focus:  # "…提出了什么要求？": the asked item is the topic itself (京津冀协同发展)
         a.focus = _topic_words(text)
     a.places = [w for w, flag in _content_words(_strip_scope(text)) if flag.startswith("ns") and w not in GENERIC_TOPIC
-                and w not in REGION_ALIASES and w not in PROVINCES and w not in a.focus]
+                and w not in REGION_ALIASES and w not in PROVINCES and w not in a.focus and len(w) >= 3]
     parts = _parts(text)
     if len(parts) > 1:
         for part in parts:
             ptype, punit = _answer_type(part)
-            pfocus, _ = _focus_and_topic(part)
-            a.parts.append(QuestionPart(part, ptype, punit, pfocus or list(a.focus)))
+            pfocus, ptopic = _focus_and_topic(part)
+            pplaces = [w for w in ptopic if w in a.places]
+            a.parts.append(QuestionPart(part, ptype, punit, pfocus or list(a.focus), ptopic, pplaces))
     else:
         a.parts = [QuestionPart(text, a.answer_type, a.unit, list(a.focus))]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .analysis import QuestionAnalysis, QuestionPart
 from .models import AnswerStatus, Filters
-from .ranking import RELATED_MIN, SentenceEvidence
+from .ranking import MIN_FOCUS, MIN_TOPIC, RELATED_MIN, SentenceEvidence
 from .text import char_bigrams
 from .writers.base import REFUSAL_PHRASE
 
@@ -39,7 +39,8 @@ class Decision:
 
 
 def _subject(analysis: QuestionAnalysis, part: QuestionPart) -> str:
-    words = [w for w in analysis.topic if w not in ("去年", "今年", "明年")][:2] + (part.focus or analysis.focus)[:3]
+    topic = analysis.topic if part.topic is None else part.topic
+    words = [w for w in topic if w not in ("去年", "今年", "明年")][:2] + (part.focus or analysis.focus)[:3]
     return "".join(dict.fromkeys(words)) or part.text.rstrip("？?")
 
 
@@ -89,7 +90,8 @@ def decide(analysis: QuestionAnalysis, windows: Sequence[SentenceEvidence], max_
         mine = [w for w in windows if w.part == p_index]
         good = [w for w in mine if w.answers]
         if not good:
-            out_of_scope = [w for w in mine if not w.scope_ok and w.type_ok and w.focus >= 0.6]
+            out_of_scope = [w for w in mine if not w.scope_ok and w.type_ok and w.focus >= MIN_FOCUS and w.places_ok
+                            and w.topic >= MIN_TOPIC]
             missing.append(missing_text(analysis, part, out_of_scope))
             continue
         answered += 1

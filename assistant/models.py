@@ -136,6 +136,12 @@ class Answer:
     missing: list[str] = field(default_factory=list)  # Chinese: what the documents lack (partial / not_found)
     related: list[Citation] = field(default_factory=list)  # 相关内容, shown apart from the answer
     analysis: dict[str, Any] = field(default_factory=dict)  # QuestionAnalysis.to_dict()
+    # The llm writer fell back to the extractive answer: "unavailable" | "garbage" | "declined" |
+    # "unsupported" (a draft sentence not supported by its cited passage); None otherwise.
+    fallback_reason: str | None = None
+    # The llm writer's draft and its cost (first_token_s, tokens, tokens_per_s, sentences,
+    # unsupported: the draft's sentences verification could not support); empty otherwise.
+    llm: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

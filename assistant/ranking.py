@@ -220,14 +220,16 @@ class EvidenceRanker:
     def windows(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> list[SentenceEvidence]:
         """Every sentence and two-sentence window of the hits, scored for each part of the question."""
         parts = analysis.parts or [QuestionPart(analysis.question, analysis.answer_type, analysis.unit, analysis.focus)]
-        topic_terms = self._terms([t for t in analysis.topic if t not in REGION_ALIASES and t not in PROVINCES
-                                   and t not in analysis.places])
-        place_terms = {p.lower(): 1.0 for p in analysis.places}
         granularity = analysis.date_granularity
         out: list[SentenceEvidence] = []
         for p_index, part in enumerate(parts):
             focus_words = part.focus or analysis.focus or analysis.topic
             focus_terms = self._terms(focus_words)
+            topic_words = analysis.topic if part.topic is None else part.topic
+            places = analysis.places if part.places is None else part.places
+            topic_terms = self._terms([t for t in topic_words if t not in REGION_ALIASES and t not in PROVINCES
+                                       and t not in places])
+            place_terms = {p.lower(): 1.0 for p in places}
             open_type = part.answer_type in _OPEN_TYPES
             for h_index, hit in enumerate(hits):
                 text = hit.chunk.text

@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 
 REFUSAL_TEXT = f"{REFUSAL_PHRASE}。已收录的文件中没有足以回答这个问题的内容，以下文件可能相关，可供查阅。"
 FALLBACK_NOTICE = "大模型服务暂不可用或回答无效，已改用摘录式回答。"
+FALLBACK_NOTICES = {  # per Answer.fallback_reason
+    "unsupported": "大模型的回答有未能在原文中核对到依据的句子，已改用摘录式回答。",
+    "declined": "大模型未能根据所选原文作答，已改用摘录式回答。",
+}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MEANINGFUL = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
@@ -325,30 +329,58 @@ class Assistant:
 
     def _llm_draft(self, writer: AnswerWriter, base: Answer, question: str, hits: list[Hit],
                    history: History, evidence: Sequence[SentenceEvidence]) -> Generator[StreamEvent, None, str]:
-        """The llm writer's draft, streamed; "" (and the fallback notice) when it fails or declines.
+        """The llm writer's draft from the chosen evidence, streamed; "" (with the fallback notice and
+        ``base.fallback_reason``) when the model is unavailable, writes garbage, declines, or writes a
+        sentence its cited passage does not support.
 
-        Refusal is decided before any LLM call; a model that declines anyway is not trusted.
+        Refusal is decided before any LLM call; a model that declines anyway is not trusted. Closing
+        the stream (cancel) closes the writer's HTTP stream, which stops generation on the server.
         """
-        parts: list[str] = []
-        try:
-            for delta in writer.stream(question, hits, history, evidence):
-                parts.append(delta)
-                yield StreamEvent("delta", text=delta)
-            draft = "".join(parts)
-            from .writers.llm import looks_like_garbage
+        from .verify import split_claims
+        from .writers.llm import LLMStats, LLMWriter, declined, looks_like_garbage
 
+        parts: list[str] = []
+        stats = LLMStats()
+        before = sum(base.timings.values())  # the stages before writing: the first token's offset
+        t = time.perf_counter()
+        reason: str | None = None
+        draft = ""
+        try:
+            deltas = (writer.stream(question, hits, history, evidence, stats=stats) if isinstance(writer, LLMWriter)
+                      else writer.stream(question, hits, history, evidence))
+            try:
+                for delta in deltas:
+                    if not parts:
+                        base.timings["first_token"] = before + time.perf_counter() - t
+                    parts.append(delta)
+                    yield StreamEvent("delta", text=delta)
+            finally:
+                close = getattr(deltas, "close", None)
+                if close is not None:
+                    close()
+            draft = "".join(parts)
+            checked = verify(draft, hits)
+            base.llm = {**stats.to_dict(), "draft": draft, "sentences": len(split_claims(draft)),
+                        "unsupported": list(checked.unsupported)}
             if looks_like_garbage(draft):
-                raise LLMUnavailableError("LLM returned an unusable answer")
-            if REFUSAL_PHRASE in draft and len(draft) < len(REFUSAL_PHRASE) + 30:
-                raise LLMUnavailableError("LLM declined although the evidence gate found an answer")
-            return draft
+                reason = "garbage"
+            elif declined(draft):
+                reason = "declined"
+            elif checked.unsupported or not checked.citations:
+                reason = "unsupported"
         except LLMUnavailableError as exc:
-            log.info("大模型回答不可用，改用摘录式回答：%s", exc)
-            base.writer = "extractive"
-            base.notice = FALLBACK_NOTICE
-            if parts:
-                yield StreamEvent("reset", text="")
-            return ""
+            log.info("大模型服务不可用：%s", exc)
+            reason = "unavailable"
+            base.llm = {**stats.to_dict(), "draft": "".join(parts)}
+        if reason is None:
+            return draft
+        log.info("大模型回答未采用（%s），改用摘录式回答", reason)
+        base.writer = "extractive"
+        base.notice = FALLBACK_NOTICES.get(reason, FALLBACK_NOTICE)
+        base.fallback_reason = reason
+        if parts:
+            yield StreamEvent("reset", text="")
+        return ""
 
     def _extractive(self) -> ExtractiveWriter:
         writer = self.writer("extractive")
