@@ -78,6 +78,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             f"更新 {report.updated}、删除 {report.deleted}、未变 {report.unchanged}，"
             f"嵌入 {report.embedded_chunks} 段，用时 {report.seconds:.1f} 秒。"
         )
+        if report.chunk_lengths.get("count"):
+            lengths = report.chunk_lengths
+            print(f"段落长度（字）：p10 {lengths['p10']:.0f}、p50 {lengths['p50']:.0f}、p90 {lengths['p90']:.0f}，"
+                  f"短于 120 字的占 {100 * lengths['under_120']:.0f}%。")
         for skipped in report.skipped:
             print(f"  跳过 {skipped.source}：{skipped.reason}")
         if report.flagged:

@@ -19,6 +19,7 @@ from typing import Any
 from assistant.models import Answer
 from assistant.service import Assistant
 from assistant.verify import verify
+from index.errors import IndexConfigMismatchError
 from index.settings import REPO_ROOT, Settings
 
 from .datasets import CORPUS_FACTOR, EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set
@@ -175,7 +176,12 @@ def evaluate(eval_set: EvalSet, settings: Settings, configs: Sequence[str], writ
     t0 = time.perf_counter()
     bar, update = _index_progress(f"索引 {eval_set.name}", quiet)
     try:
-        report = indexer_bot.index(eval_set.corpus, prune=True, progress=update)
+        try:
+            report = indexer_bot.index(eval_set.corpus, prune=True, progress=update)
+        except IndexConfigMismatchError as exc:
+            # The evaluation index is derived data of its own: rebuild it rather than stop.
+            print(f"{exc.user_message} 评测索引 {index_settings.data_dir} 将自动重建。", file=sys.stderr, flush=True)
+            report = indexer_bot.index(eval_set.corpus, rebuild=True, prune=True, progress=update, allow_drop=True)
     finally:
         bar.close()
     index_seconds = time.perf_counter() - t0

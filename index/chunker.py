@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from .models import Chunk, Document
 from .zh import CLAUSE_END_RE, SENTENCE_END_RE
 
+# Bump when the chunks of an unchanged file would differ: recorded in the manifest's chunking
+# settings, so an index built by an older chunker asks for ``assistant index --rebuild``.
+# 2: cleaned text (index/clean.py), list items kept with their article, small pieces merged.
+CHUNKER_VERSION = 2
+
 _NUM = "一二三四五六七八九十百千零〇两"
 # (kind, pattern) in no particular order: the nesting is learned from the order they appear in.
 HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -33,6 +38,8 @@ _SENTENCE_END = SENTENCE_END_RE
 _CLAUSE_END = CLAUSE_END_RE
 _HEADING_LABEL_MAX = 40
 _PLAIN_HEADING_MAX = 30
+# Numbered lines that may be items of a list ("第十条 …下列行为：\n（一）…；\n（二）…。").
+_ITEM_KINDS = ("paren_cn", "arabic", "paren_arabic")
 
 
 @dataclass
@@ -103,10 +110,30 @@ def _hard_split(text: str, start: int, end: int, size: int) -> list[tuple[int, i
     return spans
 
 
-class PolicyChunker:
-    """Split a Document into Chunks no longer than ``chunk_size`` characters."""
+def _is_list_item(line: str) -> bool:
+    """One sentence or clause after its number ("（二）不得妨碍行人通行；"): an item, not a heading."""
+    match = _SENTENCE_END.search(line)
+    return match is not None and not line[match.end():].strip()
 
-    def __init__(self, chunk_size: int = 400, overlap: int = 1, min_chunk_chars: int = 40) -> None:
+
+def _section_of(group: list[_Piece], last: bool = False) -> tuple[str, ...]:
+    return group[-1].section if last else group[0].section
+
+
+def _is_prefix(parent: tuple[str, ...], child: tuple[str, ...]) -> bool:
+    return len(parent) <= len(child) and child[: len(parent)] == parent
+
+
+class PolicyChunker:
+    """Split a Document into Chunks no longer than ``chunk_size`` characters.
+
+    Paragraphs of one section are packed together up to ``chunk_size``; a heading never stands
+    alone (it goes with what follows it); a piece shorter than ``min_chunk_chars`` is merged with
+    the rest of its section, its parent's introduction or its first subsection, so that only a
+    section that is short as a whole gives a short chunk.
+    """
+
+    def __init__(self, chunk_size: int = 400, overlap: int = 1, min_chunk_chars: int = 120) -> None:
         if chunk_size < 50:
             raise ValueError("chunk_size must be at least 50 characters")
         self.chunk_size = chunk_size
@@ -118,9 +145,15 @@ class PolicyChunker:
         paragraphs = _paragraphs(text)
         stack: list[tuple[str, str]] = []  # (kind, label)
         pieces: list[_Piece] = []
+        in_list = False  # the previous line introduced a list ("…：") or was an item of one
         for i, (start, end) in enumerate(paragraphs):
             line = text[start:end]
             kind = _heading_kind(line)
+            if kind in _ITEM_KINDS and in_list and _is_list_item(line):
+                kind = None  # an item stays in its article's section, beside its siblings
+                in_list = True
+            else:
+                in_list = line.rstrip().endswith(("：", ":"))
             if kind is None:
                 nxt = text[paragraphs[i + 1][0] : paragraphs[i + 1][1]] if i + 1 < len(paragraphs) else None
                 if i > 0 and _is_plain_heading(line, nxt):
@@ -174,22 +207,12 @@ class PolicyChunker:
         if current:
             groups.append(current)
 
-        # Merge a group that is too small into the previous one of the same section.
-        merged: list[list[_Piece]] = []
-        for group in groups:
-            length = group[-1].end - group[0].start
-            if (
-                merged
-                and length < self.min_chunk_chars
-                and merged[-1][-1].section == group[0].section
-                and group[-1].end - merged[-1][0].start <= self.chunk_size
-            ):
-                merged[-1].extend(p for p in group if p.start >= merged[-1][-1].end)
-            else:
-                merged.append(group)
+        merged = self._merge_small(groups)
 
         chunks = []
         for ordinal, group in enumerate(merged):
+            if not group:
+                continue
             start, end = group[0].start, group[-1].end
             section_parts = max((p.section for p in group), key=len)
             section = " › ".join(section_parts)
@@ -211,3 +234,52 @@ class PolicyChunker:
                 )
             )
         return chunks
+
+    def _merge_small(self, groups: list[list[_Piece]]) -> list[list[_Piece]]:
+        """Merge groups shorter than ``min_chunk_chars`` (and lone headings) into a related
+        neighbour when the result fits: the previous group of the same section or of its parent
+        section, else the next group when that one is the same section or a subsection of it.
+        Sibling sections (two articles, two list headings) are never merged."""
+
+        def length(group: list[_Piece]) -> int:
+            return group[-1].end - group[0].start
+
+        def small(group: list[_Piece]) -> bool:
+            return length(group) < self.min_chunk_chars or all(p.is_heading_only for p in group)
+
+        def fits(a: list[_Piece], b: list[_Piece]) -> bool:
+            return b[-1].end - a[0].start <= self.chunk_size
+
+        def combine(a: list[_Piece], b: list[_Piece]) -> list[_Piece]:
+            return a + [p for p in b if p.start >= a[-1].end]  # b may repeat a's last sentence
+
+        def back(prev: list[_Piece], group: list[_Piece]) -> bool:
+            parent, child = _section_of(prev, last=True), _section_of(group)
+            # the preamble (no heading yet: title, issuing body, date) stays on its own
+            return fits(prev, group) and (parent == child or (bool(parent) and _is_prefix(parent, child)))
+
+        def forward(group: list[_Piece], nxt: list[_Piece]) -> bool:
+            parent, child = _section_of(group, last=True), _section_of(nxt)
+            return fits(group, nxt) and (bool(parent) or parent == child) and _is_prefix(parent, child)
+
+        out: list[list[_Piece]] = []
+        pending: list[_Piece] | None = None  # a small group waiting to be put before the next one
+        for group in groups:
+            if pending is not None:
+                if forward(pending, group):
+                    group = combine(pending, group)
+                else:
+                    out.append(pending)
+                pending = None
+            if out and small(group) and back(out[-1], group) and not all(p.is_heading_only for p in group):
+                out[-1] = combine(out[-1], group)
+            elif small(group):
+                pending = group
+            else:
+                out.append(group)
+        if pending is not None:
+            if out and back(out[-1], pending):
+                out[-1] = combine(out[-1], pending)
+            else:
+                out.append(pending)
+        return out

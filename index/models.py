@@ -116,6 +116,8 @@ class IndexReport:
     embedded_chunks: int = 0
     flagged: list[FlaggedLine] = field(default_factory=list)  # instruction-like sentences found
     waited: float = 0.0  # seconds spent waiting for another index writer
+    # lengths (characters) of all indexed chunks: count, mean, p10, p50, p90, under_50, under_120
+    chunk_lengths: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

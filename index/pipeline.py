@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .background import OrderedWriter
-from .chunker import PolicyChunker
+from .chunker import CHUNKER_VERSION, PolicyChunker
 from .embedder import Embedder, get_embedder
 from .errors import AssistantError, DocumentLoadError, IndexConfigMismatchError, RebuildWouldDropError
 from .injection import instruction_like_sentences
@@ -77,6 +77,18 @@ def discover(paths: Sequence[Path]) -> list[SourceFile]:
     return found
 
 
+def chunk_length_stats(lengths: Sequence[int]) -> dict[str, float]:
+    """Distribution of chunk lengths in characters: count, mean, p10/p50/p90 and the share of
+    chunks under 50 and under 120 characters (``assistant index --json``, the bench)."""
+    if not lengths:
+        return {"count": 0}
+    values = np.asarray(lengths, dtype=np.float64)
+    p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    return {"count": len(values), "mean": round(float(values.mean()), 1), "p10": round(float(p10), 1),
+            "p50": round(float(p50), 1), "p90": round(float(p90), 1),
+            "under_50": round(float((values < 50).mean()), 4), "under_120": round(float((values < 120).mean()), 4)}
+
+
 def model_fingerprint(embedder: Embedder) -> str:
     config = embedder.model_path / "config.json"
     digest = hashlib.sha1(config.read_bytes()).hexdigest()[:12] if config.exists() else "noconfig"
@@ -104,6 +116,7 @@ class Indexer:
 
     def chunking_config(self) -> dict[str, int]:
         return {
+            "chunker_version": CHUNKER_VERSION,
             "chunk_size": self.settings.chunk_size,
             "chunk_overlap": self.settings.chunk_overlap,
             "min_chunk_chars": self.settings.min_chunk_chars,
@@ -157,9 +170,16 @@ class Indexer:
             return
         fingerprint = model_fingerprint(self.embedder)
         if manifest.embedding_model != fingerprint or manifest.chunking != self.chunking_config():
+            if manifest.embedding_model != fingerprint:
+                what = "索引是用另一个嵌入模型（或另一种嵌入后端）建立的"
+            elif manifest.chunking.get("chunker_version") != CHUNKER_VERSION:
+                what = "索引是用旧的切分方式建立的（新版本会清理断行并合并过短的段落）"
+            else:
+                what = "索引的切分设置（段落长度、重叠或最短段落）已改变"
             raise IndexConfigMismatchError(
                 f"index built with {manifest.embedding_model} {manifest.chunking}, "
-                f"now {fingerprint} {self.chunking_config()}; run with --rebuild"
+                f"now {fingerprint} {self.chunking_config()}; run with --rebuild",
+                f"{what}，请运行 assistant index --rebuild 重建索引（会重新嵌入全部文件）。",
             )
 
     # -- the run --------------------------------------------------------------------------
@@ -295,8 +315,9 @@ class Indexer:
                     report.deleted += 1
 
         manifest.save(self.settings.manifest_path)  # also replaces a corrupt or missing manifest
-        self.repair(manifest, new_chunks, new_tokens)
+        keyword = self.repair(manifest, new_chunks, new_tokens)
         self._pending_path.unlink(missing_ok=True)
+        report.chunk_lengths = chunk_length_stats([len(c.text) for c in keyword.chunks])
         report.documents = len(manifest.documents)
         report.chunks = manifest.chunk_count()
         report.seconds = round(time.perf_counter() - started, 3)

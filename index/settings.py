@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     # --- chunking --------------------------------------------------------------------------
     chunk_size: int = 400  # max characters of a chunk's raw text
     chunk_overlap: int = 1  # sentences repeated from the previous chunk of the same section
-    min_chunk_chars: int = 40  # shorter pieces are merged into a neighbour of the same section
+    # Shorter pieces are merged into their section, its parent's introduction or its first
+    # subsection (when the result fits chunk_size); only a section short as a whole stays shorter.
+    min_chunk_chars: int = 120
     max_file_mb: int = 20  # larger files are refused with a reason (bounded memory)
     # Office files are zip archives: a 1 MB .docx may expand to gigabytes. Every member's declared
     # uncompressed size (and their sum) is checked against this before parsing.

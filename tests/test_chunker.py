@@ -66,9 +66,12 @@ def test_regulation_article_paths() -> None:
     chunks = PolicyChunker(MAX).split(doc)
     with_article = [c for c in chunks if re.search(r"第[一二三四五六七八九十百]+条$", c.section)]
     assert len(with_article) > 40
+    previous = {c.ordinal: c for c in chunks}
     for c in with_article:
         article = c.section.split(" › ")[-1]
-        assert article in c.text or c.text.startswith(c.section.split(" › ")[-1][:2])
+        # the article's first chunk names it; a long article's later chunks continue its section
+        continued = c.ordinal > 0 and previous[c.ordinal - 1].section == c.section
+        assert article in c.text or continued
         assert c.section.startswith("第")  # the chapter comes first: 第X章 … › 第Y条
         assert "章" in c.section.split(" › ")[0]
 
@@ -117,3 +120,43 @@ def test_embed_text_has_title_and_heading(tmp_path: Path) -> None:
     chunk = PolicyChunker(MAX).split(doc)[0]
     assert chunk.embed_text().startswith("测试 › 一、总体要求 › （一）推进协同")
     assert chunk.text.startswith("一、总体要求")
+
+
+def _section_lengths(doc: Document, chunks: list) -> dict[str, int]:  # type: ignore[type-arg]
+    spans: dict[str, tuple[int, int]] = {}
+    for c in chunks:
+        lo, hi = spans.get(c.section, (c.start, c.end))
+        spans[c.section] = (min(lo, c.start), max(hi, c.end))
+    return {k: hi - lo for k, (lo, hi) in spans.items()}
+
+
+def test_paragraphs_of_one_heading_merge_and_headings_never_stand_alone() -> None:
+    text = ("一、总体要求\n（一）指导思想\n坚持稳中求进。\n推动协同发展。\n深化改革开放。\n"
+            "（二）主要目标\n到2027年，京津冀协同发展取得新进展，区域一体化水平明显提高。\n")
+    chunks = PolicyChunker(MAX).split(_doc(text))
+    texts = [c.text for c in chunks]
+    assert "一、总体要求\n（一）指导思想\n坚持稳中求进。\n推动协同发展。\n深化改革开放。" in texts  # heading goes with its body
+    assert all(c.text.strip() not in ("一、总体要求", "（一）指导思想", "（二）主要目标") for c in chunks)
+    law = ("第一章 总则\n第九条 本条例自公布之日起施行，适用于本市行政区域内的建设活动。\n"
+           "第十条 建设单位应当遵守下列规定：\n（一）按照许可进行建设；\n（二）不得擅自改变用途；\n（三）接受监督检查。\n")
+    chunks = PolicyChunker(MAX).split(_doc(law))
+    assert [c.section for c in chunks] == ["第一章 总则 › 第九条", "第一章 总则 › 第十条"]  # siblings stay apart
+    item_chunk = next(c for c in chunks if "（二）不得擅自改变用途" in c.text)
+    assert item_chunk.section.endswith("第十条") and item_chunk.text.startswith("第十条")  # items stay with it
+
+
+def test_no_short_chunks_unless_the_whole_section_is_short() -> None:
+    require_shared()
+    chunker = PolicyChunker(MAX)
+    short = total = 0
+    for path in sorted(JJJ.glob("*.txt"))[:15]:
+        doc = load_document(path)
+        chunks = chunker.split(doc)
+        sections = _section_lengths(doc, chunks)
+        for c in chunks:
+            total += 1
+            if len(c.text) < 120:
+                short += 1
+                # its section as a whole is short, or what is left of a long section after full chunks
+                assert sections[c.section] < 2 * 120 or sections[c.section] > MAX - 120, (path.name, c.text)
+    assert short / total < 0.3

@@ -136,6 +136,22 @@ def test_config_change_requires_rebuild(tmp_path: Path, model_path: Path, embedd
     assert report.added == 2
 
 
+def test_index_of_the_old_chunker_asks_for_rebuild(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path / "data", model_path)
+    corpus = _small_corpus(tmp_path)
+    Indexer(settings, embedder=embedder).run([corpus])
+    manifest = Manifest.load(settings.manifest_path)
+    manifest.chunking = {k: v for k, v in manifest.chunking.items() if k != "chunker_version"}  # as before #14
+    manifest.save(settings.manifest_path)
+    with pytest.raises(IndexConfigMismatchError) as err:
+        Indexer(settings, embedder=embedder).run([corpus])
+    assert "旧的切分方式" in err.value.user_message and "assistant index --rebuild" in err.value.user_message
+    report = Indexer(settings, embedder=embedder).run([corpus], rebuild=True)
+    assert report.added == 2
+    lengths = report.chunk_lengths
+    assert lengths["count"] == report.chunks and lengths["p10"] <= lengths["p50"] <= lengths["p90"]
+
+
 def test_corrupt_manifest_and_keyword_index_are_repaired(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path / "data", model_path)
     corpus = _small_corpus(tmp_path)
@@ -209,6 +225,7 @@ def test_cli_json_contract(tmp_path: Path, model_path: Path) -> None:
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(report) >= {"documents", "chunks", "added", "updated", "deleted", "unchanged", "skipped", "seconds"}
     assert report["documents"] == 2 and report["added"] == 2
+    assert set(report["chunk_lengths"]) >= {"count", "p10", "p50", "p90"}
     listing = subprocess.run([sys.executable, "-m", "assistant", "index", "--list"], env=_cli_env(settings),
                              capture_output=True, text=True, timeout=300, check=True)
     assert "协同发展看京津冀" in listing.stdout and "一卡通通知" in listing.stdout
