@@ -12,13 +12,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from .models import Chunk, Document
+from .models import Chunk, DocPart, Document
 from .zh import CLAUSE_END_RE, SENTENCE_END_RE
 
 # Bump when the chunks of an unchanged file would differ: recorded in the manifest's chunking
 # settings, so an index built by an older chunker asks for ``assistant index --rebuild``.
 # 2: cleaned text (index/clean.py), list items kept with their article, small pieces merged.
-CHUNKER_VERSION = 2
+# 3: titles and header attribution from the text, one heading path and byline per article of a page.
+CHUNKER_VERSION = 3
 
 _NUM = "一二三四五六七八九十百千零〇两"
 # (kind, pattern) in no particular order: the nesting is learned from the order they appear in.
@@ -48,6 +49,7 @@ class _Piece:
     end: int
     section: tuple[str, ...]
     is_heading_only: bool = False
+    part: int = -1  # index of the article (Document.parts) it belongs to; -1: none
 
 
 def _heading_kind(line: str) -> str | None:
@@ -64,10 +66,13 @@ def _label(line: str) -> str:
     return label if len(label) <= _HEADING_LABEL_MAX else label[:_HEADING_LABEL_MAX] + "…"
 
 
-def _is_plain_heading(line: str, next_line: str | None) -> bool:
-    """A short unnumbered line without end punctuation, followed by a longer paragraph."""
+def _is_plain_heading(line: str, next_line: str | None, after: str | None = None) -> bool:
+    """A short unnumbered line without end punctuation, followed by a longer paragraph, or by
+    another such line that is (a headline in two lines: title, then subtitle)."""
     if len(line) > _PLAIN_HEADING_MAX or _SENTENCE_END.search(line) or _CLAUSE_END.search(line[-1:]):
         return False
+    if next_line is not None and after is not None and _is_plain_heading(next_line, after):
+        return True
     return next_line is not None and len(next_line) > len(line) * 2
 
 
@@ -141,33 +146,51 @@ class PolicyChunker:
         self.min_chunk_chars = min_chunk_chars
 
     # -- structure ------------------------------------------------------------------------
-    def _pieces(self, text: str) -> list[_Piece]:
+    def _pieces(self, text: str, parts: list[DocPart] | None = None) -> list[_Piece]:
         paragraphs = _paragraphs(text)
         stack: list[tuple[str, str]] = []  # (kind, label)
         pieces: list[_Piece] = []
         in_list = False  # the previous line introduced a list ("…：") or was an item of one
+        part: DocPart | None = None
+        part_no = -1
+        prev_plain = False  # the previous line was an unnumbered heading (a two-line headline)
         for i, (start, end) in enumerate(paragraphs):
             line = text[start:end]
             kind = _heading_kind(line)
-            if kind in _ITEM_KINDS and in_list and _is_list_item(line):
+            here = next((p for p in parts or () if p.start <= start < p.end), None)
+            if here is not part:
+                # Each article of a page gets its own heading path, rooted at its own heading.
+                part = here
+                part_no = parts.index(part) if parts and part else -1
+                stack = [("part", part.heading)] if part and part.heading else []
+                if part and part.heading == line:
+                    kind = "part_root"
+            if kind == "part_root":
+                pass
+            elif kind in _ITEM_KINDS and in_list and _is_list_item(line):
                 kind = None  # an item stays in its article's section, beside its siblings
                 in_list = True
             else:
                 in_list = line.rstrip().endswith(("：", ":"))
             if kind is None:
                 nxt = text[paragraphs[i + 1][0] : paragraphs[i + 1][1]] if i + 1 < len(paragraphs) else None
-                if i > 0 and _is_plain_heading(line, nxt):
+                after = text[paragraphs[i + 2][0] : paragraphs[i + 2][1]] if i + 2 < len(paragraphs) else None
+                if i > 0 and _is_plain_heading(line, nxt, after):
                     kind = "plain"
-            if kind is not None:
+            if kind is not None and kind != "part_root":
+                match = HEADING_PATTERNS_BY_KIND[kind].match(line) if kind == "article" else None
+                label = match.group() if match else _label(line)
+                if kind == "plain" and prev_plain and stack and stack[-1][0] == "plain":
+                    label = f"{stack[-1][1]} {label}"  # title and subtitle: one heading
                 kinds = [k for k, _ in stack]
                 if kind in kinds:
                     del stack[kinds.index(kind) :]
-                match = HEADING_PATTERNS_BY_KIND[kind].match(line) if kind == "article" else None
-                stack.append((kind, match.group() if match else _label(line)))
+                stack.append((kind, label))
+            prev_plain = kind == "plain"
             section = tuple(label for _, label in stack)
             heading_only = kind is not None and len(line) <= _HEADING_LABEL_MAX and _label(line) == line
             if end - start <= self.chunk_size:
-                pieces.append(_Piece(start, end, section, heading_only))
+                pieces.append(_Piece(start, end, section, heading_only, part_no))
                 continue
             for s_start, s_end in _sentence_spans(text, start, end):
                 for h_start, h_end in (
@@ -175,7 +198,7 @@ class PolicyChunker:
                     if s_end - s_start > self.chunk_size
                     else [(s_start, s_end)]
                 ):
-                    pieces.append(_Piece(h_start, h_end, section))
+                    pieces.append(_Piece(h_start, h_end, section, part=part_no))
         return pieces
 
     # -- packing --------------------------------------------------------------------------
@@ -187,10 +210,11 @@ class PolicyChunker:
         def size_with(piece: _Piece) -> int:
             return piece.end - current[0].start if current else piece.end - piece.start
 
-        for piece in self._pieces(text):
+        for piece in self._pieces(text, doc.parts):
             if current:
                 only_headings = all(p.is_heading_only for p in current)
-                new_section = piece.section != current[-1].section and not only_headings
+                new_part = piece.part != current[-1].part  # two articles of a page never share a chunk
+                new_section = new_part or (piece.section != current[-1].section and not only_headings)
                 too_big = size_with(piece) > self.chunk_size
                 if new_section or too_big:
                     groups.append(current)
@@ -214,7 +238,7 @@ class PolicyChunker:
             if not group:
                 continue
             start, end = group[0].start, group[-1].end
-            section_parts = max((p.section for p in group), key=len)
+            section_parts = max((p.section for p in group), key=lambda sec: (len(sec), sum(map(len, sec))))
             section = " › ".join(section_parts)
             body = text[start:end]
             digest = hashlib.sha1(f"{doc.doc_id}\x00{start}\x00{section}\x00{body}".encode()).hexdigest()[:20]
@@ -230,7 +254,7 @@ class PolicyChunker:
                     section=section,
                     page=doc.page_at(start),
                     ordinal=ordinal,
-                    metadata=dict(doc.metadata),
+                    metadata={**doc.metadata, **(part.metadata if (part := doc.part_at(start)) else {})},
                 )
             )
         return chunks
@@ -254,13 +278,18 @@ class PolicyChunker:
             return a + [p for p in b if p.start >= a[-1].end]  # b may repeat a's last sentence
 
         def back(prev: list[_Piece], group: list[_Piece]) -> bool:
+            if prev[-1].part != group[0].part or not fits(prev, group):
+                return False
             parent, child = _section_of(prev, last=True), _section_of(group)
-            # the preamble (no heading yet: title, issuing body, date) stays on its own
-            return fits(prev, group) and (parent == child or (bool(parent) and _is_prefix(parent, child)))
+            if not parent:  # the preamble (title, issuing body, date) takes only more header lines
+                return not child or all(p.is_heading_only for p in group)
+            return parent == child or _is_prefix(parent, child)
 
         def forward(group: list[_Piece], nxt: list[_Piece]) -> bool:
+            if group[-1].part != nxt[0].part or not fits(group, nxt):
+                return False
             parent, child = _section_of(group, last=True), _section_of(nxt)
-            return fits(group, nxt) and (bool(parent) or parent == child) and _is_prefix(parent, child)
+            return (bool(parent) or parent == child) and _is_prefix(parent, child)
 
         out: list[list[_Piece]] = []
         pending: list[_Piece] | None = None  # a small group waiting to be put before the next one
@@ -268,6 +297,8 @@ class PolicyChunker:
             if pending is not None:
                 if forward(pending, group):
                     group = combine(pending, group)
+                elif out and back(out[-1], pending):
+                    out[-1] = combine(out[-1], pending)
                 else:
                     out.append(pending)
                 pending = None

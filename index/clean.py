@@ -15,7 +15,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from .zh import CLAUSE_END, CLOSERS, DATE_RE, SENTENCE_END, WORD_CHAR_RE, ZERO_WIDTH
+from .zh import CJK_RE, CLAUSE_END, CLOSERS, DATE_RE, SENTENCE_END, WORD_CHAR_RE, ZERO_WIDTH
 
 _ZERO_WIDTH_RE = re.compile(f"[{re.escape(ZERO_WIDTH)}]")
 # Scraped footnote / citation markers: a bracket, a line break, an optional short label and a
@@ -86,11 +86,25 @@ def _looks_like_plain_heading(line: str, nxt: str) -> bool:
     return content >= 4 and len(line) <= _PLAIN_HEADING_MAX and len(nxt) > 2 * len(line)
 
 
-def _join(prev: str, nxt: str, prev_is_first: bool, prev_joined: bool) -> bool:
-    if nxt[0] in SENTENCE_END + CLAUSE_END + CLOSERS:
+def _starts_continuation(line: str) -> bool:
+    return line[:1] in SENTENCE_END + CLAUSE_END + CLOSERS
+
+
+def _headline(line: str) -> bool:
+    """A short line of at least four CJK characters and no punctuation: a title or subtitle."""
+    return (len(line) <= _PLAIN_HEADING_MAX and len(CJK_RE.findall(line)) >= 4
+            and not any(ch in SENTENCE_END + CLAUSE_END + CLOSERS for ch in line))
+
+
+def _join(prev: str, nxt: str, after: str | None, prev_is_first: bool, prev_joined: bool) -> bool:
+    if _starts_continuation(nxt):
         return True  # a line cannot start with these: it continues the one before ("PM\n2.5\n）和…")
     if _ends_clause(prev) or _is_heading(nxt) or (_is_heading(prev) and not _is_article_with_body(prev)):
         return False
+    if after is not None and not _starts_continuation(after) and _looks_like_plain_heading(nxt, after):
+        return False  # the next line is an unnumbered heading
+    if not prev_joined and _headline(prev) and _headline(nxt):
+        return False  # a two-line headline ("全面深化与京津对接合作\n深入推进区域内部协同")
     if DATE_RE.match(nxt):
         return False  # header lines: "…条例\n2007年1月31日 国务院第167次常务会议通过"
     # the title line and unnumbered subheadings stay lines of their own
@@ -119,7 +133,8 @@ def clean_text(text: str) -> Cleaned:
             joined = False
             continue
         # the accumulated line so far (for the punctuation test) is the last piece plus what was joined
-        if _join(a_stripped.lstrip(), b_text.rstrip(), i == 0, joined):
+        after = second[lines[i + 2][0] : lines[i + 2][1]].strip() if i + 2 < len(lines) else None
+        if _join(a_stripped.lstrip(), b_text.rstrip(), after, i == 0, joined):
             left, right = second[gap_start - 1], second[gap_end]
             space = " " if left.isascii() and left.isalpha() and right.isascii() and right.isalpha() else ""
             edits.append((gap_start, gap_end, space))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .attribution import header_metadata, split_articles, title_from_text
 from .clean import clean_text
 from .errors import DocumentLoadError, FileTooLargeError, UnsupportedFileError
 from .models import Document, PageSpan
@@ -258,6 +259,10 @@ def load_document(path: Path, doc_id: str | None = None, max_bytes: int | None =
     if not text.strip():
         raise DocumentLoadError(f"{path}: empty", f"《{path.name}》没有可读取的文字，已跳过。")
     merged: dict[str, Any] = {**infer_metadata(path.stem), **meta, **read_sidecar(path)}
+    if not merged.get("title"):
+        merged["title"] = _title_without_metadata(text, path.stem)
+    for key, value in header_metadata(text, str(merged["title"])).items():
+        merged.setdefault(key, value)  # metadata wins; the header fills what it leaves out
     if "date" in merged and "year" not in merged:
         year = str(merged["date"])[:4]
         if year.isdigit():
@@ -276,4 +281,12 @@ def load_document(path: Path, doc_id: str | None = None, max_bytes: int | None =
         content_hash=content_hash(raw),
         metadata={k: v for k, v in merged.items() if v not in (None, "")},
         pages=pages,
+        parts=split_articles(text),
     )
+
+
+def _title_without_metadata(text: str, stem: str) -> str:
+    """The document's first heading line, unless the file name already holds it (``2014年…政府工作报告``
+    names its file better than its first line ``政府工作报告``); else the file name."""
+    first = title_from_text(text)
+    return first if first and first not in stem else stem

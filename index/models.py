@@ -19,6 +19,17 @@ class PageSpan:
 
 
 @dataclass
+class DocPart:
+    """One article of a page that holds several (``index.attribution.split_articles``): its span of
+    the document text, the root of its passages' heading path and its own attribution (issuer, byline)."""
+
+    start: int
+    end: int
+    heading: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Document:
     """A loaded source file: its full text as the assistant sees it, plus metadata."""
 
@@ -29,6 +40,13 @@ class Document:
     content_hash: str
     metadata: dict[str, Any] = field(default_factory=dict)
     pages: list[PageSpan] = field(default_factory=list)
+    parts: list[DocPart] = field(default_factory=list)  # articles, when the file holds several
+
+    def part_at(self, offset: int) -> DocPart | None:
+        for part in self.parts:
+            if part.start <= offset < part.end:
+                return part
+        return None
 
     def page_at(self, offset: int) -> int | None:
         for span in self.pages:
