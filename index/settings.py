@@ -102,8 +102,11 @@ class Settings(BaseSettings):
     llm_base_url: str = "http://127.0.0.1:8088/v1"
     llm_model: str = "qwen2.5-coder-1.5b-instruct"
     llm_api_key: str = "not-needed"
-    llm_timeout: float = 90.0  # the first request evaluates the ~830-token prompt prefix (slow on 2 cores)
-    llm_max_tokens: int = 400
+    llm_timeout: float = 90.0  # the first request evaluates the whole prompt prefix (slow on 2 cores)
+    llm_max_tokens: int = 400  # cap; each answer asks for about 1.5x its evidence's tokens + 48
+    # Estimated tokens of the whole llm prompt (fixed prefix + chosen sentences + question). 700 suits
+    # the bundled 1.5B model on 2 cores; a larger remote model may take more (>= 1500: whole passages).
+    llm_prompt_budget: int = Field(default=700, ge=300)
     llm_threads: int = 2
     llm_model_path: Path | None = None  # GGUF; default: <model_dir>/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
     llm_port: int = 8088
