@@ -52,6 +52,9 @@ class QuestionResult:
     status: str | None = None  # Answer.status: answered | partial | not_found (None: no answer)
     why: str | None = None  # unanswerable questions: why the documents hold no answer
     names_doc: bool = False  # the question names its document
+    writer: str = ""  # the writer that produced the answer (after any fallback)
+    fallback_reason: str | None = None  # Answer.fallback_reason (the llm writer fell back)
+    llm: dict[str, Any] = field(default_factory=dict)  # the llm draft's figures (Answer.llm, without the draft)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +76,9 @@ def score_question(q: Question, config: str, answer: Answer | None, hits: Sequen
     r.refused = answer.refused
     r.status = getattr(answer, "status", None) or ("not_found" if answer.refused else "answered")
     r.evidence_score = answer.evidence_score
+    r.writer = answer.writer
+    r.fallback_reason = answer.fallback_reason
+    r.llm = {k: v for k, v in answer.llm.items() if k != "draft"}
     if answer.refused:
         return r
     targets = q.answers or q.key_points
@@ -150,7 +156,38 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
     out["latency"] = {
         stage: {"p50": round(_pct(v, 50), 4), "p95": round(_pct(v, 95), 4)} for stage, v in sorted(stages.items())
     }
+    drafted = [r for r in results if r.llm]
+    if drafted:
+        out["llm"] = llm_summary(drafted)
     return out
+
+
+def llm_summary(drafted: Sequence[QuestionResult]) -> dict[str, Any]:
+    """The llm writer's figures over the answers it drafted: time to first token (from the question),
+    tokens/s, total time, the draft's unsupported-sentence rate before verification removed anything,
+    and how often (and why) the answer fell back to the extractive one."""
+    first = [r.timings["first_token"] for r in drafted if "first_token" in r.timings]
+    rates = [float(r.llm["tokens_per_s"]) for r in drafted if r.llm.get("tokens_per_s")]
+    totals = [r.timings["total"] for r in drafted if "total" in r.timings]
+    sentences = sum(int(r.llm.get("sentences", 0)) for r in drafted)
+    unsupported = sum(len(r.llm.get("unsupported", [])) for r in drafted)
+    causes: dict[str, int] = {}
+    for r in drafted:
+        if r.fallback_reason:
+            causes[r.fallback_reason] = causes.get(r.fallback_reason, 0) + 1
+    return {
+        "drafts": len(drafted),
+        "first_token_p50": round(_pct(first, 50), 3) if first else None,
+        "first_token_p95": round(_pct(first, 95), 3) if first else None,
+        "tokens_per_s_p50": round(_pct(rates, 50), 2) if rates else None,
+        "total_p50": round(_pct(totals, 50), 3) if totals else None,
+        "total_p95": round(_pct(totals, 95), 3) if totals else None,
+        "draft_sentences": sentences,
+        "unsupported_before_verification": round(unsupported / sentences, 4) if sentences else None,
+        "fallback_rate": round(sum(causes.values()) / len(drafted), 4),
+        "fallback_causes": dict(sorted(causes.items())),
+        "prompt_tokens_est_p50": _pct([float(r.llm.get("prompt_tokens_est", 0)) for r in drafted], 50),
+    }
 
 
 def per_kind(results: Sequence[QuestionResult]) -> dict[str, dict[str, Any]]:

@@ -8,10 +8,11 @@ see eval/baselines.py, whose answers come from the same extractive writer and ne
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ REPORTS_DIR = REPO_ROOT / "eval" / "reports"
 OWN_CONFIGS = ("hybrid", "dense", "keyword", "naive")
 HEADLINE = ("hit@1", "hit@5", "mrr", "doc_hit@5", "key_point_coverage", "citation_precision", "citation_recall",
             "unsupported_sentence_rate", "refusal_rate_unanswerable", "false_refusal_rate")
+LLM_COLUMNS = ("drafts", "first_token_p50", "first_token_p95", "tokens_per_s_p50", "total_p50", "total_p95",
+               "unsupported_before_verification", "fallback_rate", "fallback_causes")
 WHY_COLUMNS = ("missing_fact", "missing_document", "wrong_scope", "false_premise")
 EXTERNAL_LIMIT = 20  # questions per external set added to every run's summary (``--external-limit``)
 EXTERNAL_HEADLINE = ("questions", "hit@1", "hit@5", "mrr", "answer_in_cited_passage", "key_point_coverage",
@@ -39,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant eval", description="评测：检索、回答、引用与拒答")
     p.add_argument("--set", default="jjj", help="jjj | jjj_dev | cmrc2018 | rgb | drcd | external | 路径.jsonl")
     p.add_argument("--writer", choices=["extractive", "llm"], default="extractive",
-                   help="回答方式：extractive（默认）或 llm（需先 make llm 并启动 assistant llm-serve）")
+                   help="回答方式：extractive（默认）或 llm（需先 make llm；未运行 assistant llm-serve 时自动启动本地"
+                        " llama.cpp 服务）。llm 时默认同场对比 hybrid（摘录式）与 llm 两个配置")
     p.add_argument("--limit", type=int, default=None, help="只评测前 N 题（外部数据集默认 200）")
     p.add_argument("--json", action="store_true", help="把 summary JSON 打印到标准输出")
     p.add_argument("--distractors", action="store_true", help="把 ../shared/corpus/distractors 加入语料")
@@ -153,6 +157,30 @@ def run_config(config: str, bot: Assistant, questions: Sequence[Question], write
     return results
 
 
+def config_writer(config: str, configs: Sequence[str], writer: str) -> str:
+    """The writer of one configuration: ``llm`` is hybrid retrieval with the llm writer; when it runs,
+    the other configurations keep the extractive writer (side by side in one run)."""
+    if config == "llm":
+        return "llm"
+    return "extractive" if "llm" in configs else writer
+
+
+@contextlib.contextmanager
+def llm_endpoint(settings: Settings, log_dir: Path) -> Iterator[Settings]:
+    """``settings`` with an answering LLM endpoint: the configured one when it answers, else a local
+    llama.cpp server on the bundled GGUF for the run (stopped afterwards)."""
+    from assistant.llm_server import LLMServer, free_port, is_up
+
+    if is_up(settings.llm_base_url):
+        yield settings
+        return
+    print(f"{settings.llm_base_url} 无大模型服务，为本次评测启动本地 llama.cpp 服务……", file=sys.stderr, flush=True)
+    server = LLMServer.from_settings(settings, port=free_port(), log_path=log_dir / "llm-server.log",
+                                     verbose=True, start_timeout=300)
+    with server:
+        yield settings.model_copy(update={"llm_base_url": server.base_url, "llm_timeout": max(settings.llm_timeout, 300.0)})
+
+
 def run_rgb_negative(bot: Assistant, questions: Sequence[Question], quiet: bool) -> float | None:
     """RGB negative rejection: retrieval restricted to the question's negative passages must refuse."""
     with_neg = [q for q in questions if q.negative_docs]
@@ -201,7 +229,7 @@ def evaluate(eval_set: EvalSet, settings: Settings, configs: Sequence[str], writ
             from .baselines import NaiveLangChainPipeline
 
             naive = NaiveLangChainPipeline(bot.embedder, eval_set.corpus, index_settings.data_dir / "naive_chroma")
-        results = run_config(config, bot, questions, writer, quiet, naive)
+        results = run_config(config, bot, questions, config_writer(config, configs, writer), quiet, naive)
         summary = {"overall": aggregate(results), "per_kind": per_kind(results), "per_why": per_why(results)}
         if eval_set.name == "rgb" and config == "hybrid":
             summary["overall"]["negative_rejection"] = run_rgb_negative(bot, questions, quiet)
@@ -292,6 +320,11 @@ def render_markdown(summary: dict[str, Any], per_question: Sequence[dict[str, An
         extra = {k: data["overall"].get(k) for k in ("negative_rejection", "answer_in_cited_passage")}
         if any(v is not None for v in extra.values()):
             lines += ["", f"{name}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in extra.items() if v is not None)]
+    llm_rows = [(name, data["overall"]["llm"]) for name, data in summary["configs"].items() if data["overall"].get("llm")]
+    if llm_rows:
+        lines += ["", "## llm writer", "", "| config | " + " | ".join(LLM_COLUMNS) + " |",
+                  "|---|" + "---|" * len(LLM_COLUMNS)]
+        lines += [f"| {name} | " + " | ".join(_fmt(o.get(k)) for k in LLM_COLUMNS) + " |" for name, o in llm_rows]
     lines += ["", "## Answer status and document-scoped retrieval", "",
               "| config | answered | partial | not_found | doc-scoped hit@5 (n) |", "|---|---|---|---|---|"]
     for name, data in summary["configs"].items():
@@ -386,6 +419,15 @@ def print_table(summary: dict[str, Any]) -> None:
         extra.add_row(name, *(str(sc.get(s, 0)) for s in ("answered", "partial", "not_found")),
                       _fmt(o.get("doc_scoped_hit@5")), *(_fmt(by_why.get(w)) for w in WHY_COLUMNS))
     console.print(extra)
+    llm_rows = [(name, data["overall"]["llm"]) for name, data in summary["configs"].items() if data["overall"].get("llm")]
+    if llm_rows:
+        lt = Table(title="llm 回答（首字时间从提问算起，单位秒；unsupported 为核对前的草稿句子比例）")
+        lt.add_column("config")
+        for key in LLM_COLUMNS:
+            lt.add_column(key, justify="right")
+        for name, o in llm_rows:
+            lt.add_row(name, *(_fmt(o.get(k)) for k in LLM_COLUMNS))
+        console.print(lt)
     ext = summary.get("external")
     if ext and "skipped" not in ext:
         et = Table(title=f"外部数据集（hybrid，每集 {ext['limit']} 题）")
@@ -415,15 +457,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             eval_set = load_own_set(name, settings.corpus_dir, settings.shared_dir)
             if args.distractors:
                 eval_set.corpus.append(settings.shared_dir / "corpus" / "distractors")
-            configs = (args.configs or ",".join(OWN_CONFIGS)).split(",")
+            default = "hybrid,llm" if args.writer == "llm" else ",".join(OWN_CONFIGS)
+            configs = (args.configs or default).split(",")
             index_name = own_index_name(settings, args.distractors)
-        summary = evaluate(eval_set, settings, configs, args.writer, None if eval_set.external else args.limit,
-                           quiet, index_name)
+        with contextlib.ExitStack() as stack:
+            run_settings = settings
+            if args.writer == "llm" or "llm" in configs:
+                run_settings = stack.enter_context(llm_endpoint(settings, settings.data_dir / "logs"))
+            summary = evaluate(eval_set, run_settings, configs, args.writer,
+                               None if eval_set.external else args.limit, quiet, index_name)
         summary["date"] = datetime.now(UTC).isoformat(timespec="seconds")
         summary["writer"] = args.writer
         summary["settings"] = {k: v for k, v in settings.model_dump(mode="json").items()
                                if k in ("embedding_backend", "chunk_size", "chunk_overlap", "top_k", "dense_k", "keyword_k", "fusion",
-                                        "rrf_k", "refusal_threshold", "embedding_model", "llm_model")}
+                                        "rrf_k", "refusal_threshold", "embedding_model", "llm_model",
+                                        "llm_prompt_budget", "llm_threads", "llm_max_tokens")}
         summary["distractors"] = bool(args.distractors)
         if not eval_set.external and not args.no_external:
             # the external sets' figures in every run's summary (a set of their own is not repeated here)
