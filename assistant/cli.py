@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from index.errors import AssistantError
 from index.settings import Settings
@@ -167,11 +168,18 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     bot = Assistant(settings, writer=args.writer) if args.writer else Assistant(settings)
     filters = {"region": args.region, "year": args.year, "kind": args.kind, "doc_id": args.doc}
-    answer = bot.ask(args.question, filters=filters)
-    if args.json:
-        print(answer.to_json())
-        return 0
-    print(answer.text)
+    if bot.settings.writer == "llm" and not args.json:
+        try:
+            answer = _stream_llm_answer(bot, args.question, filters)
+        except KeyboardInterrupt:
+            print("\n（已取消：大模型停止生成）", flush=True)
+            return 130
+    else:
+        answer = bot.ask(args.question, filters=filters)
+        if args.json:
+            print(answer.to_json())
+            return 0
+        print(answer.text)
     if answer.notice:
         print(f"（{answer.notice}）")
     for c in answer.citations:
@@ -190,6 +198,45 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         for s in answer.suggestions:
             print(f"  可参考：《{s.title}》")
     return 0
+
+
+def _stream_llm_answer(bot: Any, question: str, filters: dict[str, Any]) -> Any:
+    """Print the llm writer's deltas as they arrive, then the elapsed times; the verified text again
+    when verification renumbered or changed it. Ctrl-C closes the stream (the server stops generating)."""
+    import time
+
+    t0 = time.perf_counter()
+    print("正在检索并生成回答……", file=sys.stderr, flush=True)
+    shown: list[str] = []
+    first: float | None = None
+    answer = None
+    events = bot.stream(question, filters=filters)
+    try:
+        for event in events:
+            if event.type == "delta":
+                if first is None:
+                    first = time.perf_counter() - t0
+                    print(f"（{first:.1f} 秒）", file=sys.stderr, flush=True)
+                shown.append(event.text)
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif event.type == "reset":
+                shown.clear()
+                print("\n（大模型的回答未采用，改用摘录式回答）", flush=True)
+            elif event.answer is not None:
+                answer = event.answer
+    finally:
+        events.close()
+    assert answer is not None
+    streamed = "".join(shown).strip()
+    if streamed:
+        print()
+    if answer.text.strip() != streamed:
+        print(("核对引用后的回答：\n" if streamed else "") + answer.text)
+    total = time.perf_counter() - t0
+    times = f"首字 {first:.1f} 秒，" if first is not None else ""
+    print(f"（{times}共 {total:.1f} 秒）", flush=True)
+    return answer
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

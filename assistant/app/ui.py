@@ -164,17 +164,27 @@ class ChatApp:
             filters = make_filters(region, years, kinds, docs)
             parts: list[str] = []
             last = 0.0
-            for event in self.assistant.stream(text, history=chat_history(turns), filters=filters, writer=chosen):
-                if event.type == "delta":
-                    parts.append(event.text)
-                    now = time.monotonic()
-                    if now - last >= STREAM_INTERVAL:
-                        last = now
-                        yield render_pending(text, "".join(parts)), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-                elif event.type == "reset":
-                    parts.clear()  # the llm writer fell back: its partial draft is not the answer
-                elif event.answer is not None:
-                    answer = event.answer
+            started, first = time.monotonic(), None
+            events = self.assistant.stream(text, history=chat_history(turns), filters=filters, writer=chosen)
+            try:  # 停止生成 closes this generator: closing the stream stops the LLM server's generation
+                for event in events:
+                    if event.type == "delta":
+                        parts.append(event.text)
+                        now = time.monotonic()
+                        first = now - started if first is None else first
+                        if now - last >= STREAM_INTERVAL:
+                            last = now
+                            progress = f"首字 {first:.1f} 秒 · 已用 {now - started:.1f} 秒"
+                            yield (render_pending(text, "".join(parts), progress), gr.skip(), gr.skip(), gr.skip(),
+                                   gr.skip())
+                    elif event.type == "reset":
+                        parts.clear()  # the llm writer fell back: its partial draft is not the answer
+                    elif event.answer is not None:
+                        answer = event.answer
+            finally:
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()
             if answer is None:
                 raise RuntimeError("the service ended without a final answer")
         except Exception as exc:
@@ -433,6 +443,7 @@ def _chat_tab(app: ChatApp, turns: gr.State) -> dict[str, Any]:
                                            show_label=False, lines=1, max_lines=4, scale=8, autofocus=True,
                                            max_length=settings.max_question_chars, elem_id="question")
                 c["ask"] = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="ask-btn")
+                c["stop"] = gr.Button("停止生成", size="sm", scale=1, min_width=80, elem_id="stop-btn")
             with gr.Row():
                 c["clear"] = gr.Button("清空对话", size="sm", elem_id="clear-btn")
                 c["export_docx"] = gr.DownloadButton("导出对话（Word）", size="sm", interactive=False,
@@ -506,12 +517,16 @@ def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Bloc
         # -- chat wiring -------------------------------------------------------------------
         inputs = [chat["question"], turns, *(chat[k] for k in ("region", "year", "kind", "doc", "writer"))]
         outputs = [chat["live"], turns, chat["question"], chat["export"], chat["export_docx"]]
-        chat["ask"].click(app.respond, inputs, outputs, trigger_mode="once", show_progress="hidden", **private)
-        chat["question"].submit(app.respond, inputs, outputs, trigger_mode="once", show_progress="hidden", **private)
+        asking = [
+            chat["ask"].click(app.respond, inputs, outputs, trigger_mode="once", show_progress="hidden", **private),
+            chat["question"].submit(app.respond, inputs, outputs, trigger_mode="once", show_progress="hidden", **private),
+        ]
         turns.change(lambda: "", None, chat["live"], queue=False, show_progress="hidden", **private)
-        chat["examples"].click(lambda sample: sample[0] if sample else "", chat["examples"], chat["question"],
-                               queue=False, **private).then(app.respond, inputs, outputs, show_progress="hidden",
-                                                            **private)
+        asking.append(chat["examples"].click(lambda sample: sample[0] if sample else "", chat["examples"],
+                                             chat["question"], queue=False, **private)
+                      .then(app.respond, inputs, outputs, show_progress="hidden", **private))
+        chat["stop"].click(lambda: render_error("", "已停止生成。"), None, chat["live"], cancels=asking, queue=False,
+                           **private)
         chat["clear"].click(app.clear, None, [turns, chat["live"], chat["export"], chat["export_docx"]], **private)
 
         # -- knowledge-base wiring (admin handlers re-check the role) ----------------------
