@@ -23,7 +23,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from index.keyword import STOPWORDS, warm_tokenizer
-from index.zh import CN_DIGITS, PROVINCES, REGION_ALIASES, UNITS, provinces_in, regions_in
+from index.zh import (
+    CANONICAL_REGIONS,
+    CN_DIGITS,
+    FULL_NAMES,
+    PROVINCES,
+    REGION_ALIASES,
+    UNITS,
+    provinces_in,
+    regions_in,
+)
 
 AnswerType = Literal["number", "date", "person", "place", "org", "list", "yesno", "explanation", "fact"]
 
@@ -381,7 +390,7 @@ def _document_label(a: QuestionAnalysis) -> str:
     years = a.doc_years or a.years
     year = f"{years[0]}年" if years else ""
     regions = a.regions + a.other_provinces
-    region = {"国家": "国务院", "北京": "北京市", "天津": "天津市", "河北": "河北省"}.get(regions[0], regions[0]) if regions else ""
+    region = FULL_NAMES.get(regions[0], regions[0]) if regions else ""
     kind = "政府工作报告" if a.kinds and a.kinds[0] == "工作报告" else (a.kinds[0] if a.kinds else "")
     return f"{year}{region}{kind}"
 
@@ -400,7 +409,7 @@ def _resolve_documents(a: QuestionAnalysis, catalog: DocCatalog | None) -> None:
     a.document_label = _document_label(a)
     if catalog is None:
         return
-    regions = a.doc_regions or ([r for r in a.regions if r in ("北京", "天津", "河北", "国家")] + a.other_provinces)
+    regions = a.doc_regions or ([r for r in a.regions if r in CANONICAL_REGIONS] + a.other_provinces)
     # With several years named, the document is the report each belongs to: keep all of them.
     titles = a.titles or a.inline_titles
     found = catalog.matching(titles=titles, congress=a.congress, years=[] if titles else (a.doc_years or a.years),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .analysis import QuestionAnalysis, QuestionPart
 from .models import AnswerStatus, Filters
-from .ranking import MIN_FOCUS, MIN_TOPIC, RELATED_MIN, SentenceEvidence
+from .ranking import RELATED_MIN, SentenceEvidence
 from .text import char_bigrams
 from .writers.base import REFUSAL_PHRASE
 
@@ -90,8 +90,8 @@ def decide(analysis: QuestionAnalysis, windows: Sequence[SentenceEvidence], max_
         mine = [w for w in windows if w.part == p_index]
         good = [w for w in mine if w.answers]
         if not good:
-            out_of_scope = [w for w in mine if not w.scope_ok and w.type_ok and w.focus >= MIN_FOCUS and w.places_ok
-                            and w.topic >= MIN_TOPIC]
+            out_of_scope = [w for w in mine if not w.scope_ok and w.type_ok and w.focus >= w.gate.min_focus
+                            and w.places_ok and w.topic >= w.gate.min_topic]
             missing.append(missing_text(analysis, part, out_of_scope))
             continue
         answered += 1

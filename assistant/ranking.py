@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from index.keyword import tokenize
@@ -47,12 +47,20 @@ TYPE_WEIGHT = 0.15
 TYPE_MISS_FACTOR = 0.55
 SCOPE_MISS_FACTOR = 0.5
 RANK_PRIOR = 0.25  # weight of the fused rank in the second-stage passage score
-MIN_FOCUS = 0.6  # a window answers only if it holds this share of the focus …
-MIN_TOPIC = 0.35  # … and this share of the other words (in it or its title/heading): a measure of the
-# wrong subject ("产业园的总投资" answered by another project's investment) is not an answer
-MIN_FOCUS_OPEN = 0.45  # an open question's window needs this share of the focus …
-MIN_FOCUS_SEMANTIC = 0.3  # … or this share when its passage's cosine is at least MIN_COSINE
-MIN_COSINE = 0.86
+@dataclass(frozen=True)
+class Gate:
+    """When a window answers: the thresholds of the decide stage (settings ``answer_*``; chosen on
+    the development set with ``python -m eval.calibrate``, never on the held-out set)."""
+
+    min_focus: float = 0.6  # a value question's window holds this share of the focus …
+    min_topic: float = 0.35  # … and this share of the other words (in it or its title/heading): a
+    # figure of the wrong subject ("产业园的总投资" answered by another project's) is not an answer
+    min_focus_open: float = 0.45  # an open question's window needs this share of the focus …
+    min_focus_semantic: float = 0.3  # … or this share when its passage's cosine is at least min_cosine
+    min_cosine: float = 0.86
+
+
+DEFAULT_GATE = Gate()
 MIN_PLACES = 0.75  # share of the named places (雄安新区 …) in the window, its heading or its title
 VERB_WEIGHT = 0.5  # a focus verb (改善, 完成) weighs half: questions reword verbs more than nouns
 _OPEN_TYPES = frozenset({"explanation", "fact", "list", "yesno"})
@@ -84,6 +92,7 @@ class SentenceEvidence:
     open_type: bool = False  # explanation / fact / list / yes-no: no value to look for
     places_ok: bool = True
     semantic: float = 0.0  # the passage's dense cosine
+    gate: Gate = field(default=DEFAULT_GATE, repr=False, compare=False)
 
     @property
     def answers(self) -> bool:
@@ -93,11 +102,12 @@ class SentenceEvidence:
         window itself; an open question (explanation, list, yes/no) may be worded differently from
         the source, so a lower share suffices, or less still when the passage is semantically close.
         """
-        if not (self.type_ok and self.scope_ok and self.places_ok) or self.topic < MIN_TOPIC:
+        g = self.gate
+        if not (self.type_ok and self.scope_ok and self.places_ok) or self.topic < g.min_topic:
             return False
         if not self.open_type:
-            return self.focus >= MIN_FOCUS
-        return self.focus >= MIN_FOCUS_OPEN or (self.focus >= MIN_FOCUS_SEMANTIC and self.semantic >= MIN_COSINE)
+            return self.focus >= g.min_focus
+        return self.focus >= g.min_focus_open or (self.focus >= g.min_focus_semantic and self.semantic >= g.min_cosine)
 
 
 @lru_cache(maxsize=4096)
@@ -157,8 +167,9 @@ def _has_pos(text: str, tags: tuple[str, ...]) -> bool:
 class EvidenceRanker:
     """Scores windows of candidate passages for a question's analysis; reranks the passages."""
 
-    def __init__(self, weights: TermWeights) -> None:
+    def __init__(self, weights: TermWeights, gate: Gate = DEFAULT_GATE) -> None:
         self.weights = weights
+        self.gate = gate
 
     def _terms(self, words: Sequence[str]) -> dict[str, float]:
         """IDF weights of the words; a verb weighs less, and a word the corpus never uses (nor its
@@ -241,8 +252,8 @@ class EvidenceRanker:
                             break
                         w_end = spans[j][1]
                         window = text[start:w_end]
-                        if j > i and len(window) > 2 * MAX_SENTENCE:
-                            break
+                        if j > i and (len(window) > 2 * MAX_SENTENCE or "\n" in text[spans[i][1]:spans[j][0]]):
+                            break  # a pair never spans a line break (a heading, a header line)
                         focus = term_share(focus_terms, window)
                         if focus < 0.2:
                             continue
@@ -262,7 +273,7 @@ class EvidenceRanker:
                         out.append(SentenceEvidence(h_index, start, w_end, window, round(focus, 4), round(topic, 4),
                                                     type_ok, scope_ok, "" if scope_ok else issue, round(score, 4),
                                                     p_index, hit.chunk.doc_id, open_type, places_ok,
-                                                    hit.dense_score or 0.0))
+                                                    hit.dense_score or 0.0, self.gate))
         out.sort(key=lambda e: (e.score, -e.hit), reverse=True)
         return out
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from index.zh import CANONICAL_REGIONS, FULL_NAMES, LOCALITIES
+
 from .text import MARKER, sentence_spans
 
-_REGIONS = ["北京市", "天津市", "河北省", "北京", "天津", "河北", "雄安新区", "雄安", "城市副中心", "通州", "国务院", "全国", "国家"]
+_REGIONS = [*FULL_NAMES.values(), *CANONICAL_REGIONS, *LOCALITIES, "全国"]
 _REGION = re.compile("|".join(sorted(map(re.escape, _REGIONS), key=len, reverse=True)))
 _YEAR = re.compile(r"(?:19|20)\d{2}年?")
 _ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -35,7 +37,7 @@ def _previous_points(answer: str) -> list[str]:
     return [clean[s:e] for s, e in sentence_spans(clean)]
 
 
-_FULL_NAMES = {"北京": "北京市", "天津": "天津市", "河北": "河北省"}
+_FULL_NAMES = {k: v for k, v in FULL_NAMES.items() if k != "国家"}
 
 
 def _same_form(new: str, old: str) -> str:

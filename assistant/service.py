@@ -25,12 +25,13 @@ from index.models import IndexReport
 from index.pipeline import Indexer, ProgressFn
 from index.settings import Settings
 from index.store import ChromaStore
+from index.zh import SENTENCE_END, WORD_CHAR_RE
 
 from .analysis import DocCatalog, QuestionAnalysis, analyse
 from .decide import decide, filters_label, related_windows
 from .markup import strip_markup
 from .models import Answer, Citation, Filters, Hit, StreamEvent, Suggestion
-from .ranking import EvidenceRanker, SentenceEvidence, header_candidates
+from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates
 from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overlapping
 from .text import TermWeights, has_cjk
 from .validation import validate_filters, validate_history
@@ -48,7 +49,7 @@ FALLBACK_NOTICES = {  # per Answer.fallback_reason
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_MEANINGFUL = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+_MEANINGFUL = WORD_CHAR_RE
 
 
 def clean_question(question: Any, max_chars: int) -> str:
@@ -253,8 +254,13 @@ class Assistant:
         hits = self._rerank(question, hits)
         self._load_indexes()
         assert self._weights is not None
-        ranker = EvidenceRanker(self._weights)
+        ranker = EvidenceRanker(self._weights, self.gate())
         return ranker.rerank(analysis, hits)
+
+    def gate(self) -> Gate:
+        """The decide stage's thresholds, from the settings."""
+        s = self.settings
+        return Gate(min_focus=s.answer_min_focus, min_topic=s.answer_min_topic, min_focus_open=s.answer_min_focus_open)
 
     def ask(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
             writer: str | None = None) -> Answer:
@@ -391,7 +397,7 @@ class Assistant:
         """Verified citations of the related windows (shown apart as 相关内容)."""
         if not windows:
             return []
-        draft = "\n".join(f"{w.text.rstrip('。！？；!?;')}[{w.hit + 1}]。" for w in windows)
+        draft = "\n".join(f"{w.text.rstrip(SENTENCE_END)}[{w.hit + 1}]。" for w in windows)
         return verify(draft, hits).citations
 
     def _not_found(self, answer: Answer, message: str, missing: list[str], related: Sequence[SentenceEvidence],

@@ -14,12 +14,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.zh import SENTENCE_END
+
 from .models import Citation, Hit
 from .text import MARKER, char_bigrams, sentence_spans
 
 # "根据《…》，" / "《…》指出：" attribution prefixes are the writer's words, not the source's.
 _ATTRIBUTION = re.compile(r"^(?:另外|此外|同时)?[，,]?(?:根据|据|依据|按照)?《[^》]{1,80}》(?:第[^，：,:]{1,12}条)?(?:指出|提出|规定|明确|显示|中|要求)?[，,：:]?")
-_CLAIM = re.compile(r"[^\[]*?(?:\[\d{1,2}\])+[。！？；.!?;]?|[^\[]+$")
+_ENDS = re.escape(SENTENCE_END + ".")
+_CLAIM = re.compile(rf"[^\[]*?(?:\[\d{{1,2}}\])+[{_ENDS}]?|[^\[]+$")
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Support:
 def find_support(claim: str, passage: str, threshold: float = 0.5) -> Support | None:
     """The span of ``passage`` that supports ``claim`` (markers already removed)."""
     body = _ATTRIBUTION.sub("", claim.strip()).strip(" ，,：:")
-    core = body.rstrip("。！？；.!?; ")
+    core = body.rstrip(SENTENCE_END + ". ")
     if not core:
         return None
     pos = passage.find(core)
@@ -117,7 +120,7 @@ def verify(draft: str, passages: Sequence[Hit], threshold: float = 0.5) -> Verif
             if not markers:
                 unsupported.append(sentence)
             tail = "".join(f"[{m}]" for m in dict.fromkeys(markers))
-            end = re.search(r"[。！？；.!?;]$", sentence)
+            end = re.search(rf"[{_ENDS}]$", sentence)
             out.append(sentence[:-1] + tail + sentence[-1] if end else sentence + tail)
         out_lines.append("".join(out))
     return Verified("\n".join(out_lines).strip(), list(citations.values()), unsupported)

@@ -1,9 +1,11 @@
-"""Calibrate the refusal evidence score on the development set (never on the held-out set).
+"""Choose the decide stage's thresholds on the development set (never on the held-out set).
 
-``python -m eval.calibrate [--set jjj_dev]`` retrieves for every question once, then grid-searches
-the blend weight, the cosine range and the threshold of :class:`assistant.evidence.EvidenceScorer`
-for the best balanced accuracy between answering answerable questions and refusing the others,
-and prints both error rates for the chosen values.
+``python -m eval.calibrate [--set jjj_dev]`` analyses, retrieves and scores every question once,
+then grid-searches the ``Gate`` thresholds (``answer_min_focus``, ``answer_min_focus_open``,
+``answer_min_topic``) and prints, for the best combinations, the share of unanswerable questions
+refused and of answerable questions wrongly refused. The cost weighs a wrong refusal 0.6 and a
+wrong answer 0.4: a wrongly refused question hides policy, a wrongly answered one still shows only
+verified source sentences (and now says when the year or region differs).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import itertools
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
-from assistant.evidence import EvidenceScorer
+from assistant.decide import decide
+from assistant.models import Filters
 from assistant.rewrite import rewrite_followup
 from assistant.service import Assistant
 from index.settings import Settings
@@ -22,52 +26,61 @@ from index.settings import Settings
 from .datasets import load_own_set
 from .run import _eval_settings, own_index_name
 
+FOCUS = (0.5, 0.55, 0.6, 0.65, 0.7)
+FOCUS_OPEN = (0.35, 0.4, 0.45, 0.5, 0.55)
+TOPIC = (0.25, 0.3, 0.35, 0.4, 0.5)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.calibrate")
-    parser.add_argument("--set", default="jjj_dev")
+    parser = argparse.ArgumentParser(prog="python -m eval.calibrate", description="在开发集上选择判定阈值（从不用留出集）")
+    parser.add_argument("--set", default="jjj_dev", help="开发集名称或 JSONL 路径（默认 jjj_dev）")
+    parser.add_argument("--top", type=int, default=8, help="打印最好的 N 组阈值")
     args = parser.parse_args(argv)
+    if args.set in ("jjj", "eval/sets/jjj.jsonl"):
+        print("拒绝：留出集 jjj 不能用于选择阈值。", file=sys.stderr)
+        return 2
     base = Settings()
     eval_set = load_own_set(args.set, base.corpus_dir, base.shared_dir)
     bot = Assistant(_eval_settings(base, own_index_name(base)))
     bot.index(eval_set.corpus)
-    bot._load_indexes()
-    weights = bot._weights
-    assert weights is not None
     rows = []
     for q in eval_set.questions:
         question = rewrite_followup(q.question, q.history) if q.history else q.question
-        rows.append((q, question, bot.retrieve(question)))
-
-    best: tuple[float, dict[str, float]] | None = None
-    for lexical, floor, ceil in itertools.product((0.6, 0.7, 0.8, 0.9, 1.0), (0.82, 0.85, 0.88), (0.92, 0.95)):
-        scorer = EvidenceScorer(weights, 0.0, lexical, floor, ceil)
-        scored = [(q.answerable, scorer.score(text, hits)) for q, text, hits in rows]
-        for threshold in [t / 100 for t in range(20, 91, 2)]:
-            false_refusal = sum(1 for a, s in scored if a and s < threshold) / max(1, sum(1 for a, _ in scored if a))
-            false_accept = sum(1 for a, s in scored if not a and s >= threshold) / max(
-                1, sum(1 for a, _ in scored if not a))
-            # Weigh false refusals more: refusing an answerable question hides policy from officials,
-            # while a wrongly accepted one still only shows verified source sentences.
-            cost = 0.75 * false_refusal + 0.25 * false_accept
-            params = {"lexical_weight": lexical, "cosine_floor": floor, "cosine_ceil": ceil, "threshold": threshold,
-                      "false_refusal_rate": round(false_refusal, 4), "false_accept_rate": round(false_accept, 4)}
-            if best is None or cost < best[0] - 1e-9:
-                best = (cost, params)
-    assert best is not None
-    chosen = best[1]
-    scorer = EvidenceScorer(weights, 0.0, chosen["lexical_weight"], chosen["cosine_floor"], chosen["cosine_ceil"])
-    scored = [(q.answerable, scorer.score(text, hits)) for q, text, hits in rows]
-    n_ans = max(1, sum(1 for a, _ in scored if a))
-    n_unans = max(1, sum(1 for a, _ in scored if not a))
-    print("threshold  false_refusal  false_accept", file=sys.stderr)
-    for threshold in [t / 100 for t in range(30, 86, 4)]:
-        fr = sum(1 for a, s in scored if a and s < threshold) / n_ans
-        fa = sum(1 for a, s in scored if not a and s >= threshold) / n_unans
-        print(f"{threshold:9.2f}  {fr:13.3f}  {fa:12.3f}", file=sys.stderr)
-    print(json.dumps(chosen, ensure_ascii=False, indent=2))
+        analysis = bot.analyse(question)
+        if analysis.missing_document:
+            rows.append((q, analysis, None))
+            continue
+        _hits, windows = bot._candidates(question, analysis, Filters())
+        rows.append((q, analysis, windows))
+    results = []
+    for focus, focus_open, topic in itertools.product(FOCUS, FOCUS_OPEN, TOPIC):
+        gate = replace(bot.gate(), min_focus=focus, min_focus_open=focus_open, min_topic=topic)
+        refused_ok = false_refusals = n_ans = n_un = 0
+        for q, analysis, windows in rows:
+            if windows is None:
+                refused = True
+            else:
+                regated = [replace(w, gate=gate) for w in windows]
+                refused = decide(analysis, regated).status == "not_found"
+            if q.answerable:
+                n_ans += 1
+                false_refusals += refused
+            else:
+                n_un += 1
+                refused_ok += refused
+        fr = false_refusals / max(1, n_ans)
+        rej = refused_ok / max(1, n_un)
+        results.append({"answer_min_focus": focus, "answer_min_focus_open": focus_open, "answer_min_topic": topic,
+                        "false_refusal": round(fr, 4), "refused_unanswerable": round(rej, 4),
+                        "cost": round(0.6 * fr + 0.4 * (1 - rej), 4)})
+    results.sort(key=lambda r: (r["cost"], r["false_refusal"]))
+    current = {"answer_min_focus": bot.settings.answer_min_focus,
+               "answer_min_focus_open": bot.settings.answer_min_focus_open,
+               "answer_min_topic": bot.settings.answer_min_topic}
+    print(json.dumps({"set": args.set, "questions": len(rows), "current": current, "best": results[: args.top]},
+                     ensure_ascii=False, indent=1))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

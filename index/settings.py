@@ -94,7 +94,17 @@ class Settings(BaseSettings):
     keyword_weight: float = 1.0
 
     # --- refusal ---------------------------------------------------------------------------
-    refusal_threshold: float = 0.52  # evidence score below which we refuse (eval/calibrate.py on the dev set)
+    # The decide stage (assistant/ranking.py Gate; chosen on the dev set with `python -m eval.calibrate`):
+    answer_min_focus: float = Field(default=0.6, ge=0, le=1, description=(
+        "share of the asked item's words (IDF-weighted) a sentence must hold to answer a number/date/person/place/"
+        "organisation question"))
+    answer_min_focus_open: float = Field(default=0.45, ge=0, le=1, description=(
+        "the same for open questions (explanations, lists, yes/no), which are often worded unlike the source"))
+    answer_min_topic: float = Field(default=0.35, ge=0, le=1, description=(
+        "share of the question's other words found in the sentence or its title/heading"))
+    # Legacy: the lexical evidence score of earlier versions; no longer used by the decide stage, kept
+    # so that an existing ASSISTANT_REFUSAL_THRESHOLD does not break start-up.
+    refusal_threshold: float = 0.52
 
     # --- writers ---------------------------------------------------------------------------
     writer: Literal["extractive", "llm"] = "extractive"

@@ -57,6 +57,10 @@ REGION_ALIASES: dict[str, str] = {
     "河北省": "河北", "河北": "河北", "冀": "河北",
     "国务院": "国家", "中华人民共和国": "国家",
 }  # fmt: skip
+CANONICAL_REGIONS = ("北京", "天津", "河北", "国家")  # the region metadata of documents and the filter choices
+FULL_NAMES = {"北京": "北京市", "天津": "天津市", "河北": "河北省", "国家": "国务院"}
+# Places inside a region that documents and questions name on their own.
+LOCALITIES = {"雄安新区": "河北", "雄安": "河北", "城市副中心": "北京", "北京城市副中心": "北京", "通州": "北京"}
 # Aliases that are words on their own (not single characters) and safe to look for in running text.
 REGION_WORDS = tuple(k for k in REGION_ALIASES if len(k) >= 2)
 PROVINCES = (

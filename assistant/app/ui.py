@@ -18,6 +18,7 @@ import gradio as gr
 
 from index.errors import AssistantError
 from index.settings import Settings
+from index.zh import CANONICAL_REGIONS
 
 from ..markup import strip_markup
 from ..models import Answer, Filters
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 TITLE = "京津冀协同发展政策助手"
 GENERIC_ERROR = "系统暂时出错，请稍后重试。如果问题持续，请联系管理员。"
-REGIONS = ["北京", "天津", "河北", "国家"]
+REGIONS = list(CANONICAL_REGIONS)
 UPLOAD_TYPES = [".txt", ".md", ".docx", ".pdf", ".html", ".htm"]
 WRITER_CHOICES = [("摘录式（逐句引用原文）", "extractive"), ("大模型生成（本地模型）", "llm")]
 STREAM_INTERVAL = 0.08  # seconds between streamed UI updates

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from index.zh import SENTENCE_END
+
 from ..models import Hit
 from ..ranking import SentenceEvidence
 from ..text import TermWeights, char_bigrams, coverage, sentence_spans
@@ -25,7 +27,7 @@ _ASKS_LIST = re.compile(r"哪些|哪几|有什么|包括|措施|举措|任务")
 def _is_heading_line(text: str, start: int, end: int) -> bool:
     """A whole short line without end punctuation is a heading, not an answer."""
     whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
-    return whole_line and end - start <= 40 and text[end - 1] not in "。！？；!?;"
+    return whole_line and end - start <= 40 and text[end - 1] not in SENTENCE_END
 
 
 @dataclass
@@ -102,7 +104,7 @@ class ExtractiveWriter(AnswerWriter):
             title = passages[items[0].hit].chunk.title
             parts = [f"根据《{title}》：" if i == 0 else f"此外，《{title}》提出："]
             for w in items:
-                body = w.text.rstrip("。！？；!?;")
+                body = w.text.rstrip(SENTENCE_END)
                 parts.append(f"{body}[{w.hit + 1}]{w.text[len(body):] or '。'}")
             lines.append("".join(parts))
         return "\n".join(lines) + "\n"
@@ -131,6 +133,6 @@ class ExtractiveWriter(AnswerWriter):
             lead = "根据" if i == 0 else "此外，"
             parts = [f"{lead}《{title}》：" if i == 0 else f"{lead}《{title}》提出："]
             for cand in items:
-                body = cand.text.rstrip("。！？；!?;")
+                body = cand.text.rstrip(SENTENCE_END)
                 parts.append(f"{body}[{cand.passage}]{cand.text[len(body):] or '。'}")
             yield "".join(parts) + "\n"
