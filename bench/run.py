@@ -7,6 +7,12 @@ Sections (``--only`` picks a comma-separated subset):
   model encoding the very same chunk texts (the physical limit; goal ratio ≥ 0.9), and the naive
   LangChain ingest (splitter + same embedder + Chroma). Our embedder *is* the naive torch fp32
   sentence-transformers pipeline, so the raw figure doubles as that baseline.
+* ``side`` — indexing speed side by side on (b) (topic corpus + the selected distractors; all 957
+  for the 1,000 documents): wall time, documents/s and characters/s of source text for this
+  pipeline (fresh data dir), the naive LangChain pipeline with the sentence-transformers torch fp32
+  encoder and the same pipeline with our int8 encoder; chunk-length distribution of each; retrieval
+  hit@5 of ours (hybrid) and of the naive pipeline (similarity_search k=5) on the evaluation
+  questions of the corpus. Compared in characters and documents per second, not chunks.
 * ``query`` — warm-process latency of ``Assistant.ask`` (extractive writer) over the evaluation
   questions on (a) the topic corpus and (b) topic + distractors, against the naive LangChain
   pipeline rebuilding BM25 per query on the same corpus (goal: ours/naive p50 ≤ 0.25; our p95 < 1 s on b).
@@ -61,10 +67,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("ingest", "query", "scale", "hnsw", "cold", "concurrency", "llm")
+SECTIONS = ("ingest", "side", "query", "scale", "hnsw", "cold", "concurrency", "llm")
 HNSW_GRID = ((16, 16), (16, 64), (16, 128), (32, 64))  # (M, ef_search); each a fresh build
 SCALE_POINTS = (0.1, 0.3, 1.0)
-GOALS = {"ingest_ratio_min": 0.9, "ingest_speedup_min": 2.5, "query_ratio_max": 0.25, "query_p95_b_max_s": 1.0}
+GOALS = {"ingest_ratio_min": 0.9, "ingest_speedup_min": 2.5, "query_ratio_max": 0.25, "query_p95_b_max_s": 1.0,
+         "side_vs_naive_torch_min": 2.5, "side_vs_naive_int8_min": 1.3, "side_wall_max_s": 600.0}
 
 
 # -- the plan -------------------------------------------------------------------------------------
@@ -376,7 +383,69 @@ def section_ingest(plan: Plan) -> dict[str, Any]:
             "ratio_ours_to_naive_chars_per_s": round(naive_s / ours_s, 3) if naive_s else None,
         },
         "chunk_texts_match_index": len(texts) == report.embedded_chunks,
+        "chunk_lengths": report.chunk_lengths,
     }
+    return out
+
+
+def _retrieval_hit5(plan: Plan, retrieve: Callable[[str], list[Any]]) -> dict[str, Any]:
+    """hit@5 (a top-5 passage of a gold document holds the evidence or all key points) and doc hit@5."""
+    from eval.metrics import passage_relevant
+
+    answerable = [q for q in plan.questions if q.answerable and q.gold_docs]
+    hits = doc_hits = 0
+    for q in answerable:
+        top = retrieve(q.question)[:5]
+        hits += any(passage_relevant(q, h.chunk.doc_id, h.chunk.text) for h in top)
+        doc_hits += any(h.chunk.doc_id in q.gold_docs for h in top)
+    n = max(1, len(answerable))
+    return {"questions": len(answerable), "hit@5": round(hits / n, 4), "doc_hit@5": round(doc_hits / n, 4)}
+
+
+def section_side(plan: Plan) -> dict[str, Any]:
+    """Indexing speed of (b), side by side: ours, naive LangChain + torch fp32, naive + our int8."""
+    from assistant.service import Assistant
+    from eval.baselines import NaiveLangChainPipeline
+    from index.embedder import TorchEmbedder
+    from index.pipeline import chunk_length_stats, discover
+
+    paths = plan.point_paths(1.0)
+    documents = len(discover(paths))
+    chars = plan.topic_chars + plan.distractor_total_chars  # characters of the source text files
+    root = plan.root / f"side-{files_hash(paths)}{plan.backend_suffix}"
+    shutil.rmtree(root, ignore_errors=True)
+
+    def rates(seconds: float) -> dict[str, float]:
+        return {"wall_s": round(seconds, 2), "documents_per_s": round(documents / seconds, 3),
+                "chars_per_s": round(chars / seconds, 1)}
+
+    progress(f"side: ours, {documents} documents, {chars} characters, into a fresh {root.name}/ours")
+    bot = Assistant(plan.settings_for(root / "ours"))
+    bot.embedder.embed_passages(["京津冀协同发展预热文本。"] * 8)  # model load and warm-up outside the timing
+    t0 = time.perf_counter()
+    report = bot.index(paths)
+    ours: dict[str, Any] = {**rates(time.perf_counter() - t0), "chunks": report.chunks, "chunk_lengths": report.chunk_lengths,
+            "embedder": bot.embedder.describe(), "retrieval": _retrieval_hit5(plan, lambda q: bot.retrieve(q, k=5))}
+    out: dict[str, Any] = {"documents": documents, "characters": chars, "ours": ours}
+    encoders: list[tuple[str, Embedder]] = []
+    if bot.embedder.backend != "torch":
+        e = bot.embedder
+        encoders.append(("naive_torch_fp32", TorchEmbedder(e.model_path, e.batch_size, e.batch_threads, e.query_prompt,
+                                                           e.passage_prompt, e.query_threads)))
+    encoders.append((f"naive_{bot.embedder.backend.replace('-', '_')}", bot.embedder))
+    for name, encoder in encoders:
+        encoder.embed_passages(["京津冀协同发展预热文本。"] * 8)
+        progress(f"side: {name} (RecursiveCharacterTextSplitter 500/50 + {encoder.backend} + Chroma)")
+        t0 = time.perf_counter()
+        naive = NaiveLangChainPipeline(encoder, paths, root / name)
+        seconds = time.perf_counter() - t0
+        out[name] = {**rates(seconds), "chunks": len(naive.documents), "embedder": encoder.describe(),
+                     "chunk_lengths": chunk_length_stats([len(d.page_content) for d in naive.documents]),
+                     "retrieval": _retrieval_hit5(plan, naive.retrieve)}
+        out[f"ratio_ours_to_{name}_chars_per_s"] = round(seconds / ours["wall_s"], 3)
+    out["goals"] = {k: v for k, v in GOALS.items() if k.startswith("side_")}
+    if not plan.args.keep_side:
+        shutil.rmtree(root, ignore_errors=True)
     return out
 
 
@@ -789,6 +858,12 @@ def _fmt(value: Any, unit: str = "", digits: int = 3) -> str:
     return f"{value}{unit}"
 
 
+def _lengths(stats: dict[str, Any]) -> str:
+    if not stats.get("count"):
+        return "–"
+    return f"{stats['p10']:.0f} / {stats['p50']:.0f} / {stats['p90']:.0f} (<120: {100 * stats['under_120']:.0f}%)"
+
+
 def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(metric, value, goal, verdict) rows for the console table."""
     rows: list[tuple[str, str, str, str]] = []
@@ -814,6 +889,27 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             ("ingest: cosine to torch fp32 (min)", _fmt(ref.get("cosine_to_torch_min"), digits=5), "", ""),
             ("ingest: naive LangChain chunks/s", _fmt(ing["naive_langchain"]["chunks_per_s"]), "", ""),
         ]
+    if ing.get("chunk_lengths"):
+        rows.append(("ingest (a): chunk length p10 / p50 / p90 [chars]", _lengths(ing["chunk_lengths"]), "", ""))
+    side = results.get("side") or {}
+    if "ours" in side:
+        docs, chars = side["documents"], side["characters"]
+        for name in ("ours", "naive_torch_fp32", "naive_onnx_int8", "naive_onnx", "naive_torch"):
+            part = side.get(name)
+            if not part:
+                continue
+            rows.append((f"side ({docs} docs, {chars / 1e6:.2f}M chars): {name} wall s | docs/s | chars/s",
+                         f"{part['wall_s']} | {part['documents_per_s']} | {part['chars_per_s']}",
+                         f"< {GOALS['side_wall_max_s']:.0f} s" if name == "ours" else "",
+                         verdict(part["wall_s"] < GOALS["side_wall_max_s"]) if name == "ours" else ""))
+            rows.append((f"side: {name} chunks | length p10 / p50 / p90",
+                         f"{part['chunks']} | {_lengths(part['chunk_lengths'])}", "", ""))
+            rows.append((f"side: {name} hit@5 | doc hit@5 ({part['retrieval']['questions']} questions)",
+                         f"{part['retrieval']['hit@5']} | {part['retrieval']['doc_hit@5']}", "", ""))
+        for key, goal in (("naive_torch_fp32", "side_vs_naive_torch_min"), ("naive_onnx_int8", "side_vs_naive_int8_min")):
+            ratio = side.get(f"ratio_ours_to_{key}_chars_per_s")
+            if ratio is not None:
+                rows.append((f"side: chars/s ours / {key}", _fmt(ratio), f"≥ {GOALS[goal]}", verdict(ratio >= GOALS[goal])))
     q = results.get("query") or {}
     for label in ("a", "b"):
         part = q.get(label)
@@ -963,6 +1059,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="chunk texts encoded by both torch fp32 and our backend (default 600; quick 60)")
     p.add_argument("--ingest-rounds", type=int, default=None,
                    help="indexing runs, each between two raw encodings of the same texts (default 2; quick 1)")
+    p.add_argument("--keep-side", action="store_true", help="keep the indexes of the side section (default: removed)")
     p.add_argument("--clients", type=int, default=8, help="concurrent gradio_client clients in the concurrency section (default 8)")
     p.add_argument("--concurrency-questions", type=int, default=None, help="per client (default 10; quick 1)")
     p.add_argument("--llm-questions", type=int, default=None, help="default 3; quick 1")
@@ -1137,6 +1234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runners: dict[str, Callable[[], dict[str, Any]]] = {}
     apps: list[AppProcess] = []
     runners["ingest"] = lambda: section_ingest(plan)
+    runners["side"] = lambda: section_side(plan)
     runners["query"] = lambda: section_query(plan)
     runners["scale"] = lambda: section_scale(plan)
     runners["hnsw"] = lambda: section_hnsw(plan)

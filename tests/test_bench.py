@@ -145,3 +145,24 @@ def test_bench_llm_section_times_the_local_llm(tmp_path: Path, model_path: Path)
     assert run["writer"] == "llm" and run["ttft_s"] > 0 and run["total_s"] >= run["ttft_s"], run
     assert llm["ttft_p50_s"] == run["ttft_s"]  # counted whether or not the verifier refused it
     assert llm["refused_after_generation"] == int(run["refused"])
+
+
+def test_side_section_on_a_tiny_corpus(tmp_path: Path, model_path: Path) -> None:
+    """Ours, naive + torch fp32 and naive + our encoder index the same files; rates are of source text."""
+    require_shared()
+    from bench.run import build_parser, make_plan, section_side, table_rows
+
+    corpus, distractors = _tiny_corpus(tmp_path)
+    args = build_parser().parse_args(["--quick", "--corpus", str(corpus), "--distractors", str(distractors),
+                                      "--distractor-fraction", "1.0", "--data-dir", str(tmp_path / "bench")])
+    plan = make_plan(args)
+    side = section_side(plan)
+    assert side["documents"] == len(list(corpus.glob("*.txt"))) + 2
+    for name in ("ours", "naive_torch_fp32", "naive_onnx_int8"):
+        part = side[name]
+        assert part["wall_s"] > 0 and part["chars_per_s"] == round(side["characters"] / part["wall_s"], 1)
+        assert part["chunk_lengths"]["count"] == part["chunks"] and 0 <= part["retrieval"]["hit@5"] <= 1
+    assert side["ratio_ours_to_naive_torch_fp32_chars_per_s"] > 0
+    rows = [r[0] for r in table_rows({"side": side})]
+    assert any("chars/s ours / naive_torch_fp32" in r for r in rows)
+    assert any("ours chunks | length p10 / p50 / p90" in r for r in rows)
