@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from index.injection import is_instruction_like
+
 from .analysis import QuestionAnalysis, QuestionPart
 from .models import AnswerStatus, Filters
 from .ranking import RELATED_MIN, SentenceEvidence
@@ -76,7 +78,10 @@ def missing_text(analysis: QuestionAnalysis, part: QuestionPart, scoped_out: Seq
         asked = "、".join(r for r in analysis.regions if r != "国家")
         return f"已收录文件中没有{asked}{subject}的{what}，只有其他地区的相关内容（见相关内容）"
     if part.answer_type in ("yesno", "explanation", "fact"):
-        return f"已收录文件中没有关于“{part.text.rstrip('？?。')}”的说法"
+        asked = part.text.rstrip("？?。")
+        if len(asked) > 40 or is_instruction_like(asked):  # never echo a long or instruction-like question
+            return f"已收录文件中没有关于{subject}的说法" if subject != part.text.rstrip("？?") else "已收录文件中没有相关说法"
+        return f"已收录文件中没有关于“{asked}”的说法"
     return f"已收录文件中没有{subject}的{what}"
 
 

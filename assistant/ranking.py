@@ -149,8 +149,8 @@ def type_present(part: QuestionPart, text: str, granularity: str = "any") -> boo
         if granularity == "month":
             return re.search(r"\d{1,2}月|[一二三四五六七八九十]{1,2}月", text) is not None
         return DATE_RE.search(text) is not None or YEAR_RE.search(text) is not None or re.search(r"\d{1,2}月", text) is not None
-    if kind == "person":
-        return _has_pos(text, ("nr",)) or _ROLE.search(text) is not None
+    if kind == "person":  # 由谁牵头/负责: a department answers as often as a person
+        return _has_pos(text, ("nr",)) or _ROLE.search(text) is not None or _ORG.search(text) is not None
     if kind == "place":
         return _has_pos(text, ("ns",))
     if kind == "org":
