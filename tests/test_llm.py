@@ -23,12 +23,19 @@ import pytest
 
 from assistant.llm_model import GGUF_SHA256, ensure_gguf, is_assembled, marker_path, sha256_file
 from assistant.llm_server import LLMServer, free_port, is_up
-from assistant.models import Hit
+from assistant.models import Answer, Hit, StreamEvent
+from assistant.ranking import SentenceEvidence
+from assistant.service import Assistant
+from assistant.verify import verify
 from assistant.writers.base import REFUSAL_PHRASE, AnswerWriter
 from assistant.writers.llm import (
+    LLMStats,
     LLMWriter,
     _MarkerStream,
+    build_prompt,
     clean_rewrite,
+    declined,
+    estimate_tokens,
     format_passages,
     looks_like_garbage,
     normalise_markers,
@@ -53,6 +60,12 @@ def make_hit(n: int, text: str, title: str = "测试文件", section: str = "") 
         section=section,
     )
     return Hit(chunk=chunk, score=1.0)
+
+
+def window(hit: int, text: str) -> SentenceEvidence:
+    """A chosen evidence window of passage ``hit`` (0-based), as the decide stage hands it over."""
+    return SentenceEvidence(hit=hit, start=0, end=len(text), text=text, focus=1.0, topic=1.0, type_ok=True,
+                            scope_ok=True, scope_issue="", score=1.0)
 
 
 SOCIAL_CARD = [
@@ -151,6 +164,39 @@ def test_format_passages_truncates_long_passages() -> None:
     assert out.count("长") == 100
     out = format_passages([make_hit(i, "长" * 1000) for i in range(1, 7)])
     assert out.count("长") <= 2400
+
+
+def test_prompt_holds_only_the_evidence_within_the_budget() -> None:
+    evidence = [window(2, "到2025年基本形成京津雄0.5至1小时交通圈。"), window(0, "持卡人可以凭社保卡在三地就医购药。")]
+    prompt = build_prompt("京津冀交通圈的目标是什么？", SOCIAL_CARD, evidence, budget=700)
+    last = prompt.messages[-1][1]
+    assert prompt.numbers == [3, 1]  # passage markers [hit+1], the lead first
+    assert "[3]《京津冀交通一体化行动计划》" in last and "[1]《京津冀社会保障卡一卡通工作方案》 二、主要任务" in last
+    assert "养老" not in last  # passages without chosen sentences are not sent
+    assert "图书馆" not in last  # nor the rest of a passage
+    assert prompt.tokens <= 700
+    # The prefix (instructions and few-shot turns) is identical for every request.
+    other = build_prompt("别的问题？", SOCIAL_CARD, [window(1, SOCIAL_CARD[1].chunk.text)], budget=700)
+    assert other.messages[:-1] == prompt.messages[:-1]
+    assert "未在已收录文件中找到依据" not in "".join(c for _r, c in prompt.messages)  # the model does not refuse
+
+
+def test_prompt_budget_cuts_and_expands() -> None:
+    long = [make_hit(i, "京津冀协同发展取得新进展，" * 60 + "。") for i in range(1, 4)]
+    evidence = [window(i, h.chunk.text) for i, h in enumerate(long)]
+    small = build_prompt("进展如何？", long, evidence, budget=700)
+    assert small.tokens <= 720 and small.numbers[0] == 1
+    whole = build_prompt("京津冀社保卡可以用来做什么？", SOCIAL_CARD, [window(0, "持卡人可以凭社保卡在三地就医购药。")],
+                         budget=3000)
+    assert "图书馆" in whole.messages[-1][1]  # a large budget (a remote model) gets the whole passage
+    assert estimate_tokens("京津冀2025") == int(0.65 * 3 + 4) + 1
+
+
+def test_declined() -> None:
+    assert declined(REFUSAL_PHRASE)
+    assert declined("资料中没有提到城际铁路的投资。")
+    assert declined("抱歉，无法回答。")
+    assert not declined("持卡人可以凭社保卡在三地就医购药[1]。")
 
 
 def test_normalise_markers() -> None:
@@ -264,7 +310,8 @@ def gguf_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def llm_settings(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def llm_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMServer]:
+    """The real llama.cpp server, verbose: its log holds llama.cpp's prefix-match and timing lines."""
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("llama-cpp-python is not installed")
     settings = Settings()
@@ -275,10 +322,16 @@ def llm_settings(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         alias=settings.llm_model,
         log_path=tmp_path_factory.mktemp("llm") / "server.log",
         start_timeout=300,
+        verbose=True,
     )
     with server:
         assert is_up(server.base_url)
-        yield settings.model_copy(update={"llm_base_url": server.base_url, "llm_timeout": 300.0})
+        yield server
+
+
+@pytest.fixture(scope="session")
+def llm_settings(llm_server: LLMServer) -> Settings:
+    return Settings().model_copy(update={"llm_base_url": llm_server.base_url, "llm_timeout": 300.0})
 
 
 @pytest.mark.llm
@@ -299,9 +352,188 @@ def test_answer_cites_existing_passage(llm_settings: Settings) -> None:
 
 
 @pytest.mark.llm
-def test_refuses_when_passages_do_not_answer(llm_settings: Settings) -> None:
-    answer = LLMWriter(llm_settings).write("中国火星探测器是哪一年着陆火星的？", SOCIAL_CARD)
-    assert REFUSAL_PHRASE in answer, answer
+def test_evidence_answer_has_verified_markers(llm_settings: Settings) -> None:
+    """The model composes from the chosen sentences; every sentence of the draft verifies."""
+    evidence = [window(0, SOCIAL_CARD[0].chunk.text)]
+    stats = LLMStats()
+    t0 = time.monotonic()
+    draft = "".join(LLMWriter(llm_settings).stream("京津冀社保卡可以用来做什么？", SOCIAL_CARD, (), evidence,
+                                                   stats=stats))
+    elapsed = time.monotonic() - t0
+    checked = verify(draft, SOCIAL_CARD)
+    print(f"verified answer in {elapsed:.1f} s (first token {stats.first_token_s} s, {stats.tokens} tokens, "
+          f"{stats.tokens_per_s} tokens/s, prompt ~{stats.prompt_tokens_est} tokens): {draft!r}")
+    assert checked.citations and not checked.unsupported, (draft, checked.unsupported)
+    assert all(c.doc_id == "doc1" for c in checked.citations), draft
+    assert not declined(draft) and not looks_like_garbage(draft)
+    assert stats.prompt_tokens_est <= llm_settings.llm_prompt_budget
+
+
+def _log_since(server: LLMServer, offset: int) -> str:
+    assert server.log_path is not None
+    return server.log_path.read_bytes()[offset:].decode("utf-8", "replace")
+
+
+def _log_size(server: LLMServer) -> int:
+    assert server.log_path is not None
+    return server.log_path.stat().st_size
+
+
+_PROMPT_EVAL = re.compile(r"prompt eval time =\s*([\d.]+) ms /\s*(\d+) tokens")
+
+
+def _prompt_eval(text: str) -> tuple[float, int]:
+    found = _PROMPT_EVAL.findall(text)
+    assert found, text[-2000:]
+    ms, tokens = found[-1]
+    return float(ms), int(tokens)
+
+
+@pytest.mark.llm
+def test_fixed_prefix_is_reused_between_requests(llm_server: LLMServer, llm_settings: Settings) -> None:
+    """The instructions and few-shot turns are evaluated once: the next request processes only its new part."""
+    from assistant.llm_server import self_check
+
+    writer = LLMWriter(llm_settings)
+    self_check(llm_server.base_url, llm_server.alias)  # another prompt first: the prefix is not in the cache
+    first_q, second_q = "京津冀社保卡可以用来做什么？", "京津冀交通圈的目标是什么？"
+    mark = _log_size(llm_server)
+    t0 = time.monotonic()
+    "".join(writer.stream(first_q, SOCIAL_CARD, (), [window(0, SOCIAL_CARD[0].chunk.text)]))
+    cold_s = time.monotonic() - t0
+    time.sleep(0.5)
+    cold_ms, cold_tokens = _prompt_eval(_log_since(llm_server, mark))
+    mark = _log_size(llm_server)
+    stats = LLMStats()
+    "".join(writer.stream(second_q, SOCIAL_CARD, (), [window(2, SOCIAL_CARD[2].chunk.text)], stats=stats))
+    time.sleep(0.5)
+    log = _log_since(llm_server, mark)
+    warm_ms, warm_tokens = _prompt_eval(log)
+    hit = re.search(r"(\d+) prefix-match hit, remaining (\d+) prompt tokens", log)
+    print(f"prompt processing: first request {cold_tokens} tokens in {cold_ms / 1000:.1f} s "
+          f"(answer {cold_s:.1f} s); second request {warm_tokens} new tokens in {warm_ms / 1000:.1f} s "
+          f"(first token {stats.first_token_s} s); {hit.group(0) if hit else 'no prefix-match line'}")
+    assert hit, log[-2000:]
+    assert int(hit.group(1)) >= 250  # the fixed prefix
+    assert warm_tokens < cold_tokens / 2
+    assert warm_ms < cold_ms
+
+
+def _fake_answer_server(content: str) -> tuple[ThreadingHTTPServer, str]:
+    """A deterministic OpenAI-compatible endpoint streaming ``content`` (for the fallback logic only)."""
+    import json
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for piece in re.findall(r".{1,3}", content, flags=re.S):
+                chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+def _draft(bot: Assistant, writer: AnswerWriter, question: str, evidence: list[SentenceEvidence]
+           ) -> tuple[str, Answer, list[StreamEvent]]:
+    base = Answer(question=question, text="", writer="llm")
+    events: list[StreamEvent] = []
+    gen = bot._llm_draft(writer, base, question, SOCIAL_CARD, (), evidence)
+    while True:
+        try:
+            events.append(next(gen))
+        except StopIteration as stop:
+            return str(stop.value), base, events
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ("持卡人可以凭社保卡在三地就医购药、直接结算[1]。", None),
+    (f"{REFUSAL_PHRASE}。", "declined"),
+    ("资料中没有提到社保卡的用途。", "declined"),
+    ("持卡人可以凭社保卡在三地就医购药[1]。社保卡还可以用于领取每月500元的交通补贴[1]。", "unsupported"),
+    ("持卡人可以凭社保卡就医。", "unsupported"),  # no marker at all
+    ("asdf qwer zxcv " * 5, "garbage"),
+])
+def test_draft_fallback_logic(content: str, reason: str | None) -> None:
+    """Declined, invented (unsupported by the cited passage) and garbage drafts fall back with the cause."""
+    server, url = _fake_answer_server(content)
+    try:
+        bot = Assistant(Settings(llm_base_url=url, llm_timeout=10.0))
+        draft, base, events = _draft(bot, LLMWriter(bot.settings), "京津冀社保卡可以用来做什么？",
+                                     [window(0, SOCIAL_CARD[0].chunk.text)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert base.fallback_reason == reason, (draft, base.llm)
+    if reason is None:
+        assert draft == content and base.writer == "llm" and not base.notice
+        assert base.llm["sentences"] == 1 and base.llm["unsupported"] == []
+    else:
+        assert draft == "" and base.writer == "extractive" and base.notice and "摘录" in base.notice
+        assert events[-1].type == "reset"  # the streamed partial draft is discarded
+    assert "first_token" in base.timings
+
+
+def test_unavailable_server_is_a_fallback_cause() -> None:
+    bot = Assistant(Settings(llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_timeout=5.0))
+    draft, base, _events = _draft(bot, LLMWriter(bot.settings), "京津冀社保卡可以用来做什么？",
+                                  [window(0, SOCIAL_CARD[0].chunk.text)])
+    assert draft == "" and base.fallback_reason == "unavailable"
+
+
+@pytest.mark.llm
+def test_real_model_asked_beyond_its_evidence_falls_back_or_verifies(llm_settings: Settings) -> None:
+    """Asked for a figure the evidence lacks, the real model either declines or invents (both fall back)
+    or stays with the evidence (then every sentence verifies): an unsupported sentence never stands."""
+    bot = Assistant(llm_settings)
+    evidence = [window(2, SOCIAL_CARD[2].chunk.text)]
+    draft, base, _events = _draft(bot, bot.writer("llm"), "京津冀城际铁路的总投资是多少亿元？", evidence)
+    print(f"fallback_reason={base.fallback_reason}; draft={base.llm.get('draft')!r}")
+    if base.fallback_reason is None:
+        assert draft and not verify(draft, SOCIAL_CARD).unsupported
+    else:
+        assert base.fallback_reason in ("declined", "unsupported", "garbage")
+        assert draft == "" and base.notice
+
+
+@pytest.mark.llm
+def test_cancel_stops_generation_on_the_server(llm_server: LLMServer, llm_settings: Settings) -> None:
+    """Closing the service's stream (the web page's 停止生成, Ctrl-C in the CLI) closes the HTTP stream and
+    llama.cpp stops generating: the next request is served at once, not after the long answer."""
+    settings = llm_settings.model_copy(update={"llm_max_tokens": 400})
+    bot = Assistant(settings)
+    long_text = "".join(h.chunk.text for h in SOCIAL_CARD)
+    evidence = [window(i, h.chunk.text) for i, h in enumerate(SOCIAL_CARD)]
+    base = Answer(question="q", text="", writer="llm")
+    gen = bot._llm_draft(bot.writer("llm"), base, "请详细介绍京津冀在社保卡、养老和交通方面的全部措施。",
+                         SOCIAL_CARD, (), evidence)
+    mark = _log_size(llm_server)
+    first = next(gen)
+    assert first.type == "delta"
+    t0 = time.monotonic()
+    gen.close()  # what Gradio's cancel and a closed CLI do
+    deadline = time.monotonic() + 30
+    while "Disconnected from client" not in _log_since(llm_server, mark) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stopped = time.monotonic() - t0
+    log = _log_since(llm_server, mark)
+    assert "Disconnected from client" in log, log[-1500:]
+    from assistant.llm_server import self_check
+
+    t1 = time.monotonic()
+    self_check(llm_server.base_url, llm_server.alias)
+    print(f"generation stopped {stopped:.1f} s after cancel; next request served in {time.monotonic() - t1:.1f} s "
+          f"(an uncancelled answer of this evidence, {len(long_text)} characters, would take far longer)")
 
 
 @pytest.mark.llm
