@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .models import Chunk, DocPart, Document
-from .zh import CLAUSE_END_RE, SENTENCE_END_RE
+from .zh import CLAUSE_END_RE, DATE_RE, SENTENCE_END_RE
 
 # Bump when the chunks of an unchanged file would differ: recorded in the manifest's chunking
 # settings, so an index built by an older chunker asks for ``assistant index --rebuild``.
@@ -71,6 +71,8 @@ def _is_plain_heading(line: str, next_line: str | None, after: str | None = None
     another such line that is (a headline in two lines: title, then subtitle)."""
     if len(line) > _PLAIN_HEADING_MAX or _SENTENCE_END.search(line) or _CLAUSE_END.search(line[-1:]):
         return False
+    if DATE_RE.match(line):
+        return False  # a header line ("2017年10月1日 施行", "2024年9月27日 …通过"), not a heading
     if next_line is not None and after is not None and _is_plain_heading(next_line, after):
         return True
     return next_line is not None and len(next_line) > len(line) * 2
