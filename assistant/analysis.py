@@ -41,16 +41,23 @@ _UNIT_ALT = "|".join(re.escape(u) for u in UNITS)
 _ASK_NUMBER = re.compile(
     rf"多少(?P<u1>{_UNIT_ALT})?|几(?P<u2>{_UNIT_ALT})|多大|多高|多长|多远|多重|多久|几成|百分之几|占比|比重|比例(?:是|为)?多少"
 )
-_ASK_DATE = re.compile(r"什么时候|何时|几点|哪一?年|哪一?天|哪一?日|几月|几号|何年|什么时间|何日|日期|哪个月|哪一个月")
-_ASK_PERSON = re.compile(r"由谁|是谁|谁|哪位|何人|哪个人|什么人|叫什么名字|姓名")
-_ASK_PLACE = re.compile(r"哪里|哪儿|何地|何处|在哪|什么地方|哪个(?:城市|地区|省|市|区|县|地方)|哪座城市|哪些(?:城市|地区|地方)")
+_HEAD_NUMBER = re.compile(
+    r"(?:人数|数量|总数|个数|次数|件数|户数|病例数|[^\u4e00-\u9fff]数|总量|规模|金额|总额|投资额|票房|吞吐量|产量|销量|交付量|"
+    r"增速|增长率|增幅|涨幅|降幅|比例|占比|比重|面积|长度|里程|高度|价格|收入|总值|生产总值|GDP|人口|年龄|得分|比分)$"
+)
+_HEAD_DATE = re.compile(r"(?:时间|日期|时候|年份|开幕日|开售日)$")
+_HEAD_PLACE = re.compile(r"(?:地点|举办地|所在地|发源地|总部)$")
+_HEAD_ENTITY = re.compile(r"(?:冠军|亚军|得主|获得者|获奖者|负责人|主席|首相|总统|总理|主教练|作者|导演|主演|创始人|董事长)$")
+_ASK_DATE = re.compile(r"什么时候|什麼時候|何时|何時|什麼時間|几点|哪一?年|哪一?天|哪一?日|几月|几号|何年|什么时间|何日|日期|哪个月|哪一个月")
+_ASK_PERSON = re.compile(r"由谁|是谁|谁|誰|哪位|何人|哪个人|什么人|叫什么名字|姓名")
+_ASK_PLACE = re.compile(r"哪里|哪儿|哪裡|何地|何处|何處|在哪(?![种種个個些类類])|什么地方|哪个(?:城市|地区|省|市|区|县|地方)|哪座城市|哪些(?:城市|地区|地方)")
 _ASK_ORG = re.compile(r"哪个(?:部门|机构|单位|组织|会议)|哪家|哪些(?:部门|机构|单位)|什么(?:机构|部门|组织|会议)|哪次(?:会议)?|哪一次(?:会议)?|哪届")
-_ASK_LIST = re.compile(r"哪些|哪几|有什么|有哪|包括什么|包含什么|几项|几个方面|什么措施|什么举措")
+_ASK_LIST = re.compile(r"哪些|哪几|哪幾|有什么|有哪|包括什么|包含什么|几项|几个方面|什么措施|什么举措")
 _ASK_YESNO = re.compile(r"是否|是不是|有没有|能否|可否|能不能|会不会|可不可以|吗[？?]?$")
-_ASK_EXPLAIN = re.compile(r"为什么|为何|如何|怎样|怎么|什么意思|含义|意义|目的|原因")
+_ASK_EXPLAIN = re.compile(r"为什么|为何|為什麼|為何|如何|怎样|怎么|什么意思|含义|意义|目的|原因")
 _INTERROGATIVE = re.compile(
     "|".join(p.pattern for p in (_ASK_NUMBER, _ASK_DATE, _ASK_PERSON, _ASK_PLACE, _ASK_ORG, _ASK_LIST, _ASK_YESNO,
-                                 _ASK_EXPLAIN)) + r"|什么|哪"
+                                 _ASK_EXPLAIN)) + r"|什么|什麼|哪|何"
 )
 
 # -- document scope -------------------------------------------------------------------------------
@@ -243,6 +250,16 @@ def _answer_type(text: str) -> tuple[AnswerType, str | None]:
         return "explanation", None
     if _ASK_YESNO.search(text):
         return "yesno", None
+    # A question written as a noun phrase ("…的死亡人数", "…开幕时间", "…冠军") asks for what its head noun is.
+    head = text.rstrip("？?。 ")
+    if m := _HEAD_NUMBER.search(head):
+        return "number", "人" if m.group(0) in ("人数", "人口") else None
+    if _HEAD_DATE.search(head):
+        return "date", None
+    if _HEAD_PLACE.search(head):
+        return "place", None
+    if _HEAD_ENTITY.search(head):
+        return "person", None
     return "fact", None
 
 
@@ -291,7 +308,7 @@ def _focus_and_topic(text: str) -> tuple[list[str], list[str]]:
                     topic.append(word)
                 continue
             is_place = flag.startswith("ns")
-            if in_asked and not is_place and flag[:1] in _FOCUS_TAGS:
+            if in_asked and not is_place and (flag[:1] in _FOCUS_TAGS or flag == "eng"):
                 if len(word) < 2 and flag[:1] != "n":
                     continue
                 if word not in focus:

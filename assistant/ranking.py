@@ -69,6 +69,10 @@ MAX_SENTENCE = 260
 
 _ORG = re.compile(r"委员会|人民代表大会|人大|常委会|会议|政府|国务院|部|厅|局|办公室|办|小组|中心|集团|公司|大学|学院|银行|协会|联盟|机构")
 _ROLE = re.compile(r"组长|副组长|主任|书记|部长|市长|省长|总理|主席|局长|厅长|负责人|同志|院长|委员")
+_NOT_QUANTITY = re.compile(
+    r"(?:19|20)\d{2}\s*年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|\d{1,2}月|"
+    r"[A-Z][a-z]{2}\.? \d{1,2}, \d{4}|第[\d一二三四五六七八九十百]+[届次季期批条款章节轮]|[一二三四]季度"
+)
 _ADOPTION = re.compile(r"通过|施行|实施|公布|颁布|发布|修订|修正|批准")
 
 
@@ -103,7 +107,9 @@ class SentenceEvidence:
         the source, so a lower share suffices, or less still when the passage is semantically close.
         """
         g = self.gate
-        if not (self.type_ok and self.scope_ok and self.places_ok) or self.topic < g.min_topic:
+        if not (self.type_ok and self.scope_ok and self.places_ok):
+            return False
+        if not self.open_type and self.topic < g.min_topic:
             return False
         if not self.open_type:
             return self.focus >= g.min_focus
@@ -137,8 +143,19 @@ def _has_unit(text: str, unit: str) -> bool:
     return re.search(rf"{NUMBER}\s*(?:多|余|左右)?\s*[万亿千百]?\s*{re.escape(unit)}", text) is not None
 
 
-def type_present(part: QuestionPart, text: str, granularity: str = "any") -> bool:
+def type_present(part: QuestionPart, text: str, granularity: str = "any", asked_years: Sequence[int] = (),
+                 question_words: Sequence[str] = ()) -> bool:
+    """Whether ``text`` holds an item of the asked type that the question does not already give
+    (the question's own years are no answer to "how many", its own names no answer to "who/where")."""
     kind = part.answer_type
+    for year in asked_years:
+        text = re.sub(rf"{year}\s*年(?:度)?", "", text)
+    if kind == "number":  # dates, years and ordinals are not quantities
+        text = _NOT_QUANTITY.sub("", text)
+    if kind in ("person", "place", "org"):
+        for word in sorted(question_words, key=len, reverse=True):
+            if len(word) >= 2:
+                text = text.replace(word, "")
     if kind == "number":
         if part.unit:
             return _has_unit(text, part.unit) or (part.unit in ("%", "％") and PERCENT_RE.search(text) is not None)
@@ -217,6 +234,8 @@ class EvidenceRanker:
                 return False, "year"
             if said and not period:
                 return False, "year"
+            if not period and not any(str(y) in chunk.text or str(y) in chunk.title for y in asked):
+                return False, "year"  # an undated passage that never names the asked year
         asked = [r for r in analysis.regions if r in ("北京", "天津", "河北")]
         if asked and len(asked) < 3:
             doc_region = meta.get("region")
@@ -232,6 +251,9 @@ class EvidenceRanker:
         """Every sentence and two-sentence window of the hits, scored for each part of the question."""
         parts = analysis.parts or [QuestionPart(analysis.question, analysis.answer_type, analysis.unit, analysis.focus)]
         granularity = analysis.date_granularity
+        if granularity == "any" and analysis.years:
+            granularity = "month"  # a year is given: "when" asks for more than that year
+        question_words = [*analysis.focus, *analysis.topic, *analysis.places]
         out: list[SentenceEvidence] = []
         for p_index, part in enumerate(parts):
             focus_words = part.focus or analysis.focus or analysis.topic
@@ -260,7 +282,8 @@ class EvidenceRanker:
                         if j > i:
                             focus *= 0.95  # a pair is weaker evidence than one sentence
                         topic = term_share(topic_terms, window + " " + context) if topic_terms else 1.0
-                        type_ok = type_present(part, window, granularity) if focus >= 0.4 else False
+                        type_ok = type_present(part, window, granularity, analysis.years, question_words) \
+                            if focus >= 0.4 else False
                         scope_ok, issue = self.scope(analysis, hit, window)
                         places_ok = not place_terms or term_share(place_terms, window + " " + context) >= MIN_PLACES
                         score = FOCUS_WEIGHT * focus + TOPIC_WEIGHT * topic + TYPE_WEIGHT * float(type_ok)
