@@ -122,6 +122,12 @@ def _subterms(term: str) -> tuple[str, ...]:
     return parts
 
 
+@lru_cache(maxsize=8192)
+def _forms(term: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the written forms of ``term``, its parts): computed once per term, not per window."""
+    return variants(term), _subterms(term)
+
+
 def term_share(terms: dict[str, float], text: str) -> float:
     """IDF-weighted share of ``terms`` in ``text``; a compound counts 0.8 when all its parts occur."""
     total = sum(terms.values())
@@ -130,11 +136,10 @@ def term_share(terms: dict[str, float], text: str) -> float:
     lowered = text.lower()
     got = 0.0
     for term, weight in terms.items():
-        if any(v in lowered for v in variants(term)):
+        forms, parts = _forms(term)
+        if any(v in lowered for v in forms):
             got += weight
-            continue
-        parts = _subterms(term)
-        if parts and all(p in lowered for p in parts):
+        elif parts and all(p in lowered for p in parts):
             got += 0.8 * weight
     return got / total
 
@@ -175,10 +180,16 @@ def type_present(part: QuestionPart, text: str, granularity: str = "any", asked_
     return True
 
 
-def _has_pos(text: str, tags: tuple[str, ...]) -> bool:
+@lru_cache(maxsize=8192)
+def _pos_tags(text: str) -> frozenset[str]:
     import jieba.posseg as pseg
 
-    return any(p.flag.startswith(tags) for p in pseg.lcut(text[:MAX_SENTENCE]))
+    # No HMM: unknown words are not guessed (the guessing was most of the second stage's time).
+    return frozenset(p.flag for p in pseg.lcut(text, HMM=False))
+
+
+def _has_pos(text: str, tags: tuple[str, ...]) -> bool:
+    return any(flag.startswith(tags) for flag in _pos_tags(text[:MAX_SENTENCE]))
 
 
 class EvidenceRanker:
