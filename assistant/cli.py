@@ -216,7 +216,7 @@ def _stream_llm_answer(bot: Any, question: str, filters: dict[str, Any]) -> Any:
             if event.type == "delta":
                 if first is None:
                     first = time.perf_counter() - t0
-                    print(f"（{first:.1f} 秒）", file=sys.stderr, flush=True)
+                    print(f"（首字 {first:.1f} 秒）", file=sys.stderr, flush=True)
                 shown.append(event.text)
                 sys.stdout.write(event.text)
                 sys.stdout.flush()
