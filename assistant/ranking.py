@@ -247,12 +247,12 @@ class EvidenceRanker:
                 return False, "year"
             if not period and not any(str(y) in chunk.text or str(y) in chunk.title for y in asked):
                 return False, "year"  # an undated passage that never names the asked year
-        asked = [r for r in analysis.regions if r in ("北京", "天津", "河北")]
-        if asked and len(asked) < 3:
+        asked_regions = [r for r in analysis.regions if r in ("北京", "天津", "河北")]
+        if asked_regions and len(asked_regions) < 3:
             doc_region = meta.get("region")
             context = regions_in(window + chunk.section)
             mentions_all = "京津冀" in window
-            if not mentions_all and not (set(asked) & set(context)) and doc_region not in asked and doc_region is not None:
+            if not mentions_all and not (set(asked_regions) & set(context)) and doc_region not in asked_regions and doc_region is not None:
                 return False, "region"
         if analysis.other_provinces and not any(p in window + chunk.title for p in analysis.other_provinces):
             return False, "region"

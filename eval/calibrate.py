@@ -17,13 +17,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
+from assistant.analysis import QuestionAnalysis
 from assistant.decide import decide
 from assistant.models import Filters
+from assistant.ranking import SentenceEvidence
 from assistant.rewrite import rewrite_followup
 from assistant.service import Assistant
 from index.settings import Settings
 
-from .datasets import load_own_set
+from .datasets import Question, load_own_set
 from .run import _eval_settings, own_index_name
 
 FOCUS = (0.5, 0.55, 0.6, 0.65, 0.7)
@@ -43,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     eval_set = load_own_set(args.set, base.corpus_dir, base.shared_dir)
     bot = Assistant(_eval_settings(base, own_index_name(base)))
     bot.index(eval_set.corpus)
-    rows = []
+    rows: list[tuple[Question, QuestionAnalysis, list[SentenceEvidence] | None]] = []
     for q in eval_set.questions:
         question = rewrite_followup(q.question, q.history) if q.history else q.question
         analysis = bot.analyse(question)
@@ -56,11 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for focus, focus_open, topic in itertools.product(FOCUS, FOCUS_OPEN, TOPIC):
         gate = replace(bot.gate(), min_focus=focus, min_focus_open=focus_open, min_topic=topic)
         refused_ok = false_refusals = n_ans = n_un = 0
-        for q, analysis, windows in rows:
-            if windows is None:
+        for q, analysis, scored in rows:
+            if scored is None:
                 refused = True
             else:
-                regated = [replace(w, gate=gate) for w in windows]
+                regated = [replace(w, gate=gate) for w in scored]
                 refused = decide(analysis, regated).status == "not_found"
             if q.answerable:
                 n_ans += 1

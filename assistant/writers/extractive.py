@@ -104,8 +104,10 @@ class ExtractiveWriter(AnswerWriter):
             title = passages[items[0].hit].chunk.title
             parts = [f"根据《{title}》：" if i == 0 else f"此外，《{title}》提出："]
             for w in items:
-                body = w.text.rstrip(SENTENCE_END)
-                parts.append(f"{body}[{w.hit + 1}]{w.text[len(body):] or '。'}")
+                for start, end in sentence_spans(w.text) or [(0, len(w.text))]:  # a marker after every sentence
+                    sentence = w.text[start:end]
+                    body = sentence.rstrip(SENTENCE_END)
+                    parts.append(f"{body}[{w.hit + 1}]{sentence[len(body):] or '。'}")
             lines.append("".join(parts))
         return "\n".join(lines) + "\n"
 
