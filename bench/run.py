@@ -760,6 +760,9 @@ def _token_count(base_url: str, text: str) -> int | None:
     return None
 
 
+GENERATED_FALLBACKS = ("unsupported", "declined", "garbage")  # the LLM did generate before the fallback
+
+
 def section_llm(plan: Plan) -> dict[str, Any]:
     from assistant.llm_server import LLMServer, is_up
 
@@ -830,6 +833,7 @@ def section_llm(plan: Plan) -> dict[str, Any]:
                 "writer": final.writer if final else None,
                 "refused": bool(final.refused) if final else None,
                 "fell_back": bool(final and final.writer != "llm"),
+                "fallback_reason": getattr(final, "fallback_reason", None) if final else None,
                 "ttft_s": round(first - t0, 3) if first is not None else None,
                 "total_s": round(end - t0, 3),
                 "tokens": count,
@@ -837,7 +841,11 @@ def section_llm(plan: Plan) -> dict[str, Any]:
                 "tokens_per_s": rate,
             })
         # speed counts every run the LLM generated for, whatever the verifier then decided
-        llm_runs = [r for r in runs if r["writer"] == "llm" and r["ttft_s"] is not None]
+        # (an answer that fell back after verification still timed the LLM's own generation)
+        llm_runs = [r for r in runs if r["ttft_s"] is not None
+                    and (r["writer"] == "llm" or r["fallback_reason"] in GENERATED_FALLBACKS)]
+        out["fallbacks"] = {str(r["fallback_reason"]): sum(1 for x in runs if x["fallback_reason"] == r["fallback_reason"])
+                            for r in runs if r["fallback_reason"]}
         out["runs"] = runs
         out["refused_after_generation"] = sum(1 for r in llm_runs if r["refused"])
         out["ttft_p50_s"] = round(percentile([r["ttft_s"] for r in llm_runs], 50), 3) if llm_runs else None

@@ -142,7 +142,9 @@ def test_bench_llm_section_times_the_local_llm(tmp_path: Path, model_path: Path)
     llm = json.loads(next(results.glob("*.json")).read_text(encoding="utf-8"))["llm"]
     assert "skipped" not in llm and "error" not in llm, llm
     (run,) = llm["runs"]
-    assert run["writer"] == "llm" and run["ttft_s"] > 0 and run["total_s"] >= run["ttft_s"], run
+    # the LLM generated; its draft may then fall back to the extractive answer after verification
+    assert run["writer"] == "llm" or run["fallback_reason"] in ("unsupported", "declined", "garbage"), run
+    assert run["ttft_s"] > 0 and run["total_s"] >= run["ttft_s"], run
     assert llm["ttft_p50_s"] == run["ttft_s"]  # counted whether or not the verifier refused it
     assert llm["refused_after_generation"] == int(run["refused"])
 
