@@ -58,6 +58,8 @@ def _near_duplicate(a: SentenceEvidence, chosen: Sequence[SentenceEvidence]) -> 
     for c in chosen:
         if c.hit == a.hit and not (a.end <= c.start or a.start >= c.end):
             return True  # overlapping windows of one passage
+        if a.text in c.text or c.text in a.text:
+            return True  # one window holds the other (a sentence and the pair around it)
         if numbers != set(_DIGITS.findall(c.text)):
             continue
         other = char_bigrams(c.text)

@@ -97,6 +97,7 @@ class ExtractiveWriter(AnswerWriter):
                 groups[doc] = []
             groups[doc].append(w)
         lines = []
+        emitted: set[str] = set()  # a sentence shared by two windows (overlapping passages) is written once
         for i, doc in enumerate(order):
             items = sorted(groups[doc], key=lambda w: (passages[w.hit].chunk.start + w.start))
             if i == 0:
@@ -107,8 +108,12 @@ class ExtractiveWriter(AnswerWriter):
                 for start, end in sentence_spans(w.text) or [(0, len(w.text))]:  # a marker after every sentence
                     sentence = w.text[start:end]
                     body = sentence.rstrip(SENTENCE_END)
+                    if body in emitted:
+                        continue
+                    emitted.add(body)
                     parts.append(f"{body}[{w.hit + 1}]{sentence[len(body):] or '。'}")
-            lines.append("".join(parts))
+            if len(parts) > 1:
+                lines.append("".join(parts))
         return "\n".join(lines) + "\n"
 
     def stream(self, question: str, passages: Sequence[Hit], history: History = (),
