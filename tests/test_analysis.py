@@ -3,6 +3,8 @@ and the second-stage evidence rules on constructed passages."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from assistant.analysis import DocCatalog, DocEntryView, analyse
@@ -102,7 +104,7 @@ def _hit(text: str, n: int = 0, **meta: object) -> Hit:
 class _Weights:
     """Equal IDF for every word: the rules below do not depend on corpus statistics."""
 
-    df: dict[str, int] = {}
+    df: ClassVar[dict[str, int]] = {}
 
     def idf(self, token: str) -> float:
         return 1.0
