@@ -30,6 +30,7 @@ from index.zh import (
     PROVINCES,
     REGION_ALIASES,
     UNITS,
+    YEAR_RE,
     provinces_in,
     regions_in,
 )
@@ -61,7 +62,6 @@ _INTERROGATIVE = re.compile(
 )
 
 # -- document scope -------------------------------------------------------------------------------
-_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*年(?!代)")
 _TITLE = re.compile(r"《([^》]{2,80})》")
 _ARTICLE = re.compile(rf"第([{CN_DIGITS}\d]+)条")
 _EDITION = re.compile(r"((?:19|20)\d{2})\s*年(?:修订|修正|修改)?(?:版|本|稿)")
@@ -283,7 +283,7 @@ def _strip_scope(text: str) -> str:
     """The question without the words that only name its document or scope."""
     text = _TITLE.sub(" ", text)
     text = _EDITION.sub(" ", text)
-    text = _YEAR.sub(" ", text)
+    text = YEAR_RE.sub(" ", text)
     text = _CONGRESS.sub(" ", text)
     for word, _kind in KIND_WORDS:
         text = text.replace(word, " ")
@@ -350,7 +350,7 @@ def analyse(question: str, catalog: DocCatalog | None = None) -> QuestionAnalysi
     a.titles = [t.strip() for t in _TITLE.findall(text)]
     a.edition_years = [int(y) for y in _EDITION.findall(text)]
     outside_titles = _TITLE.sub(" ", text)
-    a.years = sorted({int(y) for y in _YEAR.findall(outside_titles)})
+    a.years = sorted({int(y) for y in YEAR_RE.findall(outside_titles)})
     a.congress = sorted(set(_CONGRESS.findall(outside_titles)))
     a.articles = _ARTICLE.findall(text)
     a.regions = [r for r in regions_in(outside_titles)]
