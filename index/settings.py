@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     query_threads: int = 1  # one short query: 1 thread is 2-6x faster than 2 on a busy 2-core machine
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
+    # Optional: an OpenAI-compatible /v1/embeddings endpoint (Infinity, Text Embeddings Inference,
+    # vLLM, llama.cpp's server in embedding mode) used for indexing and queries instead of the local
+    # encoder. The index records the served model's fingerprint like the local one's.
+    embedding_url: str | None = Field(default=None, description=(
+        "base URL of an OpenAI-compatible embeddings endpoint, e.g. http://gpu-host:7997/v1; unset: local encoder"))
+    embedding_remote_model: str = Field(default="multilingual-e5-small", description=(
+        "model name sent to the embeddings endpoint"))
+    embedding_api_key: str = Field(default="not-needed", description="bearer token for the embeddings endpoint")
+    embedding_timeout: float = Field(default=60.0, gt=0, description="seconds per embeddings request")
 
     # --- chunking --------------------------------------------------------------------------
     chunk_size: int = 400  # max characters of a chunk's raw text
