@@ -10,7 +10,7 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: run setup model llm system-deps test lint eval bench clean
+.PHONY: run setup model llm embed-gguf system-deps test lint eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,23 @@ llm: $(VENV)/.llm-installed-$(LLAMA_FLAVOUR)
 	$(BIN)/python -m assistant.llm_model
 	$(BIN)/assistant llm-serve --check
 
+# The bundled e5 model as GGUF, for llama.cpp's server in embedding mode (the embeddings endpoint
+# ASSISTANT_EMBEDDING_URL is tested against it). The converter is llama.cpp's convert_hf_to_gguf.py
+# from the same llama-cpp-python source distribution `make llm` builds (downloaded once, by name).
+LLAMA_SRC_DIR ?= $(HOME)/.cache/jjj-assistant/src/llama-cpp-python-$(LLAMA_VERSION)
+
+$(LLAMA_SRC_DIR)/.unpacked:
+	mkdir -p $(LLAMA_SRC_DIR)/sdist
+	$(BIN)/pip download --no-deps --no-binary :all: -d $(LLAMA_SRC_DIR)/sdist llama-cpp-python==$(LLAMA_VERSION)
+	tar -xzf $(LLAMA_SRC_DIR)/sdist/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(LLAMA_SRC_DIR) --strip-components=3 \
+		llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp/convert_hf_to_gguf.py \
+		llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp/conversion \
+		llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp/gguf-py
+	touch $@
+
+embed-gguf: $(VENV)/.llm-installed-$(LLAMA_FLAVOUR) $(LLAMA_SRC_DIR)/.unpacked model
+	$(BIN)/python -m index.gguf_export --converter $(LLAMA_SRC_DIR)
+
 # Browser-test dependencies from Debian (never `playwright install`).
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wqy; then \
@@ -73,7 +90,7 @@ run: setup
 	$(BIN)/assistant index docs_corpus
 	$(BIN)/assistant serve --no-index
 
-test: setup llm system-deps
+test: setup llm embed-gguf system-deps
 	$(BIN)/python -m pytest -q -rs
 
 lint:

@@ -179,8 +179,10 @@ def server_command(
     verbose: bool = False,
     cache: bool = False,
     cache_size: int = DEFAULT_CACHE_BYTES,
+    embedding: bool = False,
 ) -> list[str]:
-    """The argv of ``python -m llama_cpp.server`` for one model."""
+    """The argv of ``python -m llama_cpp.server`` for one model (``embedding``: serve /v1/embeddings)."""
+    extra = ["--embedding", "true"] if embedding else []
     return [
         python or sys.executable,
         "-m",
@@ -200,6 +202,7 @@ def server_command(
         # The writer shares one prompt prefix between answer and rewrite requests instead.
         "--cache", "true" if cache else "false",
         "--cache_size", str(cache_size),
+        *extra,
     ]  # fmt: skip
 
 
@@ -239,8 +242,10 @@ class LLMServer:
         cache: bool = False,
         cache_size: int = DEFAULT_CACHE_BYTES,
         check: bool = True,
+        embedding: bool = False,
     ) -> None:
         self.model = Path(model)
+        self.embedding = embedding  # an embeddings server (an encoder GGUF); the completion self-check is skipped
         self.check = check  # run a multi-token self-check completion after start
         self.host = host
         self.port = port
@@ -282,6 +287,7 @@ class LLMServer:
             verbose=self.verbose,
             cache=self.cache,
             cache_size=self.cache_size,
+            embedding=self.embedding,
         )
 
     def running(self) -> bool:
@@ -315,7 +321,7 @@ class LLMServer:
         )
         if wait:
             self.wait_ready()
-            if self.check:
+            if self.check and not self.embedding:
                 self.run_self_check()
         return self
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -54,6 +55,14 @@ class Embedder(ABC):
     def describe(self) -> dict[str, Any]:
         return {"backend": self.backend, "model": self.name, "dim": self.dim,
                 "batch_size": self.batch_size, "threads": self.batch_threads}
+
+    def fingerprint(self) -> str:
+        """What an index records of the model that embedded it (compared on every sync)."""
+        config = self.model_path / "config.json"
+        digest = hashlib.sha1(config.read_bytes()).hexdigest()[:12] if config.exists() else "noconfig"
+        base = f"{self.name}:{self.dim}:{digest}"
+        # Backends give slightly different vectors: mixing them in one index would skew scores.
+        return base if self.backend == "torch" else f"{base}:{self.backend}"
 
     def _encode(self, texts: Sequence[str], prompt: str, show_progress: bool = False) -> np.ndarray:
         if not texts:
@@ -219,10 +228,29 @@ def make_embedder(settings: Settings, path: Path, backend: str | None = None) ->
 
 
 def get_embedder(settings: Settings) -> Embedder:
+    if settings.embedding_url:
+        return _remote_embedder(settings)
     path = resolve_model_path(settings)
     key = (str(path.resolve()), settings.embedding_backend, settings.embed_batch_size, settings.embed_threads)
     with _CACHE_LOCK:
         if key not in _CACHE:
             log.info("loading embedding model %s (%s)", path, settings.embedding_backend)
             _CACHE[key] = make_embedder(settings, path)
+        return _CACHE[key]
+
+
+def _remote_embedder(settings: Settings) -> Embedder:
+    """The endpoint named by ``ASSISTANT_EMBEDDING_URL`` (one client per URL and model per process)."""
+    from .remote_embedder import RemoteEmbedder
+
+    url = str(settings.embedding_url)
+    key = (url, "remote", settings.embed_batch_size, hash(settings.embedding_remote_model))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            log.info("embedding through %s (%s)", url, settings.embedding_remote_model)
+            _CACHE[key] = RemoteEmbedder(
+                url, settings.embedding_remote_model, api_key=settings.embedding_api_key,
+                timeout=settings.embedding_timeout, batch_size=settings.embed_batch_size,
+                query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt,
+                local_model_path=settings.embedding_model_path)
         return _CACHE[key]

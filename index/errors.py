@@ -80,3 +80,9 @@ class InvalidFiltersError(InvalidQuestionError):
 
 class InvalidHistoryError(InvalidQuestionError):
     user_message = "对话历史（history）无效。"
+
+
+class EmbeddingServiceError(AssistantError):
+    """The configured embeddings endpoint (``ASSISTANT_EMBEDDING_URL``) failed or answered badly."""
+
+    user_message = "嵌入服务暂时无法访问，请检查 ASSISTANT_EMBEDDING_URL 所指的服务后重试。"

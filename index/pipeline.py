@@ -9,7 +9,6 @@ orphans and brings the keyword index back in line with the manifest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -90,11 +89,7 @@ def chunk_length_stats(lengths: Sequence[int]) -> dict[str, float]:
 
 
 def model_fingerprint(embedder: Embedder) -> str:
-    config = embedder.model_path / "config.json"
-    digest = hashlib.sha1(config.read_bytes()).hexdigest()[:12] if config.exists() else "noconfig"
-    base = f"{embedder.name}:{embedder.dim}:{digest}"
-    # Backends give slightly different vectors: mixing them in one index would skew scores.
-    return base if embedder.backend == "torch" else f"{base}:{embedder.backend}"
+    return embedder.fingerprint()
 
 
 class Indexer:
