@@ -170,6 +170,10 @@ class OnnxEmbedder(Embedder):
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.graph_optimization_level = self._ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # Idle pool threads block instead of spin-waiting: on a small machine shared with the app,
+            # llama.cpp or another indexer, spinning threads take the cores the others need. Measured
+            # on this 2-core machine under load: 128 chunk texts 5.81 s without spinning, 6.10 s with.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._sessions[threads] = self._ort.InferenceSession(
                 str(self.onnx_file), options, providers=["CPUExecutionProvider"])
         return self._sessions[threads]
