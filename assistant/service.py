@@ -319,7 +319,7 @@ class Assistant:
         timings["write"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        verified = verify(draft, hits)
+        verified = verify(draft, hits, question=rewritten)
         timings["verify"] = time.perf_counter() - t
         if not verified.citations:
             yield from self._not_found(base, decision.message or REFUSAL_TEXT, decision.missing,
@@ -365,7 +365,7 @@ class Assistant:
                 if close is not None:
                     close()
             draft = "".join(parts)
-            checked = verify(draft, hits)
+            checked = verify(draft, hits, question=question)
             base.llm = {**stats.to_dict(), "draft": draft, "sentences": len(split_claims(draft)),
                         "unsupported": list(checked.unsupported)}
             if looks_like_garbage(draft):

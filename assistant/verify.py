@@ -4,6 +4,13 @@ For each answer sentence and each passage it cites, find the supporting span in 
 the exact sentence text if it occurs verbatim, else the passage sentence with the highest
 character-bigram overlap above a threshold. Markers that point nowhere are dropped; markers
 without support are dropped too and their sentence is reported in ``Answer.unsupported``.
+
+Two rules make the overlap fair to a writer that restates the question ("2026年河北省的经济增长目标
+是地区生产总值增长5%以上"): the question's own character bigrams without digits are not claims of the
+source, so they are left out of the recall (a sentence that only restates the question is not
+supported), and every number of the sentence must occur in the supporting span (or be one the
+cited document states of itself: a year of its title or metadata), so a changed figure, or one
+taken from the question, is never waved through.
 Citations are renumbered 1..n in order of first use.
 """
 
@@ -11,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,8 +41,23 @@ class Support:
     score: float
 
 
-def find_support(claim: str, passage: str, threshold: float = 0.5) -> Support | None:
-    """The span of ``passage`` that supports ``claim`` (markers already removed)."""
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def question_grams(question: str) -> frozenset[str]:
+    """The question's character bigrams that hold no digit: restating them claims nothing."""
+    return frozenset(g for g in char_bigrams(question) if not any(ch.isdigit() for ch in g))
+
+
+def _numbers(text: str) -> set[str]:
+    return set(_NUMBER.findall(unicodedata.normalize("NFKC", text)))
+
+
+def find_support(claim: str, passage: str, threshold: float = 0.5,
+                 given: frozenset[str] = frozenset(), known: frozenset[str] = frozenset()) -> Support | None:
+    """The span of ``passage`` that supports ``claim`` (markers already removed); ``given``: the
+    question's bigrams (``question_grams``), left out of the overlap; ``known``: numbers the
+    passage's document states of itself (its title, its year: "2026年" of a report saying 今年)."""
     body = _ATTRIBUTION.sub("", claim.strip()).strip(" ，,：:")
     core = body.rstrip(SENTENCE_END + ". ")
     if not core:
@@ -42,18 +65,19 @@ def find_support(claim: str, passage: str, threshold: float = 0.5) -> Support | 
     pos = passage.find(core)
     if pos >= 0:
         return Support(core, pos, pos + len(core), 1.0)
-    claim_grams = char_bigrams(core)
+    claim_grams = char_bigrams(core) - given
     if not claim_grams:
         return None
+    numbers = _numbers(core) - known
     best: Support | None = None
     spans = sentence_spans(passage)
     # Single sentences and adjacent pairs (an LLM often fuses two source sentences).
     candidates = spans + [(a[0], b[1]) for a, b in itertools.pairwise(spans)]
     for start, end in candidates:
-        grams = char_bigrams(passage[start:end])
-        recall = len(claim_grams & grams) / len(claim_grams)
-        if recall >= threshold and (best is None or recall > best.score + 1e-9):
-            best = Support(passage[start:end], start, end, recall)
+        text = passage[start:end]
+        recall = len(claim_grams & char_bigrams(text)) / len(claim_grams)
+        if recall >= threshold and (best is None or recall > best.score + 1e-9) and numbers <= _numbers(text):
+            best = Support(text, start, end, recall)
     return best
 
 
@@ -79,8 +103,15 @@ class Verified:
     unsupported: list[str]
 
 
-def verify(draft: str, passages: Sequence[Hit], threshold: float = 0.5) -> Verified:
-    """Rebuild the answer text with verified, renumbered markers and build the citations."""
+def _document_numbers(hit: Hit) -> frozenset[str]:
+    year = hit.chunk.metadata.get("year")
+    return frozenset(_numbers(hit.chunk.title) | ({str(year)} if year else set()))
+
+
+def verify(draft: str, passages: Sequence[Hit], threshold: float = 0.5, question: str = "") -> Verified:
+    """Rebuild the answer text with verified, renumbered markers and build the citations
+    (``question``: the question answered, whose restated words need no support)."""
+    given = question_grams(question) if question else frozenset()
     citations: dict[tuple[int, int, int], Citation] = {}
     by_passage: dict[int, int] = {}
     unsupported: list[str] = []
@@ -93,7 +124,7 @@ def verify(draft: str, passages: Sequence[Hit], threshold: float = 0.5) -> Verif
                 if not 1 <= n <= len(passages):
                     continue  # a marker that points nowhere
                 hit = passages[n - 1]
-                support = find_support(sentence, hit.chunk.text, threshold)
+                support = find_support(sentence, hit.chunk.text, threshold, given, _document_numbers(hit))
                 if support is None:
                     continue
                 key = (n, support.start, support.end)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.models import Hit
-from assistant.verify import find_support, split_claims, verify
+from assistant.verify import find_support, question_grams, split_claims, verify
 from index.models import Chunk
 
 ALPHABET = list("京津冀协同发展雄安新区疏解功能交通生态产业。，；！？[]12 \n")
@@ -53,3 +53,34 @@ def test_exact_and_fuzzy_support() -> None:
 def test_split_claims_keeps_markers_per_sentence() -> None:
     claims = split_claims("第一句[1]。第二句[2][3]。没有标记的一句。")
     assert claims == [("第一句。", [1]), ("第二句。", [2, 3]), ("没有标记的一句。", [])]
+
+
+PASSAGE = "今年经济社会发展的主要预期目标是：地区生产总值增长5%以上，城镇新增就业80万人以上。"
+QUESTION = "2026年河北省政府工作报告提出的经济增长目标是多少？"
+
+
+def test_restating_the_question_needs_no_support_but_its_facts_do() -> None:
+    restated = "2026年河北省政府工作报告提出的经济增长目标是地区生产总值增长5%以上"
+    assert find_support(restated, PASSAGE) is None  # the question's framing outweighs the fact
+    support = find_support(restated, PASSAGE, given=question_grams(QUESTION), known=frozenset({"2026"}))
+    assert support is not None and "5%以上" in support.quote
+    # Without the document's own year the restated "2026年" is a number the passage does not hold.
+    assert find_support(restated, PASSAGE, given=question_grams(QUESTION)) is None
+    hit = _hit(PASSAGE)
+    hit.chunk.title = "2026年河北省政府工作报告"
+    checked = verify(restated + "[1]。", [hit], question=QUESTION)
+    assert checked.citations and not checked.unsupported
+
+
+def test_a_number_the_passage_does_not_hold_is_never_supported() -> None:
+    for wrong in ("地区生产总值增长6%以上[1]。", "城镇新增就业90万人以上[1]。"):
+        checked = verify(wrong, [_hit(PASSAGE)], question=QUESTION)
+        assert not checked.citations and checked.unsupported, wrong
+    # A figure taken from the question (a false premise) is not supported by restating it.
+    premise = verify("2026年河北省经济增长目标是7%[1]。", [_hit(PASSAGE)], question="河北省2026年经济增长目标是7%吗？")
+    assert premise.unsupported
+
+
+def test_a_sentence_that_only_restates_the_question_is_unsupported() -> None:
+    checked = verify("河北省政府工作报告提出的经济增长目标[1]。", [_hit(PASSAGE)], question=QUESTION)
+    assert checked.unsupported and not checked.citations
