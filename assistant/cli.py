@@ -14,18 +14,47 @@ from index.errors import AssistantError
 from index.settings import Settings
 
 
+class _IndexProgress:
+    """The indexing progress bar: documents done of all, chunks embedded, and tqdm's time left."""
+
+    def __init__(self, bar) -> None:  # type: ignore[no-untyped-def]
+        self.bar = bar
+        self.embedded = 0
+        self.name = ""
+        if not bar.disable:  # the elapsed time keeps moving while a batch is embedded
+            import threading
+
+            threading.Thread(target=self._tick, daemon=True).start()
+
+    def _tick(self) -> None:
+        import time
+
+        while not self.bar.disable:  # tqdm's close() sets disable
+            time.sleep(1.0)
+            if not self.bar.disable:
+                self.bar.refresh()
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        self.bar.total = total
+        self.bar.n = done
+        self.name = name
+        self._postfix()
+
+    def chunks(self, embedded: int) -> None:
+        self.embedded = embedded
+        self._postfix()
+
+    def _postfix(self) -> None:
+        self.bar.set_postfix_str(f"已嵌入 {self.embedded} 段 {self.name[:24]}".rstrip())
+        self.bar.refresh()
+
+
 def _progress_bar(disable: bool):  # type: ignore[no-untyped-def]
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="文件", desc="索引", disable=disable, file=sys.stderr)
-
-    def update(done: int, total: int, name: str) -> None:
-        bar.total = total
-        bar.n = done
-        bar.set_postfix_str(name[:30])
-        bar.refresh()
-
-    return bar, update
+    bar = tqdm(total=0, unit="个文件", desc="索引", disable=disable, file=sys.stderr,
+               bar_format="{desc} {n_fmt}/{total_fmt} {unit} |{bar}| 已用 {elapsed}，预计剩余 {remaining} {postfix}")
+    return bar, _IndexProgress(bar)
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:

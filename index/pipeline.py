@@ -37,7 +37,9 @@ from .store import ChromaStore, chunk_from_record
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int, str], None]  # (done, total, current file)
+# (done, total, current file). A callback may also have a ``chunks(embedded)`` method: it is called
+# after each embedded batch with the run's count of embedded chunks (the CLI's progress bar shows it).
+ProgressFn = Callable[[int, int, str], None]
 _IGNORED_NAMES = {"readme.md", "readme.txt", "readme"}
 # Per-chunk bookkeeping stored in Chroma beside the chunk's own metadata (enough to rebuild the
 # manifest from the store); not part of a chunk's metadata anywhere else.
@@ -102,6 +104,7 @@ class Indexer:
         self.chunker = PolicyChunker(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
         self._store_lock = threading.Lock()  # a run's reads (main thread) and writes (writer thread)
         self.manifest_rebuilt = False  # whether the last load_manifest() rebuilt it from the store
+        self._on_chunks: Callable[[int], None] | None = None  # the progress callback's chunks(), if any
 
     @property
     def embedder(self) -> Embedder:
@@ -253,6 +256,7 @@ class Indexer:
         waiting = time.perf_counter()
         with write_lock(self.settings, on_wait=on_wait):
             waited = time.perf_counter() - waiting
+            self._on_chunks = getattr(progress, "chunks", None)
             report = self._run(paths, rebuild, prune, progress, allow_drop)
             report.waited = round(waited, 3)
             return report
@@ -334,8 +338,8 @@ class Indexer:
         max_bytes = self.settings.max_file_mb * 1024 * 1024
         writer.submit(warm_tokenizer)  # loads jieba's dictionaries while the first batch is read
         for done, source in enumerate(files, start=1):
-            if progress:
-                progress(done - 1, len(files), source.path.name)
+            if progress:  # finished files: read, and embedded unless still waiting in the batch
+                progress(done - 1 - len(pending), len(files), source.path.name)
             try:
                 doc = load_document(source.path, source.doc_id, max_bytes=max_bytes,
                                     max_unzipped=self.settings.max_unzipped_mb * 1024 * 1024)
@@ -397,6 +401,8 @@ class Indexer:
             fresh = self.embedder.embed_passages([c.embed_text() for c in missing])
             vectors.update({c.chunk_id: v for c, v in zip(missing, fresh, strict=True)})
         report.embedded_chunks += len(missing)
+        if self._on_chunks is not None:
+            self._on_chunks(report.embedded_chunks)
         writer.submit(self._write_batch, pending, vectors, manifest, report, new_chunks, new_tokens)
 
     def _write_batch(

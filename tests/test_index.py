@@ -262,3 +262,27 @@ def test_index_whole_jjj_corpus(jjj_assistant) -> None:  # type: ignore[no-untyp
     manifest_ids, chroma_ids, keyword_ids = _consistent(settings)
     assert manifest_ids == chroma_ids == keyword_ids
     assert JJJ.exists()
+
+
+def test_progress_counts_finished_documents_and_embedded_chunks(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """What the CLI's bar shows: documents finished (read and embedded) of all, and chunks embedded."""
+    settings = make_settings(tmp_path / "data", model_path, ingest_batch_chunks=2)
+    corpus = _small_corpus(tmp_path)
+
+    class Progress:
+        def __init__(self) -> None:
+            self.calls: list[tuple[int, int]] = []
+            self.embedded: list[int] = []
+
+        def __call__(self, done: int, total: int, name: str) -> None:
+            self.calls.append((done, total))
+
+        def chunks(self, embedded: int) -> None:
+            self.embedded.append(embedded)
+
+    progress = Progress()
+    report = Indexer(settings, embedder=embedder).run([corpus], progress=progress)
+    assert progress.calls[-1] == (report.added, report.added)
+    assert [d for d, _ in progress.calls] == sorted(d for d, _ in progress.calls)  # never goes back
+    assert progress.embedded and progress.embedded[-1] == report.embedded_chunks
+    assert progress.embedded == sorted(progress.embedded)
