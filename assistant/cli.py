@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from index.errors import AssistantError
-from index.settings import Settings
+from .errors import AssistantError
+from .settings import Settings
 
 
 def _progress_bar(disable: bool):  # type: ignore[no-untyped-def]
@@ -42,9 +42,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{d.doc_id}\t{len(d.chunk_ids)} 段\t{d.chars} 字\t{meta}")
             print(f"共 {len(docs)} 个文件。")
         return 0
-    from index.errors import RebuildWouldDropError
-
     from .app import audit
+    from .errors import RebuildWouldDropError
 
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
     bar, update = _progress_bar(disable=args.json or not sys.stderr.isatty())

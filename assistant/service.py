@@ -17,22 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from index.embedder import Embedder, get_embedder
-from index.errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from index.keyword import KeywordIndex
 from index.locking import WaitFn, read_generation
 from index.manifest import DocEntry, Manifest
 from index.models import IndexReport
 from index.pipeline import Indexer, ProgressFn
-from index.settings import Settings
 from index.store import ChromaStore
 from index.zh import SENTENCE_END, WORD_CHAR_RE
 
 from .analysis import DocCatalog, QuestionAnalysis, analyse
 from .decide import decide, filters_label, related_windows
+from .errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from .markup import strip_markup
 from .models import Answer, Citation, Filters, Hit, StreamEvent, Suggestion
 from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates
 from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overlapping
+from .settings import Settings
 from .text import TermWeights, has_cjk
 from .validation import validate_filters, validate_history
 from .verify import verify
@@ -75,7 +75,8 @@ class Assistant:
     """Ask questions about the indexed policy documents.
 
     ``Assistant()`` uses the ``ASSISTANT_*`` settings; keyword arguments override fields
-    (``Assistant(data_dir=..., writer="llm")``) or pass a whole ``settings=Settings(...)``.
+    (``Assistant(data_dir=..., writer="llm")``, validated: ``InvalidSettingsError`` for an unknown
+    name or a bad value) or pass a whole ``settings=Settings(...)``.
     Heavy resources (model, stores) load lazily on first use, once, and are thread-safe.
     """
 
@@ -83,9 +84,8 @@ class Assistant:
         base = settings or Settings()
         if isinstance(writer, str):
             overrides["writer"] = writer
-        self.settings = base.model_copy(update=overrides) if overrides else base
-        if "data_dir" in overrides:
-            self.settings.data_dir = Path(overrides["data_dir"])
+        # Validated like the environment: an unknown name or a bad value raises InvalidSettingsError.
+        self.settings = base.with_overrides(overrides) if overrides else base
         self._custom_writer = writer if isinstance(writer, AnswerWriter) else None
         self._lock = threading.RLock()
         self._embedder: Embedder | None = None

@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.users < 1 or args.seconds <= 0:
         print("--users must be ≥ 1 and --seconds > 0", file=sys.stderr)
         return 2
-    from index.settings import Settings
+    from assistant.settings import Settings
 
     settings = Settings()
     model = settings.embedding_model or settings.embedding_model_path

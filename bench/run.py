@@ -61,9 +61,9 @@ from .common import REPO_ROOT, RESULTS_DIR, AppProcess, free_port, percentile, s
 
 if TYPE_CHECKING:
     from assistant.service import Assistant
+    from assistant.settings import Settings
     from eval.baselines import NaiveLangChainPipeline
     from eval.datasets import Question
-    from index.settings import Settings
 
 log = logging.getLogger("bench")
 
@@ -1123,9 +1123,9 @@ def pick_questions(all_questions: list[Question], doc_ids: set[str], limit: int 
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
+    from assistant.settings import Settings
     from eval.datasets import load_own_set
     from index.pipeline import discover
-    from index.settings import Settings
 
     base = Settings()
     from index.embedder import resolve_model_path  # the bundled model is prepared once, in model_dir

@@ -23,7 +23,7 @@ from assistant.models import Filters
 from assistant.ranking import SentenceEvidence
 from assistant.rewrite import rewrite_followup
 from assistant.service import Assistant
-from index.settings import Settings
+from assistant.settings import Settings
 
 from .datasets import Question, load_own_set
 from .run import _eval_settings, own_index_name

@@ -783,9 +783,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="convert even if the target is up to date")
     args = parser.parse_args(argv)
     if args.target is None:
-        from .settings import Settings
+        from .settings import IndexSettings
 
-        args.target = Settings().bundled_model_path
+        args.target = IndexSettings().bundled_model_path
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     t0 = time.perf_counter()
     explicit = args.force or args.source is not None

@@ -33,7 +33,7 @@ from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
 from .locking import WaitFn, try_write_lock, write_lock
 from .manifest import DocEntry, Manifest
 from .models import Chunk, Document, FlaggedLine, IndexReport, SkippedFile
-from .settings import Settings
+from .settings import IndexSettings
 from .store import ChromaStore, chunk_from_record
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def model_fingerprint(embedder: Embedder) -> str:
 class Indexer:
     """Owns one sync run's logic; the CLI, the app's knowledge-base tab and tests all use it."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, store: ChromaStore | None = None) -> None:
+    def __init__(self, settings: IndexSettings, embedder: Embedder | None = None, store: ChromaStore | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
         self.store = store or ChromaStore(settings)

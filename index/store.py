@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import StoreUnavailableError
 from .models import Chunk
-from .settings import Settings
+from .settings import IndexSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,7 +68,7 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
 class ChromaStore:
     """Chunks with their embeddings; retries with backoff when a Chroma server is unreachable."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IndexSettings) -> None:
         self.settings = settings
         self._client: Any = None
         self._collection: Any = None

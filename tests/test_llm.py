@@ -21,11 +21,13 @@ from pathlib import Path
 
 import pytest
 
+from assistant.errors import LLMUnavailableError, ModelNotAvailableError
 from assistant.llm_model import GGUF_SHA256, ensure_gguf, is_assembled, marker_path, sha256_file
 from assistant.llm_server import LLMServer, free_port, is_up
 from assistant.models import Answer, Hit, StreamEvent
 from assistant.ranking import SentenceEvidence
 from assistant.service import Assistant
+from assistant.settings import Settings
 from assistant.verify import verify
 from assistant.writers.base import REFUSAL_PHRASE, AnswerWriter
 from assistant.writers.llm import (
@@ -41,9 +43,7 @@ from assistant.writers.llm import (
     normalise_markers,
     strip_injections,
 )
-from index.errors import LLMUnavailableError, ModelNotAvailableError
 from index.models import Chunk
-from index.settings import Settings
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -627,7 +627,7 @@ def test_long_prompt_completion_on_the_real_server(llm_settings: Settings) -> No
     import json
     import urllib.request
 
-    from index.settings import REPO_ROOT
+    from assistant.settings import REPO_ROOT
 
     seed = next((REPO_ROOT / "docs_corpus").glob("*.txt")).read_text(encoding="utf-8")
     context = seed[:900]

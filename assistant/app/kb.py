@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from index.errors import AssistantError, PermissionDeniedError, RebuildWouldDropError
 from index.manifest import DocEntry
 from index.models import IndexReport
-from index.settings import Settings
 
+from ..errors import AssistantError, PermissionDeniedError, RebuildWouldDropError
 from ..service import Assistant
+from ..settings import Settings
 from . import audit
 from .auth import AuthPolicy
 from .render import source_name

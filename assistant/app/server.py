@@ -13,9 +13,8 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
-from index.errors import AssistantError
-from index.settings import Settings
-
+from ..errors import AssistantError
+from ..settings import Settings
 from .api_defaults import ApiDefaultsMiddleware, api_defaults
 from .auth import AuthPolicy, ClientAddressMiddleware, check_bind, is_loopback, load_auth
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import gradio as gr
 
-from index.errors import AssistantError
-from index.settings import Settings
 from index.zh import CANONICAL_REGIONS
 
+from ..errors import AssistantError
 from ..markup import strip_markup
 from ..models import Answer, Filters
 from ..service import Assistant
+from ..settings import Settings
 from .auth import ROLE_NAMES, AuthPolicy
 from .export import index_version, write_answer_docx, write_export
 from .feedback import Rating, record_feedback

@@ -14,9 +14,10 @@ import shutil
 import unicodedata
 from pathlib import Path
 
-from index.errors import AssistantError, FileTooLargeError, UnsupportedFileError
 from index.loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
-from index.settings import Settings
+
+from ..errors import AssistantError, FileTooLargeError, UnsupportedFileError
+from ..settings import Settings
 
 MAX_NAME_CHARS = 120
 # Letters/digits of any script (CJK included), space and a few harmless punctuation marks.

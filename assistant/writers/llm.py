@@ -17,8 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from index.errors import LLMUnavailableError
-
+from ..errors import LLMUnavailableError
 from ..models import Hit
 from ..ranking import SentenceEvidence
 from .base import REFUSAL_PHRASE, AnswerWriter, History
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
     from langchain_core.messages import BaseMessage
 
-    from index.settings import Settings
+    from ..settings import Settings
 
 MAX_PASSAGE_CHARS = 700  # a passage longer than this is cut for the prompt (chunks are ~400 chars)
 MAX_TOTAL_PASSAGE_CHARS = 2400  # format_passages(): all passages together (the legacy whole-passage format)
@@ -433,7 +432,7 @@ class LLMWriter(AnswerWriter):
 
     def __init__(self, settings: Settings | None = None, chat: BaseChatModel | None = None) -> None:
         if settings is None:
-            from index.settings import get_settings
+            from ..settings import get_settings
 
             settings = get_settings()
         self.settings = settings
