@@ -58,7 +58,15 @@ class InvalidSettingsError(AssistantError):
 
 
 class LLMUnavailableError(AssistantError):
+    """A generating writer could not write a usable draft. ``reason`` is what ``Answer.fallback_reason``
+    reports: ``"unavailable"`` (connection error, timeout, HTTP error) or ``"garbage"`` (the model wrote
+    an empty, non-Chinese or degenerate draft)."""
+
     user_message = "大模型服务暂不可用，已改用摘录式回答。"
+
+    def __init__(self, detail: str = "", user_message: str | None = None, reason: str = "unavailable") -> None:
+        super().__init__(detail, user_message)
+        self.reason = reason
 
 
 class PermissionDeniedError(AssistantError):

@@ -11,10 +11,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from index.embedder import Embedder, get_embedder
 from index.keyword import KeywordIndex
@@ -26,7 +26,7 @@ from index.store import ChromaStore
 from index.zh import SENTENCE_END, WORD_CHAR_RE
 
 from .analysis import DocCatalog, QuestionAnalysis, analyse
-from .decide import decide, filters_label, related_windows
+from .decide import Decision, decide, filters_label, related_windows
 from .errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from .markup import strip_markup
 from .models import Answer, Citation, Filters, Hit, StreamEvent, Suggestion
@@ -35,8 +35,8 @@ from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overla
 from .settings import Settings
 from .text import TermWeights, has_cjk
 from .validation import validate_filters, validate_history
-from .verify import verify
-from .writers.base import REFUSAL_PHRASE, AnswerWriter, History
+from .verify import Verified, split_claims, verify
+from .writers.base import REFUSAL_PHRASE, AnswerWriter, DraftStats, History
 from .writers.extractive import ExtractiveWriter
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,34 @@ def clean_question(question: Any, max_chars: int) -> str:
     if not _MEANINGFUL.search(text):
         raise InvalidQuestionError("question has no words", "问题中没有可识别的文字，请用中文描述您的问题。")
     return text
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Run:
+    """One question on its way through ``stream``: the cleaned arguments and the stage timings."""
+
+    t0: float
+    timings: dict[str, float] = field(default_factory=dict)
+    text: str = ""  # the cleaned question
+    question: str = ""  # the question answered (the rewritten follow-up, or ``text``)
+    history: list[tuple[str, str]] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+    writer: AnswerWriter = field(default=None)  # type: ignore[assignment]
+
+    def timed(self, stage: str, fn: Callable[..., T], *args: Any) -> T:
+        t = time.perf_counter()
+        result = fn(*args)
+        self.timings[stage] = time.perf_counter() - t
+        return result
+
+    def timed_stream(self, stage: str, steps: Generator[StreamEvent, None, T]) -> Generator[StreamEvent, None, T]:
+        t = time.perf_counter()
+        result = yield from steps
+        self.timings[stage] = time.perf_counter() - t
+        return result
 
 
 class Assistant:
@@ -274,86 +302,85 @@ class Assistant:
     def stream(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
                writer: str | None = None) -> Iterator[StreamEvent]:
         """analyse → retrieve (scoped) → rank (second stage) → decide → write → verify, as events."""
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        text = clean_question(question, self.settings.max_question_chars)
-        history = validate_history(history, self.settings.history_max_turns, self.settings.history_max_chars_per_turn)
-        chosen = self.writer(writer)
-        chosen_filters = validate_filters(filters)
-
-        rewritten = chosen.rewrite(text, history) if history else text
-        timings["rewrite"] = time.perf_counter() - t0
-
-        t = time.perf_counter()
-        analysis = self.analyse(rewritten)
-        timings["analyse"] = time.perf_counter() - t
-        t = time.perf_counter()
-        hits, windows = self._candidates(rewritten, analysis, chosen_filters)
-        timings["retrieve"] = time.perf_counter() - t
-
-        base = Answer(question=text, text="", rewritten_question=rewritten if rewritten != text else None,
-                      writer=chosen.name, timings=timings, analysis=analysis.to_dict())
+        run = self._start(question, history, filters, writer)
+        analysis = run.timed("analyse", self.analyse, run.question)
+        hits, windows = run.timed("retrieve", self._candidates, run.question, analysis, run.filters)
+        base = Answer(question=run.text, text="", rewritten_question=run.question if run.question != run.text else None,
+                      writer=run.writer.name, timings=run.timings, analysis=analysis.to_dict())
         if analysis.missing_document:
-            yield from self._missing_document(base, rewritten, analysis, t0)
+            yield from self._missing_document(base, run.question, analysis, run.t0)
             return
-        t = time.perf_counter()
-        decision = decide(analysis, windows, self.settings.max_answer_sentences)
-        timings["decide"] = time.perf_counter() - t
+        decision = run.timed("decide", decide, analysis, windows, self.settings.max_answer_sentences)
         base.evidence_score = round(decision.score, 4)
-        if not has_cjk(text) and decision.status == "not_found":
-            base.notice = "请尽量用中文提问。"
         if decision.status == "not_found":
-            message = decision.message
-            if not chosen_filters.is_empty():
-                message = self._outside_filters(rewritten, analysis, chosen_filters, message)
-            yield from self._not_found(base, message, decision.missing, decision.related, hits, t0)
+            yield from self._refuse(run, base, analysis, decision, hits)
             return
+        draft = yield from run.timed_stream("write", self._write(run, base, hits, decision))
+        verified = run.timed("verify", verify, draft, hits)
+        if not verified.citations:
+            yield from self._not_found(base, decision.message or REFUSAL_TEXT, decision.missing,
+                                       decision.related, hits, run.t0)
+            return
+        yield self._final(run, base, decision, verified)
 
-        t = time.perf_counter()
+    def _start(self, question: str, history: History | None, filters: Filters | dict[str, Any] | None,
+               writer: str | None) -> _Run:
+        """Validate the arguments and make a follow-up self-contained (the "rewrite" stage)."""
+        run = _Run(t0=time.perf_counter())
+        run.text = clean_question(question, self.settings.max_question_chars)
+        run.history = validate_history(history, self.settings.history_max_turns,
+                                       self.settings.history_max_chars_per_turn)
+        run.writer = self.writer(writer)
+        run.filters = validate_filters(filters)
+        run.question = run.writer.rewrite(run.text, run.history) if run.history else run.text
+        run.timings["rewrite"] = time.perf_counter() - run.t0
+        return run
+
+    def _refuse(self, run: _Run, base: Answer, analysis: QuestionAnalysis, decision: Decision,
+                hits: list[Hit]) -> Iterator[StreamEvent]:
+        """The decide stage found no answer: say so (within the filters, when there are any)."""
+        if not has_cjk(run.text):
+            base.notice = "请尽量用中文提问。"
+        message = decision.message
+        if not run.filters.is_empty():
+            message = self._outside_filters(run.question, analysis, run.filters, message)
+        yield from self._not_found(base, message, decision.missing, decision.related, hits, run.t0)
+
+    def _write(self, run: _Run, base: Answer, hits: list[Hit], decision: Decision) -> Generator[StreamEvent, None, str]:
+        """A generating writer's draft when it is usable, else the extractive answer from the chosen windows."""
         draft = ""
-        if chosen.name == "llm":
-            draft = yield from self._llm_draft(chosen, base, rewritten, hits, history, decision.chosen)
+        if run.writer.generates:
+            draft = yield from self._generated_draft(run.writer, base, run.question, hits, run.history, decision.chosen)
         if not draft:
             draft = self._extractive().compose(decision.chosen, hits)
             yield StreamEvent("delta", text=draft)
-        timings["write"] = time.perf_counter() - t
+        return draft
 
-        t = time.perf_counter()
-        verified = verify(draft, hits)
-        timings["verify"] = time.perf_counter() - t
-        if not verified.citations:
-            yield from self._not_found(base, decision.message or REFUSAL_TEXT, decision.missing,
-                                       decision.related, hits, t0)
-            return
+    def _final(self, run: _Run, base: Answer, decision: Decision, verified: Verified) -> StreamEvent:
         base.text = verified.text
         base.citations = verified.citations
         base.unsupported = verified.unsupported
         base.status = decision.status
         base.missing = decision.missing
-        timings["total"] = time.perf_counter() - t0
-        yield StreamEvent("final", text=base.text, answer=base)
+        run.timings["total"] = time.perf_counter() - run.t0
+        return StreamEvent("final", text=base.text, answer=base)
 
-    def _llm_draft(self, writer: AnswerWriter, base: Answer, question: str, hits: list[Hit],
-                   history: History, evidence: Sequence[SentenceEvidence]) -> Generator[StreamEvent, None, str]:
-        """The llm writer's draft from the chosen evidence, streamed; "" (with the fallback notice and
-        ``base.fallback_reason``) when the model is unavailable, writes garbage, declines, or writes a
-        sentence its cited passage does not support.
+    def _generated_draft(self, writer: AnswerWriter, base: Answer, question: str, hits: list[Hit],
+                         history: History, evidence: Sequence[SentenceEvidence]) -> Generator[StreamEvent, None, str]:
+        """A generating writer's draft from the chosen evidence, streamed; "" (with the fallback notice and
+        ``base.fallback_reason``) when the writer raises ``LLMUnavailableError`` (unavailable, garbage),
+        declines (``writer.is_refusal``), or writes a sentence its cited passage does not support.
 
         Refusal is decided before any LLM call; a model that declines anyway is not trusted. Closing
-        the stream (cancel) closes the writer's HTTP stream, which stops generation on the server.
+        the stream (cancel) closes the writer's stream, which stops generation on the server.
         """
-        from .verify import split_claims
-        from .writers.llm import LLMStats, LLMWriter, declined, looks_like_garbage
-
         parts: list[str] = []
-        stats = LLMStats()
+        stats = DraftStats()
         before = sum(base.timings.values())  # the stages before writing: the first token's offset
         t = time.perf_counter()
         reason: str | None = None
-        draft = ""
         try:
-            deltas = (writer.stream(question, hits, history, evidence, stats=stats) if isinstance(writer, LLMWriter)
-                      else writer.stream(question, hits, history, evidence))
+            deltas = writer.draft(question, hits, history, evidence, stats=stats)
             try:
                 for delta in deltas:
                     if not parts:
@@ -364,20 +391,20 @@ class Assistant:
                 close = getattr(deltas, "close", None)
                 if close is not None:
                     close()
-            draft = "".join(parts)
+        except LLMUnavailableError as exc:
+            log.info("大模型服务不可用或回答无效：%s", exc)
+            reason = exc.reason
+        draft = "".join(parts)
+        if reason == "unavailable":
+            base.llm = {**stats.to_dict(), "draft": draft}
+        else:
             checked = verify(draft, hits)
             base.llm = {**stats.to_dict(), "draft": draft, "sentences": len(split_claims(draft)),
                         "unsupported": list(checked.unsupported)}
-            if looks_like_garbage(draft):
-                reason = "garbage"
-            elif declined(draft):
+            if reason is None and writer.is_refusal(draft):
                 reason = "declined"
-            elif checked.unsupported or not checked.citations:
+            elif reason is None and (checked.unsupported or not checked.citations):
                 reason = "unsupported"
-        except LLMUnavailableError as exc:
-            log.info("大模型服务不可用：%s", exc)
-            reason = "unavailable"
-            base.llm = {**stats.to_dict(), "draft": "".join(parts)}
         if reason is None:
             return draft
         log.info("大模型回答未采用（%s），改用摘录式回答", reason)

@@ -448,7 +448,7 @@ def _draft(bot: Assistant, writer: AnswerWriter, question: str, evidence: list[S
            ) -> tuple[str, Answer, list[StreamEvent]]:
     base = Answer(question=question, text="", writer="llm")
     events: list[StreamEvent] = []
-    gen = bot._llm_draft(writer, base, question, SOCIAL_CARD, (), evidence)
+    gen = bot._generated_draft(writer, base, question, SOCIAL_CARD, (), evidence)
     while True:
         try:
             events.append(next(gen))
@@ -515,7 +515,7 @@ def test_cancel_stops_generation_on_the_server(llm_server: LLMServer, llm_settin
     long_text = "".join(h.chunk.text for h in SOCIAL_CARD)
     evidence = [window(i, h.chunk.text) for i, h in enumerate(SOCIAL_CARD)]
     base = Answer(question="q", text="", writer="llm")
-    gen = bot._llm_draft(bot.writer("llm"), base, "请详细介绍京津冀在社保卡、养老和交通方面的全部措施。",
+    gen = bot._generated_draft(bot.writer("llm"), base, "请详细介绍京津冀在社保卡、养老和交通方面的全部措施。",
                          SOCIAL_CARD, (), evidence)
     mark = _log_size(llm_server)
     first = next(gen)
