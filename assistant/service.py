@@ -167,6 +167,18 @@ class Assistant:
         with self._lock:
             self._generation = None
 
+    def term_weights(self) -> TermWeights:
+        """IDF weights of the indexed collection (the ranker's, the extractive writer's, the evaluation's)."""
+        self._load_indexes()
+        assert self._weights is not None
+        return self._weights
+
+    def keyword_index(self) -> KeywordIndex:
+        """The loaded keyword index (every indexed chunk, in the manifest's order)."""
+        self._load_indexes()
+        assert self._keyword is not None
+        return self._keyword
+
     @property
     def manifest(self) -> Manifest:
         self._load_indexes()
@@ -196,9 +208,7 @@ class Assistant:
                 return self._llm_writer
         if name != "extractive":
             raise AssistantError(f"unknown writer {name!r}", "未知的回答方式。")
-        self._load_indexes()
-        assert self._weights is not None
-        return ExtractiveWriter(self._weights, self.settings.max_answer_sentences)
+        return ExtractiveWriter(self.term_weights(), self.settings.max_answer_sentences)
 
     def _rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
         if self.settings.reranker_model is None:
@@ -236,7 +246,7 @@ class Assistant:
         analysis = self.analyse(question)
         if analysis.missing_document:
             return []
-        hits, _windows = self._candidates(question, analysis, validate_filters(filters), mode)
+        hits, _windows = self.candidates(question, analysis, validate_filters(filters), mode)
         return hits[: k or self.settings.top_k]
 
     def catalog(self) -> DocCatalog:
@@ -263,9 +273,10 @@ class Assistant:
                 self._first, self._first_of = first, self._keyword
             return self._first
 
-    def _candidates(self, question: str, analysis: QuestionAnalysis, filters: Filters,
-                    mode: Mode | None = None) -> tuple[list[Hit], list[SentenceEvidence]]:
-        """Fused candidates (within the named documents when there are any), ranked by the second stage."""
+    def candidates(self, question: str, analysis: QuestionAnalysis, filters: Filters,
+                   mode: Mode | None = None) -> tuple[list[Hit], list[SentenceEvidence]]:
+        """Fused candidates (within the named documents when there are any), ranked by the second stage,
+        and their sentence windows: what the decide stage sees (``eval.calibrate`` sweeps its gate on them)."""
         retriever = self.retriever(mode)
         k = self.settings.candidate_k
         if analysis.target_docs:
@@ -280,9 +291,7 @@ class Assistant:
         else:
             hits = retriever.retrieve(question, k, filters)
         hits = self._rerank(question, hits)
-        self._load_indexes()
-        assert self._weights is not None
-        ranker = EvidenceRanker(self._weights, self.gate())
+        ranker = EvidenceRanker(self.term_weights(), self.gate())
         return ranker.rerank(analysis, hits)
 
     def gate(self) -> Gate:
@@ -458,7 +467,7 @@ class Assistant:
         hits: list[Hit] = []
         if analysis.closest_docs:
             scoped = replace(analysis, target_docs=list(analysis.closest_docs), missing_document=False)
-            hits, windows = self._candidates(question, scoped, Filters(doc_id=list(analysis.closest_docs)))
+            hits, windows = self.candidates(question, scoped, Filters(doc_id=list(analysis.closest_docs)))
             related = related_windows([w for w in windows if w.focus >= 0.4])
         missing = [f"未收录《{analysis.document_label}》"]
         yield from self._not_found(answer, message, missing, related, hits, t0)
@@ -466,7 +475,7 @@ class Assistant:
     def _outside_filters(self, question: str, analysis: QuestionAnalysis, filters: Filters, message: str) -> str:
         """A refusal under filters: say so, and whether the whole collection holds an answer."""
         label = filters_label(filters)
-        _hits, windows = self._candidates(question, analysis, Filters())
+        _hits, windows = self.candidates(question, analysis, Filters())
         if decide(analysis, windows, self.settings.max_answer_sentences).status != "not_found":
             return (f"{REFUSAL_PHRASE}。在所选范围（{label}）内未找到相关内容；全部文件中有可能的答案，"
                     "可清除筛选条件后再问一次。")

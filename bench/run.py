@@ -199,12 +199,12 @@ class CachingEmbedder(Embedder):
     def prefill(self, data_dir: Path, settings: Settings) -> int:
         """Remember the vectors of an index built earlier with the same model and backend (another
         bench run's (b)), so that the nested scale indexes of this run embed nothing again."""
-        from index.manifest import Manifest
+        from index.manifest import Manifest, manifest_path
         from index.pipeline import model_fingerprint
         from index.store import ChromaStore, chunk_from_record
 
         try:
-            manifest = Manifest.load(data_dir / "manifest.json")
+            manifest = Manifest.load(manifest_path(data_dir))
         except (OSError, ValueError):
             return 0
         if manifest.embedding_model != model_fingerprint(self):
@@ -240,13 +240,14 @@ def get_bot(plan: Plan, data_dir: Path) -> Assistant:
 
 def ensure_index(plan: Plan, data_dir: Path, paths: Sequence[Path]) -> dict[str, Any]:
     """Bring ``data_dir`` in line with ``paths`` (a no-op when it already is); embeddings are cached."""
+    from index.manifest import manifest_path
     from index.pipeline import Indexer
 
     bot = get_bot(plan, data_dir)
     if plan.caching is None:
         plan.caching = CachingEmbedder(bot.embedder)
         donor = plan.mix_root / "p100"
-        if donor != data_dir and (donor / "manifest.json").exists():
+        if donor != data_dir and manifest_path(donor).exists():
             progress(f"reusing {plan.caching.prefill(donor, bot.settings)} vectors of {donor}")
     t0 = time.perf_counter()
     before = plan.caching.embedded

@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if analysis.missing_document:
             rows.append((q, analysis, None))
             continue
-        _hits, windows = bot._candidates(question, analysis, Filters())
+        _hits, windows = bot.candidates(question, analysis, Filters())
         rows.append((q, analysis, windows))
     results = []
     for focus, focus_open, topic in itertools.product(FOCUS, FOCUS_OPEN, TOPIC):

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .manifest import manifest_path
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Offline by default: no library may reach a model hub or send telemetry.
@@ -113,7 +115,7 @@ class IndexSettings(BaseSettings):
 
     @property
     def manifest_path(self) -> Path:
-        return self.data_dir / "manifest.json"
+        return manifest_path(self.data_dir)
 
     @property
     def models_dir(self) -> Path:
