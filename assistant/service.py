@@ -313,7 +313,7 @@ class Assistant:
         """analyse → retrieve (scoped) → rank (second stage) → decide → write → verify, as events."""
         run = self._start(question, history, filters, writer)
         analysis = run.timed("analyse", self.analyse, run.question)
-        hits, windows = run.timed("retrieve", self._candidates, run.question, analysis, run.filters)
+        hits, windows = run.timed("retrieve", self.candidates, run.question, analysis, run.filters)
         base = Answer(question=run.text, text="", rewritten_question=run.question if run.question != run.text else None,
                       writer=run.writer.name, timings=run.timings, analysis=analysis.to_dict())
         if analysis.missing_document:
