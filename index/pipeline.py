@@ -34,7 +34,7 @@ from .locking import WaitFn, try_write_lock, write_lock
 from .manifest import DocEntry, Manifest
 from .models import Chunk, Document, FlaggedLine, IndexReport, SkippedFile
 from .settings import IndexSettings
-from .store import ChromaStore, chunk_from_record
+from .store import ChromaStore, Store, chunk_from_record
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +100,10 @@ def model_fingerprint(embedder: Embedder) -> str:
 class Indexer:
     """Owns one sync run's logic; the CLI, the app's knowledge-base tab and tests all use it."""
 
-    def __init__(self, settings: IndexSettings, embedder: Embedder | None = None, store: ChromaStore | None = None) -> None:
+    def __init__(self, settings: IndexSettings, embedder: Embedder | None = None, store: Store | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
-        self.store = store or ChromaStore(settings)
+        self.store: Store = store or ChromaStore(settings)
         self.chunker = PolicyChunker(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
         self._store_lock = threading.Lock()  # a run's reads (main thread) and writes (writer thread)
         self.manifest_rebuilt = False  # whether the last load_manifest() rebuilt it from the store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -63,6 +63,28 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         ordinal=int(meta.get("ordinal", 0)),
         metadata={k: v for k, v in meta.items() if k not in known},
     )
+
+
+class Store(Protocol):
+    """What the index and the retrievers need of a vector store: ``ChromaStore`` (real Chroma) in use,
+    ``tests/fakes.py``'s in-memory store in the unit tests of the stages around it."""
+
+    def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray,
+               extra_meta: Sequence[dict[str, Any]] | None = None) -> None: ...
+
+    def delete(self, ids: Iterable[str]) -> None: ...
+
+    def count(self) -> int: ...
+
+    def all_ids(self) -> set[str]: ...
+
+    def iter_records(self, batch: int = 2000) -> Iterable[tuple[str, str, dict[str, Any]]]: ...
+
+    def get_embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def query(self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by cosine similarity, within Chroma's ``where`` (``Filters.to_chroma_where``)."""
+        ...
 
 
 class ChromaStore:
