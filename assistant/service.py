@@ -21,19 +21,20 @@ from index.keyword import KeywordIndex
 from index.locking import WaitFn, read_generation
 from index.manifest import DocEntry, Manifest
 from index.models import IndexReport
-from index.pipeline import Indexer, ProgressFn
+from index.pipeline import Indexer, ProgressFn, doc_id_of
 from index.store import ChromaStore
-from index.zh import SENTENCE_END, WORD_CHAR_RE
+from index.zh import CANONICAL_REGIONS, SENTENCE_END, WORD_CHAR_RE
 
 from .analysis import DocCatalog, QuestionAnalysis, analyse
 from .decide import Decision, decide, filters_label, related_windows
 from .errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from .markup import strip_markup
-from .models import Answer, Citation, Filters, Hit, StreamEvent, Suggestion
+from .models import Answer, Citation, Facets, Filters, Hit, StreamEvent, Suggestion
 from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates
 from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overlapping
 from .settings import Settings
 from .text import TermWeights, has_cjk
+from .uploads import UploadError, remove_upload, safe_filename, store_upload
 from .validation import validate_filters, validate_history
 from .verify import Verified, split_claims, verify
 from .writers.base import REFUSAL_PHRASE, AnswerWriter, DraftStats, History
@@ -234,10 +235,72 @@ class Assistant:
             self.reload()
 
     def delete_document(self, doc_id: str, on_wait: WaitFn | None = None) -> bool:
+        """Remove a document from the index (False when it is not there); a document that was added
+        with ``add_documents`` (a copy in the data folder's uploads) loses that copy too."""
+        entry = self.manifest.documents.get(doc_id)
         try:
-            return self.indexer().delete_document(doc_id, on_wait=on_wait)
+            deleted = self.indexer().delete_document(doc_id, on_wait=on_wait)
         finally:
             self.reload()
+        if deleted and entry is not None:
+            remove_upload(entry.source, self.settings)
+        return deleted
+
+    def add_documents(self, files: Sequence[Path | tuple[Path, str]], progress: ProgressFn | None = None,
+                      on_wait: WaitFn | None = None) -> AddResult:
+        """Add documents to the knowledge base: each file (or ``(temp path, original name)``, an upload)
+        is copied under a safe name into the data folder's uploads, then the copies are indexed
+        incrementally (nothing else is pruned). A name whose document id another document holds is
+        refused; a copy that cannot be indexed is removed again. Problems are reported per file in
+        ``AddResult.problems`` (Chinese reasons), never raised; index errors (busy, store) are."""
+        existing = {d.doc_id: d for d in self.documents()}
+        result = AddResult()
+        for item in files:
+            source, original = item if isinstance(item, tuple) else (Path(item), Path(item).name)
+            try:
+                result.stored.append(self._store_copy(Path(source), original, existing, result.stored))
+            except AssistantError as exc:
+                result.problems.append((original, exc.user_message))
+            except OSError:
+                log.exception("storing %r failed", original)
+                result.problems.append((original, "保存文件失败。"))
+        if result.stored:
+            result.report = self.index(result.stored, prune=False, progress=progress, on_wait=on_wait)
+            for skipped in result.report.skipped:
+                remove_upload(skipped.source, self.settings)
+                result.problems.append((skipped.source, skipped.reason))
+        return result
+
+    def _store_copy(self, source: Path, original: str, existing: dict[str, DocEntry], stored: list[Path]) -> Path:
+        """The upload rule: the document id is the stored name's (``doc_id_of``); it may not clash."""
+        name = safe_filename(original)
+        doc_id = doc_id_of(Path(name))
+        uploads = self.settings.uploads_dir
+        clash = existing.get(doc_id)
+        if clash is not None and Path(clash.source).resolve() != (uploads / name).resolve():
+            raise UploadError(f"doc id {doc_id!r} taken by {clash.source}",
+                              f"与已收录的文件《{clash.title}》同名，请改名后上传。")
+        if any(doc_id_of(p) == doc_id and p.name != name for p in stored) or (
+            uploads.is_dir() and any(doc_id_of(p) == doc_id and p.name != name for p in uploads.iterdir())
+        ):
+            raise UploadError(f"doc id {doc_id!r} used by another upload",
+                              "已有同名（扩展名不同）的上传文件，请改名后上传。")
+        return store_upload(source, original, self.settings)
+
+    def facets(self) -> Facets:
+        """What the indexed documents can be filtered by: regions, years (newest first), kinds, documents."""
+        years: set[str] = set()
+        kinds: set[str] = set()
+        docs: list[tuple[str, str]] = []
+        for e in self.documents():
+            meta = e.metadata or {}
+            year = meta.get("year") or str(meta.get("date") or "")[:4]
+            if str(year).isdigit():
+                years.add(str(year))
+            if meta.get("kind"):
+                kinds.add(str(meta["kind"]))
+            docs.append((e.title if e.title == e.doc_id else f"{e.title}（{e.doc_id}）", e.doc_id))
+        return Facets(list(CANONICAL_REGIONS), sorted(years, reverse=True), sorted(kinds), docs)
 
     # -- asking ---------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, filters: Filters | dict[str, Any] | None = None,
@@ -489,6 +552,24 @@ class Assistant:
         self._load_indexes()
         assert self._keyword is not None
         return examples_from_manifest(self._keyword.chunks, n)
+
+
+@dataclass
+class AddResult:
+    """What ``Assistant.add_documents`` did: the stored copies, the indexing run, the refused files."""
+
+    stored: list[Path] = field(default_factory=list)
+    report: IndexReport | None = None
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (file name or path, Chinese reason)
+
+    def summary_zh(self) -> str:
+        """The Chinese outcome (the indexing summary, then the files not added)."""
+        lines = []
+        if self.report is not None and self.report.added + self.report.updated + self.report.unchanged:
+            lines.append(self.report.summary_zh("add"))
+        if self.problems:
+            lines.append("以下文件未收录：" + "；".join(f"《{Path(name).name}》：{why}" for name, why in self.problems))
+        return "\n".join(lines) or "没有文件被收录。"
 
 
 _default: Assistant | None = None

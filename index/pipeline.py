@@ -53,13 +53,22 @@ class SourceFile:
     root: Path
 
 
+def doc_id_of(path: Path, root: Path | None = None) -> str:
+    """A document's id: its path below the folder it was found in, without the suffix (``sub/name``),
+    or its bare name without the suffix when it was given as a file (and for an upload)."""
+    path = Path(path)
+    if root is None:
+        return path.stem
+    return path.relative_to(root).with_suffix("").as_posix()
+
+
 def discover(paths: Sequence[Path]) -> list[SourceFile]:
     """Supported files under the given files/folders (recursive), README files excluded."""
     found: list[SourceFile] = []
     for given in paths:
         given = Path(given)
         if given.is_file():
-            found.append(SourceFile(given, given.stem, given.parent))
+            found.append(SourceFile(given, doc_id_of(given), given.parent))
             continue
         if not given.is_dir():
             continue
@@ -72,8 +81,7 @@ def discover(paths: Sequence[Path]) -> list[SourceFile]:
                 and name not in _IGNORED_NAMES
                 and not any(part.startswith(".") for part in path.relative_to(given).parts)
             ):
-                rel = path.relative_to(given).with_suffix("")
-                found.append(SourceFile(path, rel.as_posix(), given))
+                found.append(SourceFile(path, doc_id_of(path, given), given))
     return found
 
 
