@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from index.errors import (
     AssistantError,
+    ConversionError,
     DocumentLoadError,
     FileTooLargeError,
     IndexBusyError,
@@ -21,6 +22,7 @@ from index.errors import (
 
 __all__ = [
     "AssistantError",
+    "ConversionError",
     "DocumentLoadError",
     "FileTooLargeError",
     "IndexBusyError",

