@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make run   — create .venv, install, prepare the bundled models, index docs_corpus/ and open the chat
 #   make test  — the same set-up plus test dependencies (Chromium, llama.cpp), then the whole test suite
+#   make test-fast — the unit tier only (tests/unit, fakes, under a minute)
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: run setup model llm embed-gguf system-deps test lint eval bench clean
+.PHONY: run setup model llm embed-gguf system-deps test test-fast lint eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +93,10 @@ run: setup
 
 test: setup llm embed-gguf system-deps
 	$(BIN)/python -m pytest -q -rs
+
+# The unit tier alone: each stage on the fakes of tests/fakes.py (no model, Chroma or server; < 1 minute).
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -q tests/unit
 
 lint:
 	$(BIN)/ruff check assistant index eval bench tests

@@ -9,7 +9,7 @@ Python API::
 
 from __future__ import annotations
 
-from index.errors import (
+from .errors import (
     AssistantError,
     DocumentLoadError,
     IndexBusyError,
@@ -18,15 +18,15 @@ from index.errors import (
     InvalidFiltersError,
     InvalidHistoryError,
     InvalidQuestionError,
+    InvalidSettingsError,
     LLMUnavailableError,
     PermissionDeniedError,
     RebuildWouldDropError,
     StoreUnavailableError,
 )
-from index.settings import Settings, get_settings
-
 from .models import Answer, Citation, Filters, Hit, StreamEvent, Suggestion
 from .service import Assistant, ask, default_assistant
+from .settings import Settings, get_settings
 
 __all__ = [
     "Answer",
@@ -42,6 +42,7 @@ __all__ = [
     "InvalidFiltersError",
     "InvalidHistoryError",
     "InvalidQuestionError",
+    "InvalidSettingsError",
     "LLMUnavailableError",
     "PermissionDeniedError",
     "RebuildWouldDropError",

@@ -1,4 +1,4 @@
-"""The ``assistant`` command: index, ask, serve, users, eval, bench, llm-serve. A thin client of the service."""
+"""The ``assistant`` command: index, ask, serve, docs, users, eval, bench, llm-serve. A thin client of the service."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from index.errors import AssistantError
-from index.settings import Settings
+from .errors import AssistantError
+from .settings import Settings
 
 
 class _IndexProgress:
@@ -62,18 +62,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
     bot = Assistant(settings)
     if args.list:
-        docs = bot.documents()
-        if args.json:
-            print(json.dumps([d.__dict__ for d in docs], ensure_ascii=False))
-        else:
-            for d in docs:
-                meta = " ".join(f"{k}={v}" for k, v in d.metadata.items())
-                print(f"{d.doc_id}\t{len(d.chunk_ids)} 段\t{d.chars} 字\t{meta}")
-            print(f"共 {len(docs)} 个文件。")
-        return 0
-    from index.errors import RebuildWouldDropError
-
+        return _list_documents(bot, args.json)
     from .app import audit
+    from .errors import RebuildWouldDropError
 
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
     bar, update = _progress_bar(disable=args.json or not sys.stderr.isatty())
@@ -103,11 +94,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        print(
-            f"索引完成：共 {report.documents} 个文件、{report.chunks} 个段落；本次新增 {report.added}、"
-            f"更新 {report.updated}、删除 {report.deleted}、未变 {report.unchanged}，"
-            f"嵌入 {report.embedded_chunks} 段，用时 {report.seconds:.1f} 秒。"
-        )
+        print(report.summary_zh("index"))
         if report.chunk_lengths.get("count"):
             lengths = report.chunk_lengths
             print(f"段落长度（字）：p10 {lengths['p10']:.0f}、p50 {lengths['p50']:.0f}、p90 {lengths['p90']:.0f}，"
@@ -119,6 +106,67 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             for flag in report.flagged[:50]:
                 print(f"  {flag.source}:{flag.line}：{flag.text}")
         print('提问示例：assistant ask "京津冀协同发展有哪些重点任务？"')
+    return 0
+
+
+def _list_documents(bot: Any, as_json: bool) -> int:
+    docs = bot.documents()
+    if as_json:
+        print(json.dumps([d.__dict__ for d in docs], ensure_ascii=False))
+    else:
+        for d in docs:
+            meta = " ".join(f"{k}={v}" for k, v in d.metadata.items())
+            print(f"{d.doc_id}\t{len(d.chunk_ids)} 段\t{d.chars} 字\t{meta}")
+        print(f"共 {len(docs)} 个文件。")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    """``assistant docs list|add|delete``: the knowledge base, as the web page's admin tab manages it."""
+    from .app import audit
+    from .service import Assistant
+
+    bot = Assistant(settings)
+    who = audit.os_user()
+
+    def on_wait(message: str) -> None:
+        print(f"{message}（最长等待 {settings.index_lock_timeout:.0f} 秒）", file=sys.stderr, flush=True)
+
+    if args.docs_command == "list":
+        return _list_documents(bot, args.json)
+    if args.docs_command == "add":
+        names = [str(p) for p in args.files]
+        try:
+            added = bot.add_documents([Path(p) for p in args.files], on_wait=on_wait)
+        except AssistantError as exc:
+            audit.record(settings, who, "upload", names, "error", exc.user_message)
+            raise
+        message = added.summary_zh()
+        audit.record(settings, who, "upload", names, "error" if added.problems else "ok", message)
+        if args.json:
+            report = added.report.to_dict() if added.report is not None else None
+            print(json.dumps({"stored": [str(p) for p in added.stored], "report": report,
+                              "problems": [{"file": f, "reason": r} for f, r in added.problems]}, ensure_ascii=False))
+        else:
+            print(message)
+        return 0 if added.stored and not added.problems else 2 if not added.stored else 1
+    entry = bot.manifest.documents.get(args.doc_id)
+    if entry is None:
+        audit.record(settings, who, "delete", args.doc_id, "error", "该文件不在知识库中")
+        print(f"错误：知识库中没有文件 {args.doc_id}（文件ID 见 assistant docs list）。", file=sys.stderr)
+        return 2
+    from .uploads import is_uploaded
+
+    uploaded = is_uploaded(entry.source, settings)
+    try:
+        bot.delete_document(args.doc_id, on_wait=on_wait)
+    except AssistantError as exc:
+        audit.record(settings, who, "delete", entry.source, "error", exc.user_message)
+        raise
+    note = "添加时保存的副本也已删除。" if uploaded else "原文件未改动；它若在文档目录中，下次同步时会重新收录。"
+    message = f"已从知识库删除《{entry.title}》（{entry.doc_id}）。{note}"
+    audit.record(settings, who, "delete", entry.source, "ok", message, doc_id=args.doc_id)
+    print(message)
     return 0
 
 
@@ -196,7 +244,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .service import Assistant
 
     bot = Assistant(settings, writer=args.writer) if args.writer else Assistant(settings)
-    filters = {"region": args.region, "year": args.year, "kind": args.kind, "doc_id": args.doc}
+    from .models import Filters
+
+    filters = Filters.parse(args.region, args.year, args.kind, args.doc)
     if bot.settings.writer == "llm" and not args.json:
         try:
             answer = _stream_llm_answer(bot, args.question, filters)
@@ -229,7 +279,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _stream_llm_answer(bot: Any, question: str, filters: dict[str, Any]) -> Any:
+def _stream_llm_answer(bot: Any, question: str, filters: Any) -> Any:
     """Print the llm writer's deltas as they arrive, then the elapsed times; the verified text again
     when verification renumbered or changed it. Ctrl-C closes the stream (the server stops generating)."""
     import time
@@ -322,6 +372,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="监听端口（默认 ASSISTANT_PORT，即 7860）；端口被占用时立即报错")
     p.add_argument("--no-index", action="store_true", help="启动前不同步 docs_corpus/")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("docs", help="管理知识库：列出、添加、删除文件",
+                       description="管理知识库（与网页“知识库管理”相同）：添加的文件以安全的文件名复制到数据目录的 uploads/ 中并立即索引；"
+                                   "删除时，添加时保存的副本一并删除。")
+    docs = p.add_subparsers(dest="docs_command", required=True)
+    q = docs.add_parser("list", help="列出已收录的文件", description="列出已收录的文件（文件ID、段落数、字数、元数据）。")
+    q.add_argument("--json", action="store_true", help="以 JSON 输出")
+    q = docs.add_parser("add", help="添加文件并索引", description="把文件复制到数据目录的 uploads/ 中并增量索引（其他文件不受影响）。"
+                                                         "文件ID 为文件名（不含扩展名），与已收录的文件同名时拒绝。")
+    q.add_argument("files", nargs="+", help="txt、md、docx、pdf 或 html 文件")
+    q.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+    q = docs.add_parser("delete", help="从知识库删除文件", description="从索引中删除一个文件；用 assistant docs add 添加的，保存的副本一并删除。")
+    q.add_argument("doc_id", help="文件ID（见 assistant docs list）")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("users", help="管理登录账号（密码以 argon2 哈希保存）")
     p.add_argument("--file", help="账号文件（默认 ASSISTANT_AUTH_FILE，否则数据目录下的 users.json）")

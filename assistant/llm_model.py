@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from index.errors import ModelNotAvailableError
+from .errors import ModelNotAvailableError
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def sha256_file(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from index.settings import Settings
+    from .settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m assistant.llm_model", description=__doc__.splitlines()[0])
     parser.add_argument("target", nargs="?", type=Path, default=None, help="GGUF path (default: settings)")

@@ -26,10 +26,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING
 
-from index.errors import LLMUnavailableError, ModelNotAvailableError
+from .errors import LLMUnavailableError, ModelNotAvailableError
 
 if TYPE_CHECKING:
-    from index.settings import Settings
+    from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -452,7 +452,7 @@ def check_only(settings: Settings, download: bool = True) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``assistant llm-serve``: serve the local model on ``settings.llm_port``."""
-    from index.settings import Settings
+    from .settings import Settings
 
     parser = argparse.ArgumentParser(prog="assistant llm-serve", description="Serve the local LLM (OpenAI API).")
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")

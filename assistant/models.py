@@ -54,6 +54,27 @@ class Filters:
             doc_id=[str(v) for v in as_list(value.get("doc_id") or value.get("document") or value.get("doc"))],
         )
 
+    @classmethod
+    def parse(cls, region: Any = None, year: Any = None, kind: Any = None, doc_id: Any = None) -> Filters:
+        """Filters from what a surface collects: each field a list of values, or one string of values
+        separated by commas (``"北京,天津"``, full-width ``，`` too), or empty. A year that is not a
+        number is left out (as the web page and the HTTP endpoint always did); everything else is
+        validated (``validate_filters``: ``InvalidFiltersError`` with a Chinese reason)."""
+        from .validation import validate_filters
+
+        def values(value: Any) -> list[Any]:
+            if value is None or value == "":
+                return []
+            if isinstance(value, str):
+                return [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
+            if isinstance(value, (list, tuple, set)):
+                return [v for v in value if v is not None and v != ""]
+            return [value]
+
+        years = [y for y in values(year) if isinstance(y, int) or str(y).strip().isdigit()]
+        return validate_filters({"region": values(region), "year": [int(y) for y in years],
+                                 "kind": values(kind), "doc_id": values(doc_id)})
+
     def is_empty(self) -> bool:
         return not (self.region or self.year or self.kind or self.doc_id)
 
@@ -74,6 +95,19 @@ class Filters:
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class Facets:
+    """What the indexed documents can be filtered by (the choices a surface offers; ``Assistant.facets``)."""
+
+    regions: list[str] = field(default_factory=list)  # every region a filter accepts
+    years: list[str] = field(default_factory=list)  # newest first
+    kinds: list[str] = field(default_factory=list)
+    documents: list[tuple[str, str]] = field(default_factory=list)  # (label, doc_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Literal
 from index.embedder import Embedder
 from index.keyword import KeywordIndex
 from index.models import Chunk
-from index.store import ChromaStore
+from index.store import Store
 
 from .models import Filters, Hit
 
@@ -45,7 +45,7 @@ class HybridRetriever(Retriever):
     def __init__(
         self,
         embedder: Embedder,
-        store: ChromaStore,
+        store: Store,
         keyword: KeywordIndex,
         allowed_ids: set[str] | None,
         dense_k: int = 30,

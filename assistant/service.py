@@ -11,32 +11,33 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from index.embedder import Embedder, get_embedder
-from index.errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from index.keyword import KeywordIndex
 from index.locking import WaitFn, read_generation
 from index.manifest import DocEntry, Manifest
 from index.models import IndexReport
-from index.pipeline import Indexer, ProgressFn
-from index.settings import Settings
+from index.pipeline import Indexer, ProgressFn, doc_id_of
 from index.store import ChromaStore
-from index.zh import SENTENCE_END, WORD_CHAR_RE
+from index.zh import CANONICAL_REGIONS, SENTENCE_END, WORD_CHAR_RE
 
 from .analysis import DocCatalog, QuestionAnalysis, analyse
-from .decide import decide, filters_label, related_windows
+from .decide import Decision, decide, filters_label, related_windows
+from .errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from .markup import strip_markup
-from .models import Answer, Citation, Filters, Hit, StreamEvent, Suggestion
+from .models import Answer, Citation, Facets, Filters, Hit, StreamEvent, Suggestion
 from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates
 from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overlapping
+from .settings import Settings
 from .text import TermWeights, has_cjk
+from .uploads import UploadError, remove_upload, safe_filename, store_upload
 from .validation import validate_filters, validate_history
-from .verify import verify
-from .writers.base import REFUSAL_PHRASE, AnswerWriter, History
+from .verify import Verified, split_claims, verify
+from .writers.base import REFUSAL_PHRASE, AnswerWriter, DraftStats, History
 from .writers.extractive import ExtractiveWriter
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,40 @@ def clean_question(question: Any, max_chars: int) -> str:
     return text
 
 
+T = TypeVar("T")
+
+
+@dataclass
+class _Run:
+    """One question on its way through ``stream``: the cleaned arguments and the stage timings."""
+
+    t0: float
+    timings: dict[str, float] = field(default_factory=dict)
+    text: str = ""  # the cleaned question
+    question: str = ""  # the question answered (the rewritten follow-up, or ``text``)
+    history: list[tuple[str, str]] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+    writer: AnswerWriter = field(default=None)  # type: ignore[assignment]
+
+    def timed(self, stage: str, fn: Callable[..., T], *args: Any) -> T:
+        t = time.perf_counter()
+        result = fn(*args)
+        self.timings[stage] = time.perf_counter() - t
+        return result
+
+    def timed_stream(self, stage: str, steps: Generator[StreamEvent, None, T]) -> Generator[StreamEvent, None, T]:
+        t = time.perf_counter()
+        result = yield from steps
+        self.timings[stage] = time.perf_counter() - t
+        return result
+
+
 class Assistant:
     """Ask questions about the indexed policy documents.
 
     ``Assistant()`` uses the ``ASSISTANT_*`` settings; keyword arguments override fields
-    (``Assistant(data_dir=..., writer="llm")``) or pass a whole ``settings=Settings(...)``.
+    (``Assistant(data_dir=..., writer="llm")``, validated: ``InvalidSettingsError`` for an unknown
+    name or a bad value) or pass a whole ``settings=Settings(...)``.
     Heavy resources (model, stores) load lazily on first use, once, and are thread-safe.
     """
 
@@ -83,9 +113,8 @@ class Assistant:
         base = settings or Settings()
         if isinstance(writer, str):
             overrides["writer"] = writer
-        self.settings = base.model_copy(update=overrides) if overrides else base
-        if "data_dir" in overrides:
-            self.settings.data_dir = Path(overrides["data_dir"])
+        # Validated like the environment: an unknown name or a bad value raises InvalidSettingsError.
+        self.settings = base.with_overrides(overrides) if overrides else base
         self._custom_writer = writer if isinstance(writer, AnswerWriter) else None
         self._lock = threading.RLock()
         self._embedder: Embedder | None = None
@@ -139,6 +168,18 @@ class Assistant:
         with self._lock:
             self._generation = None
 
+    def term_weights(self) -> TermWeights:
+        """IDF weights of the indexed collection (the ranker's, the extractive writer's, the evaluation's)."""
+        self._load_indexes()
+        assert self._weights is not None
+        return self._weights
+
+    def keyword_index(self) -> KeywordIndex:
+        """The loaded keyword index (every indexed chunk, in the manifest's order)."""
+        self._load_indexes()
+        assert self._keyword is not None
+        return self._keyword
+
     @property
     def manifest(self) -> Manifest:
         self._load_indexes()
@@ -168,9 +209,7 @@ class Assistant:
                 return self._llm_writer
         if name != "extractive":
             raise AssistantError(f"unknown writer {name!r}", "未知的回答方式。")
-        self._load_indexes()
-        assert self._weights is not None
-        return ExtractiveWriter(self._weights, self.settings.max_answer_sentences)
+        return ExtractiveWriter(self.term_weights(), self.settings.max_answer_sentences)
 
     def _rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
         if self.settings.reranker_model is None:
@@ -196,10 +235,72 @@ class Assistant:
             self.reload()
 
     def delete_document(self, doc_id: str, on_wait: WaitFn | None = None) -> bool:
+        """Remove a document from the index (False when it is not there); a document that was added
+        with ``add_documents`` (a copy in the data folder's uploads) loses that copy too."""
+        entry = self.manifest.documents.get(doc_id)
         try:
-            return self.indexer().delete_document(doc_id, on_wait=on_wait)
+            deleted = self.indexer().delete_document(doc_id, on_wait=on_wait)
         finally:
             self.reload()
+        if deleted and entry is not None:
+            remove_upload(entry.source, self.settings)
+        return deleted
+
+    def add_documents(self, files: Sequence[Path | tuple[Path, str]], progress: ProgressFn | None = None,
+                      on_wait: WaitFn | None = None) -> AddResult:
+        """Add documents to the knowledge base: each file (or ``(temp path, original name)``, an upload)
+        is copied under a safe name into the data folder's uploads, then the copies are indexed
+        incrementally (nothing else is pruned). A name whose document id another document holds is
+        refused; a copy that cannot be indexed is removed again. Problems are reported per file in
+        ``AddResult.problems`` (Chinese reasons), never raised; index errors (busy, store) are."""
+        existing = {d.doc_id: d for d in self.documents()}
+        result = AddResult()
+        for item in files:
+            source, original = item if isinstance(item, tuple) else (Path(item), Path(item).name)
+            try:
+                result.stored.append(self._store_copy(Path(source), original, existing, result.stored))
+            except AssistantError as exc:
+                result.problems.append((original, exc.user_message))
+            except OSError:
+                log.exception("storing %r failed", original)
+                result.problems.append((original, "保存文件失败。"))
+        if result.stored:
+            result.report = self.index(result.stored, prune=False, progress=progress, on_wait=on_wait)
+            for skipped in result.report.skipped:
+                remove_upload(skipped.source, self.settings)
+                result.problems.append((skipped.source, skipped.reason))
+        return result
+
+    def _store_copy(self, source: Path, original: str, existing: dict[str, DocEntry], stored: list[Path]) -> Path:
+        """The upload rule: the document id is the stored name's (``doc_id_of``); it may not clash."""
+        name = safe_filename(original)
+        doc_id = doc_id_of(Path(name))
+        uploads = self.settings.uploads_dir
+        clash = existing.get(doc_id)
+        if clash is not None and Path(clash.source).resolve() != (uploads / name).resolve():
+            raise UploadError(f"doc id {doc_id!r} taken by {clash.source}",
+                              f"与已收录的文件《{clash.title}》同名，请改名后上传。")
+        if any(doc_id_of(p) == doc_id and p.name != name for p in stored) or (
+            uploads.is_dir() and any(doc_id_of(p) == doc_id and p.name != name for p in uploads.iterdir())
+        ):
+            raise UploadError(f"doc id {doc_id!r} used by another upload",
+                              "已有同名（扩展名不同）的上传文件，请改名后上传。")
+        return store_upload(source, original, self.settings)
+
+    def facets(self) -> Facets:
+        """What the indexed documents can be filtered by: regions, years (newest first), kinds, documents."""
+        years: set[str] = set()
+        kinds: set[str] = set()
+        docs: list[tuple[str, str]] = []
+        for e in self.documents():
+            meta = e.metadata or {}
+            year = meta.get("year") or str(meta.get("date") or "")[:4]
+            if str(year).isdigit():
+                years.add(str(year))
+            if meta.get("kind"):
+                kinds.add(str(meta["kind"]))
+            docs.append((e.title if e.title == e.doc_id else f"{e.title}（{e.doc_id}）", e.doc_id))
+        return Facets(list(CANONICAL_REGIONS), sorted(years, reverse=True), sorted(kinds), docs)
 
     # -- asking ---------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, filters: Filters | dict[str, Any] | None = None,
@@ -208,7 +309,7 @@ class Assistant:
         analysis = self.analyse(question)
         if analysis.missing_document:
             return []
-        hits, _windows = self._candidates(question, analysis, validate_filters(filters), mode)
+        hits, _windows = self.candidates(question, analysis, validate_filters(filters), mode)
         return hits[: k or self.settings.top_k]
 
     def catalog(self) -> DocCatalog:
@@ -235,9 +336,10 @@ class Assistant:
                 self._first, self._first_of = first, self._keyword
             return self._first
 
-    def _candidates(self, question: str, analysis: QuestionAnalysis, filters: Filters,
-                    mode: Mode | None = None) -> tuple[list[Hit], list[SentenceEvidence]]:
-        """Fused candidates (within the named documents when there are any), ranked by the second stage."""
+    def candidates(self, question: str, analysis: QuestionAnalysis, filters: Filters,
+                   mode: Mode | None = None) -> tuple[list[Hit], list[SentenceEvidence]]:
+        """Fused candidates (within the named documents when there are any), ranked by the second stage,
+        and their sentence windows: what the decide stage sees (``eval.calibrate`` sweeps its gate on them)."""
         retriever = self.retriever(mode)
         k = self.settings.candidate_k
         if analysis.target_docs:
@@ -252,9 +354,7 @@ class Assistant:
         else:
             hits = retriever.retrieve(question, k, filters)
         hits = self._rerank(question, hits)
-        self._load_indexes()
-        assert self._weights is not None
-        ranker = EvidenceRanker(self._weights, self.gate())
+        ranker = EvidenceRanker(self.term_weights(), self.gate())
         return ranker.rerank(analysis, hits)
 
     def gate(self) -> Gate:
@@ -274,86 +374,85 @@ class Assistant:
     def stream(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
                writer: str | None = None) -> Iterator[StreamEvent]:
         """analyse → retrieve (scoped) → rank (second stage) → decide → write → verify, as events."""
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        text = clean_question(question, self.settings.max_question_chars)
-        history = validate_history(history, self.settings.history_max_turns, self.settings.history_max_chars_per_turn)
-        chosen = self.writer(writer)
-        chosen_filters = validate_filters(filters)
-
-        rewritten = chosen.rewrite(text, history) if history else text
-        timings["rewrite"] = time.perf_counter() - t0
-
-        t = time.perf_counter()
-        analysis = self.analyse(rewritten)
-        timings["analyse"] = time.perf_counter() - t
-        t = time.perf_counter()
-        hits, windows = self._candidates(rewritten, analysis, chosen_filters)
-        timings["retrieve"] = time.perf_counter() - t
-
-        base = Answer(question=text, text="", rewritten_question=rewritten if rewritten != text else None,
-                      writer=chosen.name, timings=timings, analysis=analysis.to_dict())
+        run = self._start(question, history, filters, writer)
+        analysis = run.timed("analyse", self.analyse, run.question)
+        hits, windows = run.timed("retrieve", self.candidates, run.question, analysis, run.filters)
+        base = Answer(question=run.text, text="", rewritten_question=run.question if run.question != run.text else None,
+                      writer=run.writer.name, timings=run.timings, analysis=analysis.to_dict())
         if analysis.missing_document:
-            yield from self._missing_document(base, rewritten, analysis, t0)
+            yield from self._missing_document(base, run.question, analysis, run.t0)
             return
-        t = time.perf_counter()
-        decision = decide(analysis, windows, self.settings.max_answer_sentences)
-        timings["decide"] = time.perf_counter() - t
+        decision = run.timed("decide", decide, analysis, windows, self.settings.max_answer_sentences)
         base.evidence_score = round(decision.score, 4)
-        if not has_cjk(text) and decision.status == "not_found":
-            base.notice = "请尽量用中文提问。"
         if decision.status == "not_found":
-            message = decision.message
-            if not chosen_filters.is_empty():
-                message = self._outside_filters(rewritten, analysis, chosen_filters, message)
-            yield from self._not_found(base, message, decision.missing, decision.related, hits, t0)
+            yield from self._refuse(run, base, analysis, decision, hits)
             return
+        draft = yield from run.timed_stream("write", self._write(run, base, hits, decision))
+        verified = run.timed("verify", lambda: verify(draft, hits, question=run.question))
+        if not verified.citations:
+            yield from self._not_found(base, decision.message or REFUSAL_TEXT, decision.missing,
+                                       decision.related, hits, run.t0)
+            return
+        yield self._final(run, base, decision, verified)
 
-        t = time.perf_counter()
+    def _start(self, question: str, history: History | None, filters: Filters | dict[str, Any] | None,
+               writer: str | None) -> _Run:
+        """Validate the arguments and make a follow-up self-contained (the "rewrite" stage)."""
+        run = _Run(t0=time.perf_counter())
+        run.text = clean_question(question, self.settings.max_question_chars)
+        run.history = validate_history(history, self.settings.history_max_turns,
+                                       self.settings.history_max_chars_per_turn)
+        run.writer = self.writer(writer)
+        run.filters = validate_filters(filters)
+        run.question = run.writer.rewrite(run.text, run.history) if run.history else run.text
+        run.timings["rewrite"] = time.perf_counter() - run.t0
+        return run
+
+    def _refuse(self, run: _Run, base: Answer, analysis: QuestionAnalysis, decision: Decision,
+                hits: list[Hit]) -> Iterator[StreamEvent]:
+        """The decide stage found no answer: say so (within the filters, when there are any)."""
+        if not has_cjk(run.text):
+            base.notice = "请尽量用中文提问。"
+        message = decision.message
+        if not run.filters.is_empty():
+            message = self._outside_filters(run.question, analysis, run.filters, message)
+        yield from self._not_found(base, message, decision.missing, decision.related, hits, run.t0)
+
+    def _write(self, run: _Run, base: Answer, hits: list[Hit], decision: Decision) -> Generator[StreamEvent, None, str]:
+        """A generating writer's draft when it is usable, else the extractive answer from the chosen windows."""
         draft = ""
-        if chosen.name == "llm":
-            draft = yield from self._llm_draft(chosen, base, rewritten, hits, history, decision.chosen)
+        if run.writer.generates:
+            draft = yield from self._generated_draft(run.writer, base, run.question, hits, run.history, decision.chosen)
         if not draft:
             draft = self._extractive().compose(decision.chosen, hits)
             yield StreamEvent("delta", text=draft)
-        timings["write"] = time.perf_counter() - t
+        return draft
 
-        t = time.perf_counter()
-        verified = verify(draft, hits, question=rewritten)
-        timings["verify"] = time.perf_counter() - t
-        if not verified.citations:
-            yield from self._not_found(base, decision.message or REFUSAL_TEXT, decision.missing,
-                                       decision.related, hits, t0)
-            return
+    def _final(self, run: _Run, base: Answer, decision: Decision, verified: Verified) -> StreamEvent:
         base.text = verified.text
         base.citations = verified.citations
         base.unsupported = verified.unsupported
         base.status = decision.status
         base.missing = decision.missing
-        timings["total"] = time.perf_counter() - t0
-        yield StreamEvent("final", text=base.text, answer=base)
+        run.timings["total"] = time.perf_counter() - run.t0
+        return StreamEvent("final", text=base.text, answer=base)
 
-    def _llm_draft(self, writer: AnswerWriter, base: Answer, question: str, hits: list[Hit],
-                   history: History, evidence: Sequence[SentenceEvidence]) -> Generator[StreamEvent, None, str]:
-        """The llm writer's draft from the chosen evidence, streamed; "" (with the fallback notice and
-        ``base.fallback_reason``) when the model is unavailable, writes garbage, declines, or writes a
-        sentence its cited passage does not support.
+    def _generated_draft(self, writer: AnswerWriter, base: Answer, question: str, hits: list[Hit],
+                         history: History, evidence: Sequence[SentenceEvidence]) -> Generator[StreamEvent, None, str]:
+        """A generating writer's draft from the chosen evidence, streamed; "" (with the fallback notice and
+        ``base.fallback_reason``) when the writer raises ``LLMUnavailableError`` (unavailable, garbage),
+        declines (``writer.is_refusal``), or writes a sentence its cited passage does not support.
 
         Refusal is decided before any LLM call; a model that declines anyway is not trusted. Closing
-        the stream (cancel) closes the writer's HTTP stream, which stops generation on the server.
+        the stream (cancel) closes the writer's stream, which stops generation on the server.
         """
-        from .verify import split_claims
-        from .writers.llm import LLMStats, LLMWriter, declined, looks_like_garbage
-
         parts: list[str] = []
-        stats = LLMStats()
+        stats = DraftStats()
         before = sum(base.timings.values())  # the stages before writing: the first token's offset
         t = time.perf_counter()
         reason: str | None = None
-        draft = ""
         try:
-            deltas = (writer.stream(question, hits, history, evidence, stats=stats) if isinstance(writer, LLMWriter)
-                      else writer.stream(question, hits, history, evidence))
+            deltas = writer.draft(question, hits, history, evidence, stats=stats)
             try:
                 for delta in deltas:
                     if not parts:
@@ -364,20 +463,20 @@ class Assistant:
                 close = getattr(deltas, "close", None)
                 if close is not None:
                     close()
-            draft = "".join(parts)
+        except LLMUnavailableError as exc:
+            log.info("大模型服务不可用或回答无效：%s", exc)
+            reason = exc.reason
+        draft = "".join(parts)
+        if reason == "unavailable":
+            base.llm = {**stats.to_dict(), "draft": draft}
+        else:
             checked = verify(draft, hits, question=question)
             base.llm = {**stats.to_dict(), "draft": draft, "sentences": len(split_claims(draft)),
                         "unsupported": list(checked.unsupported)}
-            if looks_like_garbage(draft):
-                reason = "garbage"
-            elif declined(draft):
+            if reason is None and writer.is_refusal(draft):
                 reason = "declined"
-            elif checked.unsupported or not checked.citations:
+            elif reason is None and (checked.unsupported or not checked.citations):
                 reason = "unsupported"
-        except LLMUnavailableError as exc:
-            log.info("大模型服务不可用：%s", exc)
-            reason = "unavailable"
-            base.llm = {**stats.to_dict(), "draft": "".join(parts)}
         if reason is None:
             return draft
         log.info("大模型回答未采用（%s），改用摘录式回答", reason)
@@ -431,7 +530,7 @@ class Assistant:
         hits: list[Hit] = []
         if analysis.closest_docs:
             scoped = replace(analysis, target_docs=list(analysis.closest_docs), missing_document=False)
-            hits, windows = self._candidates(question, scoped, Filters(doc_id=list(analysis.closest_docs)))
+            hits, windows = self.candidates(question, scoped, Filters(doc_id=list(analysis.closest_docs)))
             related = related_windows([w for w in windows if w.focus >= 0.4])
         missing = [f"未收录《{analysis.document_label}》"]
         yield from self._not_found(answer, message, missing, related, hits, t0)
@@ -439,7 +538,7 @@ class Assistant:
     def _outside_filters(self, question: str, analysis: QuestionAnalysis, filters: Filters, message: str) -> str:
         """A refusal under filters: say so, and whether the whole collection holds an answer."""
         label = filters_label(filters)
-        _hits, windows = self._candidates(question, analysis, Filters())
+        _hits, windows = self.candidates(question, analysis, Filters())
         if decide(analysis, windows, self.settings.max_answer_sentences).status != "not_found":
             return (f"{REFUSAL_PHRASE}。在所选范围（{label}）内未找到相关内容；全部文件中有可能的答案，"
                     "可清除筛选条件后再问一次。")
@@ -453,6 +552,24 @@ class Assistant:
         self._load_indexes()
         assert self._keyword is not None
         return examples_from_manifest(self._keyword.chunks, n)
+
+
+@dataclass
+class AddResult:
+    """What ``Assistant.add_documents`` did: the stored copies, the indexing run, the refused files."""
+
+    stored: list[Path] = field(default_factory=list)
+    report: IndexReport | None = None
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (file name or path, Chinese reason)
+
+    def summary_zh(self) -> str:
+        """The Chinese outcome (the indexing summary, then the files not added)."""
+        lines = []
+        if self.report is not None and self.report.added + self.report.updated + self.report.unchanged:
+            lines.append(self.report.summary_zh("add"))
+        if self.problems:
+            lines.append("以下文件未收录：" + "；".join(f"《{Path(name).name}》：{why}" for name, why in self.problems))
+        return "\n".join(lines) or "没有文件被收录。"
 
 
 _default: Assistant | None = None

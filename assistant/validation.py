@@ -11,8 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from index.errors import InvalidFiltersError, InvalidHistoryError
-
+from .errors import InvalidFiltersError, InvalidHistoryError
 from .models import Answer, Filters
 
 FILTER_KEYS = ("region", "year", "kind", "doc_id")

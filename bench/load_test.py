@@ -55,7 +55,9 @@ def question_pool(settings: Any, limit: int = 60) -> list[tuple[str, bool]]:
 
 def ensure_data_dir(args: argparse.Namespace, settings: Any, model: Path) -> Path:
     data_dir: Path = args.data_dir or settings.data_dir / "bench" / "load"
-    if (data_dir / "manifest.json").exists():
+    from index.manifest import manifest_path
+
+    if manifest_path(data_dir).exists():
         return data_dir
     from assistant.service import Assistant
 
@@ -205,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.users < 1 or args.seconds <= 0:
         print("--users must be ≥ 1 and --seconds > 0", file=sys.stderr)
         return 2
-    from index.settings import Settings
+    from assistant.settings import Settings
 
     settings = Settings()
     model = settings.embedding_model or settings.embedding_model_path

@@ -61,7 +61,7 @@ class NaiveLangChainPipeline:
                                            persist_directory=str(persist_dir)),
             collection_metadata={"hnsw:space": "cosine"},
         )
-        if self.store._collection.count() != len(self.documents):
+        if len(self.store.get(include=[])["ids"]) != len(self.documents):
             ids = [f"{d.metadata['doc_id']}:{d.metadata['start_index']}" for d in self.documents]
             self.store.delete_collection()
             self.store = Chroma(

@@ -23,7 +23,7 @@ from assistant.models import Filters
 from assistant.ranking import SentenceEvidence
 from assistant.rewrite import rewrite_followup
 from assistant.service import Assistant
-from index.settings import Settings
+from assistant.settings import Settings
 
 from .datasets import Question, load_own_set
 from .run import _eval_settings, own_index_name
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if analysis.missing_document:
             rows.append((q, analysis, None))
             continue
-        _hits, windows = bot._candidates(question, analysis, Filters())
+        _hits, windows = bot.candidates(question, analysis, Filters())
         rows.append((q, analysis, windows))
     results = []
     for focus, focus_open, topic in itertools.product(FOCUS, FOCUS_OPEN, TOPIC):

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import IndexConfigMismatchError
 from assistant.models import Answer
 from assistant.service import Assistant
+from assistant.settings import REPO_ROOT, Settings
 from assistant.verify import verify
-from index.errors import IndexConfigMismatchError
-from index.settings import REPO_ROOT, Settings
 
 from .datasets import CORPUS_FACTOR, EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set
 from .metrics import QuestionResult, aggregate, per_kind, per_why, score_question

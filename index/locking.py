@@ -22,7 +22,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .errors import IndexBusyError
-from .settings import Settings
+from .settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,13 @@ def _held_paths() -> dict[str, int]:
     return _held.paths  # type: ignore[no-any-return]
 
 
-def _lock(settings: Settings) -> FileLock:
+def _lock(settings: IndexSettings) -> FileLock:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(settings.lock_path, thread_local=False)
 
 
 @contextlib.contextmanager
-def write_lock(settings: Settings, on_wait: WaitFn | None = None, timeout: float | None = None) -> Iterator[None]:
+def write_lock(settings: IndexSettings, on_wait: WaitFn | None = None, timeout: float | None = None) -> Iterator[None]:
     """Hold the index write lock of ``settings.data_dir``; bump the generation when leaving."""
     key = str(Path(settings.data_dir).resolve())
     held = _held_paths()
@@ -84,7 +84,7 @@ def write_lock(settings: Settings, on_wait: WaitFn | None = None, timeout: float
 
 
 @contextlib.contextmanager
-def try_write_lock(settings: Settings) -> Iterator[bool]:
+def try_write_lock(settings: IndexSettings) -> Iterator[bool]:
     """The write lock if it is free right now (``True``), else ``False`` at once (readers use
     this to repair a stale keyword index only when no writer is busy)."""
     key = str(Path(settings.data_dir).resolve())
@@ -108,7 +108,7 @@ def try_write_lock(settings: Settings) -> Iterator[bool]:
         lock.release()
 
 
-def read_generation(settings: Settings) -> int:
+def read_generation(settings: IndexSettings) -> int:
     """The index generation: 0 before the first write; unreadable counts as 0."""
     try:
         return int(settings.generation_path.read_text(encoding="ascii").strip() or 0)
@@ -116,7 +116,7 @@ def read_generation(settings: Settings) -> int:
         return 0
 
 
-def bump_generation(settings: Settings) -> int:
+def bump_generation(settings: IndexSettings) -> int:
     """Increase the generation by one (call with the write lock held); atomic replace."""
     path = settings.generation_path
     value = read_generation(settings) + 1

@@ -16,6 +16,12 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+def manifest_path(data_dir: Path) -> Path:
+    """Where a data folder's manifest lives (``IndexSettings.manifest_path``; the bench's data folders)."""
+    return Path(data_dir) / MANIFEST_NAME
 
 
 @dataclass

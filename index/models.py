@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 # Metadata keys a document may carry (sidecar / front matter / inferred from the file name).
 META_KEYS = ("title", "issuer", "region", "date", "year", "kind")
@@ -136,6 +136,28 @@ class IndexReport:
     waited: float = 0.0  # seconds spent waiting for another index writer
     # lengths (characters) of all indexed chunks: count, mean, p10, p50, p90, under_50, under_120
     chunk_lengths: dict[str, float] = field(default_factory=dict)
+
+    def summary_zh(self, action: Literal["index", "sync", "add", "rebuild"] = "index",
+                   documents_before: int | None = None) -> str:
+        """The one-line Chinese summary of this run, as every surface shows it: ``index`` (assistant
+        index), ``sync`` (the document folder at start-up), ``add`` (documents added: uploads,
+        ``assistant docs add``), ``rebuild`` (``documents_before``: the count before)."""
+        waited = f"（曾等待另一个索引任务 {self.waited:.0f} 秒）" if self.waited >= 1 else ""
+        if action == "sync":
+            return (f"索引就绪：共 {self.documents} 个文件、{self.chunks} 个段落（新增 {self.added}、"
+                    f"更新 {self.updated}、删除 {self.deleted}）{waited}。")
+        if action == "add":
+            indexed = self.added + self.updated + self.unchanged
+            return (f"已收录 {indexed} 个文件（新增 {self.added}、更新 {self.updated}、未变 {self.unchanged}），"
+                    f"嵌入 {self.embedded_chunks} 个段落，用时 {self.seconds:.1f} 秒{waited}。现在可以就这些文件提问。")
+        if action == "rebuild":
+            before = f"（重建前 {documents_before} 个）" if documents_before is not None else ""
+            text = (f"索引已重建：共 {self.documents} 个文件{before}、{self.chunks} 个段落，"
+                    f"用时 {self.seconds:.1f} 秒{waited}。")
+            return text + (f"移除 {self.deleted} 个源文件已不存在的文件。" if self.deleted else "")
+        return (f"索引完成：共 {self.documents} 个文件、{self.chunks} 个段落；本次新增 {self.added}、"
+                f"更新 {self.updated}、删除 {self.deleted}、未变 {self.unchanged}，"
+                f"嵌入 {self.embedded_chunks} 段，用时 {self.seconds:.1f} 秒{waited}。")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -192,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from .embedder import resolve_model_path
-    from .settings import Settings
+    from .settings import IndexSettings
 
-    model_dir = args.model_dir or resolve_model_path(Settings())
+    model_dir = args.model_dir or resolve_model_path(IndexSettings())
     if args.force or not is_current(model_dir):
         export(model_dir)  # logs its one summary line
     else:

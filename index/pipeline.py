@@ -32,8 +32,8 @@ from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
 from .locking import WaitFn, try_write_lock, write_lock
 from .manifest import DocEntry, Manifest
 from .models import Chunk, Document, FlaggedLine, IndexReport, SkippedFile
-from .settings import Settings
-from .store import ChromaStore, chunk_from_record
+from .settings import IndexSettings
+from .store import ChromaStore, Store, chunk_from_record
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +54,22 @@ class SourceFile:
     root: Path
 
 
+def doc_id_of(path: Path, root: Path | None = None) -> str:
+    """A document's id: its path below the folder it was found in, without the suffix (``sub/name``),
+    or its bare name without the suffix when it was given as a file (and for an upload)."""
+    path = Path(path)
+    if root is None:
+        return path.stem
+    return path.relative_to(root).with_suffix("").as_posix()
+
+
 def discover(paths: Sequence[Path]) -> list[SourceFile]:
     """Supported files under the given files/folders (recursive), README files excluded."""
     found: list[SourceFile] = []
     for given in paths:
         given = Path(given)
         if given.is_file():
-            found.append(SourceFile(given, given.stem, given.parent))
+            found.append(SourceFile(given, doc_id_of(given), given.parent))
             continue
         if not given.is_dir():
             continue
@@ -73,8 +82,7 @@ def discover(paths: Sequence[Path]) -> list[SourceFile]:
                 and name not in _IGNORED_NAMES
                 and not any(part.startswith(".") for part in path.relative_to(given).parts)
             ):
-                rel = path.relative_to(given).with_suffix("")
-                found.append(SourceFile(path, rel.as_posix(), given))
+                found.append(SourceFile(path, doc_id_of(path, given), given))
     return found
 
 
@@ -97,10 +105,10 @@ def model_fingerprint(embedder: Embedder) -> str:
 class Indexer:
     """Owns one sync run's logic; the CLI, the app's knowledge-base tab and tests all use it."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, store: ChromaStore | None = None) -> None:
+    def __init__(self, settings: IndexSettings, embedder: Embedder | None = None, store: Store | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
-        self.store = store or ChromaStore(settings)
+        self.store: Store = store or ChromaStore(settings)
         self.chunker = PolicyChunker(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
         self._store_lock = threading.Lock()  # a run's reads (main thread) and writes (writer thread)
         self.manifest_rebuilt = False  # whether the last load_manifest() rebuilt it from the store

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from .errors import StoreUnavailableError
 from .models import Chunk
-from .settings import Settings
+from .settings import IndexSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,10 +65,32 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     )
 
 
+class Store(Protocol):
+    """What the index and the retrievers need of a vector store: ``ChromaStore`` (real Chroma) in use,
+    ``tests/fakes.py``'s in-memory store in the unit tests of the stages around it."""
+
+    def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray,
+               extra_meta: Sequence[dict[str, Any]] | None = None) -> None: ...
+
+    def delete(self, ids: Iterable[str]) -> None: ...
+
+    def count(self) -> int: ...
+
+    def all_ids(self) -> set[str]: ...
+
+    def iter_records(self, batch: int = 2000) -> Iterable[tuple[str, str, dict[str, Any]]]: ...
+
+    def get_embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def query(self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by cosine similarity, within Chroma's ``where`` (``Filters.to_chroma_where``)."""
+        ...
+
+
 class ChromaStore:
     """Chunks with their embeddings; retries with backoff when a Chroma server is unreachable."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IndexSettings) -> None:
         self.settings = settings
         self._client: Any = None
         self._collection: Any = None

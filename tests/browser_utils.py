@@ -96,7 +96,7 @@ _TEMPLATE_LOCK = threading.Lock()
 
 
 def settings_for(root: Path, **overrides: Any):  # type: ignore[no-untyped-def]
-    from index.settings import Settings
+    from assistant.settings import Settings
 
     base: dict[str, Any] = {
         "data_dir": root / "data",

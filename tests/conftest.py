@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from index.settings import REPO_ROOT, Settings
+from assistant.settings import REPO_ROOT, Settings
 
 SHARED = Path(os.environ.get("ASSISTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 JJJ = SHARED / "corpus" / "jjj"

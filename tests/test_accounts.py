@@ -26,8 +26,8 @@ from assistant.app.auth import (
     load_auth,
     parse_users_string,
 )
-from index.errors import PermissionDeniedError
-from index.settings import REPO_ROOT, Settings
+from assistant.errors import PermissionDeniedError
+from assistant.settings import REPO_ROOT, Settings
 
 from .browser_utils import AppServer, indexed_root, temp_root
 

@@ -33,9 +33,9 @@ from assistant.app.export import conversation_markdown, write_export
 from assistant.app.render import highlighted_passage, link_markers, render_turn
 from assistant.app.ui import GENERIC_ERROR
 from assistant.app.uploads import UploadError, safe_filename, store_upload
+from assistant.errors import AssistantError, PermissionDeniedError, UnsupportedFileError
 from assistant.models import Answer, Citation, Suggestion
-from index.errors import AssistantError, PermissionDeniedError, UnsupportedFileError
-from index.settings import Settings
+from assistant.settings import Settings
 
 from .browser_utils import (
     ADMIN,

@@ -24,8 +24,8 @@ from assistant.app.server import port_problem
 from assistant.app.session import make_turn
 from assistant.markup import strip_markup
 from assistant.models import Answer, Citation, Filters, Suggestion
+from assistant.settings import Settings
 from index.manifest import DocEntry
-from index.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 

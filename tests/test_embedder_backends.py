@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.errors import IndexConfigMismatchError, ModelNotAvailableError
+from assistant.settings import REPO_ROOT, Settings
 from index.embedder import OnnxEmbedder, TorchEmbedder, make_embedder
-from index.errors import IndexConfigMismatchError, ModelNotAvailableError
-from index.settings import REPO_ROOT, Settings
 
 from .conftest import SEED_DIR, make_settings
 
@@ -119,7 +119,7 @@ def hook(event, args):
         attempts.append([event, repr(args)[:200]])
 sys.addaudithook(hook)
 from pathlib import Path
-from index.settings import Settings
+from assistant.settings import Settings
 from index.embedder import make_embedder
 model = Path(sys.argv[1])
 emb = make_embedder(Settings(embedding_model=model), model, "onnx-int8")

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.models import Answer, Hit
+from assistant.settings import Settings
 from eval.datasets import Question
 from eval.metrics import aggregate, per_why, score_question
 from eval.run import build_parser, external_summary, render_markdown
 from index.models import Chunk
-from index.settings import Settings
 
 
 def _hit(doc_id: str, text: str) -> Hit:

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from assistant.settings import REPO_ROOT
 from index.loaders import load_document
-from index.settings import REPO_ROOT
 
 from .conftest import JJJ, SEED_DIR, require_shared
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from index.errors import IndexConfigMismatchError
+from assistant.errors import IndexConfigMismatchError
+from assistant.settings import REPO_ROOT, Settings
 from index.keyword import KeywordIndex
 from index.manifest import Manifest
 from index.pipeline import Indexer
-from index.settings import REPO_ROOT, Settings
 from index.store import ChromaStore
 
 from .conftest import JJJ, SEED_DIR, ChromaServer, make_settings, require_shared

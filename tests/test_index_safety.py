@@ -19,15 +19,15 @@ import pytest
 from assistant import Assistant
 from assistant.app.auth import AuthPolicy
 from assistant.app.kb import KnowledgeBase
+from assistant.errors import IndexBusyError
 from assistant.models import Hit
 from assistant.retrieval import merge_overlapping
-from index.errors import IndexBusyError
+from assistant.settings import REPO_ROOT, Settings
 from index.keyword import KeywordIndex
 from index.locking import read_generation, try_write_lock, write_lock
 from index.manifest import Manifest
 from index.models import Chunk
 from index.pipeline import Indexer
-from index.settings import REPO_ROOT, Settings
 from index.store import ChromaStore
 
 from .conftest import make_settings

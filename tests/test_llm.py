@@ -21,11 +21,13 @@ from pathlib import Path
 
 import pytest
 
+from assistant.errors import LLMUnavailableError, ModelNotAvailableError
 from assistant.llm_model import GGUF_SHA256, ensure_gguf, is_assembled, marker_path, sha256_file
 from assistant.llm_server import LLMServer, free_port, is_up
 from assistant.models import Answer, Hit, StreamEvent
 from assistant.ranking import SentenceEvidence
 from assistant.service import Assistant
+from assistant.settings import Settings
 from assistant.verify import verify
 from assistant.writers.base import REFUSAL_PHRASE, AnswerWriter
 from assistant.writers.llm import (
@@ -41,9 +43,7 @@ from assistant.writers.llm import (
     normalise_markers,
     strip_injections,
 )
-from index.errors import LLMUnavailableError, ModelNotAvailableError
 from index.models import Chunk
-from index.settings import Settings
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -448,7 +448,7 @@ def _draft(bot: Assistant, writer: AnswerWriter, question: str, evidence: list[S
            ) -> tuple[str, Answer, list[StreamEvent]]:
     base = Answer(question=question, text="", writer="llm")
     events: list[StreamEvent] = []
-    gen = bot._llm_draft(writer, base, question, SOCIAL_CARD, (), evidence)
+    gen = bot._generated_draft(writer, base, question, SOCIAL_CARD, (), evidence)
     while True:
         try:
             events.append(next(gen))
@@ -515,7 +515,7 @@ def test_cancel_stops_generation_on_the_server(llm_server: LLMServer, llm_settin
     long_text = "".join(h.chunk.text for h in SOCIAL_CARD)
     evidence = [window(i, h.chunk.text) for i, h in enumerate(SOCIAL_CARD)]
     base = Answer(question="q", text="", writer="llm")
-    gen = bot._llm_draft(bot.writer("llm"), base, "请详细介绍京津冀在社保卡、养老和交通方面的全部措施。",
+    gen = bot._generated_draft(bot.writer("llm"), base, "请详细介绍京津冀在社保卡、养老和交通方面的全部措施。",
                          SOCIAL_CARD, (), evidence)
     mark = _log_size(llm_server)
     first = next(gen)
@@ -627,7 +627,7 @@ def test_long_prompt_completion_on_the_real_server(llm_settings: Settings) -> No
     import json
     import urllib.request
 
-    from index.settings import REPO_ROOT
+    from assistant.settings import REPO_ROOT
 
     seed = next((REPO_ROOT / "docs_corpus").glob("*.txt")).read_text(encoding="utf-8")
     context = seed[:900]

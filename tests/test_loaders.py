@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.errors import DocumentLoadError, FileTooLargeError, UnsupportedFileError
+from assistant.errors import DocumentLoadError, FileTooLargeError, UnsupportedFileError
 from index.loaders import infer_metadata, load_document
 
 TEXT = "第一条 为了推进京津冀协同发展，制定本规定。\n第二条 本市与天津市、河北省共同建设雄安新区。"

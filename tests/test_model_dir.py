@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.settings import REPO_ROOT, Settings
+from assistant.settings import REPO_ROOT, Settings
 
 
 def test_model_dir_is_independent_of_the_data_dir(tmp_path: Path) -> None:

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from assistant.llm_server import LLMServer, free_port
+from assistant.settings import Settings
 from index.embedder import make_embedder
 from index.errors import EmbeddingServiceError, IndexConfigMismatchError
 from index.gguf_export import gguf_path
 from index.pipeline import Indexer
 from index.remote_embedder import RemoteEmbedder
-from index.settings import Settings
 
 from .conftest import SEED_DIR, make_settings
 

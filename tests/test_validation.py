@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant import Answer, Assistant, AssistantError, InvalidQuestionError
+from assistant.errors import FileTooLargeError, InvalidFiltersError, InvalidHistoryError
 from assistant.models import Filters
+from assistant.settings import REPO_ROOT
 from assistant.validation import validate_filters, validate_history
-from index.errors import FileTooLargeError, InvalidFiltersError, InvalidHistoryError
 from index.loaders import load_document
 from index.pipeline import Indexer
-from index.settings import REPO_ROOT
 
 from .conftest import make_settings
 
@@ -177,7 +177,7 @@ def make_docx_bomb(path: Path, expanded: int = 1 << 30) -> Path:
 _MEASURE = """
 import sys, time
 from pathlib import Path
-from index.errors import FileTooLargeError
+from assistant.errors import FileTooLargeError
 from index.loaders import load_document
 started = time.monotonic()
 try:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from index.settings import Settings
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ from typing import Any, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from index.errors import AssistantError, PermissionDeniedError
-from index.settings import Settings
+from ..errors import AssistantError, PermissionDeniedError
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Literal
 
-from index.settings import Settings
-
+from ..settings import Settings
 from .session import Turn
 
 Rating = Literal["up", "down"]

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from index.errors import AssistantError, PermissionDeniedError, RebuildWouldDropError
 from index.manifest import DocEntry
 from index.models import IndexReport
-from index.settings import Settings
 
+from ..errors import AssistantError, PermissionDeniedError, RebuildWouldDropError
 from ..service import Assistant
+from ..settings import Settings
+from ..uploads import is_uploaded
 from . import audit
 from .auth import AuthPolicy
 from .render import source_name
-from .uploads import is_uploaded, remove_upload, store_upload
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,6 @@ def flagged_lines(report: IndexReport, limit: int = 10) -> str:
     shown = "；".join(f"《{source_name(f.source)}》第 {f.line} 行：“{f.text[:60]}”" for f in report.flagged[:limit])
     more = f"等 {len(report.flagged)} 处" if len(report.flagged) > limit else ""
     return f"注意：以下文字像是对问答系统下达的指令（可能是提示注入），已标记，回答时不会采用：{shown}{more}。"
-
-
-def waited_note(report: IndexReport) -> str:
-    return f"（曾等待另一个索引任务 {report.waited:.0f} 秒）" if report.waited >= 1 else ""
 
 
 def _when(stamp: str) -> str:
@@ -113,71 +109,31 @@ class KnowledgeBase:
     # -- changing -------------------------------------------------------------------------
     def upload(self, files: Sequence[tuple[Path, str]], username: str | None,
                progress: ProgressCb | None = None) -> Result:
-        """Store each (temp path, original name) safely, then index the stored files incrementally."""
+        """Add the uploaded (temp path, original name) files with ``Assistant.add_documents``."""
         self._require_admin(username, "upload")
         if not files:
             return Result("请先选择要上传的文件。", ok=False)
-        existing = {d.doc_id: d for d in self.assistant.documents()}
-        stored: list[Path] = []
-        problems: list[str] = []
-        for temp_path, original in files:
-            shown = source_name(original) or "（未命名）"
-            try:
-                dest = self._check_and_store(temp_path, original, existing, stored)
-            except AssistantError as exc:
-                problems.append(f"《{shown}》：{exc.user_message}")
-                continue
-            except OSError:
-                log.exception("storing upload %r failed", shown)
-                problems.append(f"《{shown}》：保存文件失败。")
-                continue
-            stored.append(dest)
+        try:
+            added = self.assistant.add_documents(list(files), progress=progress, on_wait=self._on_wait(progress))
+        except AssistantError as exc:
+            audit.record(self.settings, username, "upload", [name for _, name in files], "error", exc.user_message)
+            raise
+        report = added.report
         lines: list[str] = []
         changed = False
-        if stored:
-            try:
-                report = self.assistant.index(stored, prune=False, progress=progress, on_wait=self._on_wait(progress))
-            except AssistantError as exc:
-                audit.record(self.settings, username, "upload", stored, "error", exc.user_message)
-                raise
-            for skipped in report.skipped:
-                remove_upload(skipped.source, self.settings)
-                problems.append(f"《{source_name(skipped.source)}》：{skipped.reason}")
-            indexed = report.added + report.updated + report.unchanged
+        if report is not None:
             changed = bool(report.added or report.updated)
-            if indexed:
-                lines.append(
-                    f"已收录 {indexed} 个文件（新增 {report.added}、更新 {report.updated}、未变 {report.unchanged}），"
-                    f"嵌入 {report.embedded_chunks} 个段落，用时 {report.seconds:.1f} 秒{waited_note(report)}。"
-                    "现在可以就这些文件提问。"
-                )
+            if report.added + report.updated + report.unchanged:
+                lines.append(report.summary_zh("add"))
             if report.flagged:
                 lines.append(flagged_lines(report))
+        problems = [f"《{source_name(name) or '（未命名）'}》：{why}" for name, why in added.problems]
         if problems:
             lines.append("以下文件未收录：" + "；".join(problems))
         message = "\n".join(lines) or "没有文件被收录。"
         audit.record(self.settings, username, "upload", [name for _, name in files], "ok" if not problems else "error",
                      message)
         return Result(message, ok=not problems, changed=changed, warning=bool(problems and lines))
-
-    def _check_and_store(self, temp_path: Path, original: str, existing: dict[str, DocEntry],
-                         stored: list[Path]) -> Path:
-        from .uploads import UploadError, safe_filename
-
-        name = safe_filename(original)
-        doc_id = Path(name).stem
-        uploads = self.settings.uploads_dir
-        clash = existing.get(doc_id)
-        target = uploads / name
-        if clash is not None and Path(clash.source).resolve() != target.resolve():
-            raise UploadError(f"doc id {doc_id!r} taken by {clash.source}",
-                              f"与已收录的文件《{clash.title}》同名，请改名后上传。")
-        if any(p.stem == doc_id and p.name != name for p in stored) or (
-            uploads.is_dir() and any(p.stem == doc_id and p.name != name for p in uploads.iterdir())
-        ):
-            raise UploadError(f"doc id {doc_id!r} used by another upload",
-                              "已有同名（扩展名不同）的上传文件，请改名后上传。")
-        return store_upload(temp_path, original, self.settings)
 
     def delete(self, doc_id: str | None, username: str | None) -> Result:
         self._require_admin(username, "delete")
@@ -187,12 +143,13 @@ class KnowledgeBase:
         if entry is None:
             audit.record(self.settings, username, "delete", str(doc_id), "error", "该文件不在知识库中")
             return Result("该文件不在知识库中（可能已被删除）。", ok=False)
+        uploaded = is_uploaded(entry.source, self.settings) and Path(entry.source).is_file()
         try:
-            self.assistant.delete_document(doc_id, on_wait=self._on_wait(None))
+            self.assistant.delete_document(doc_id, on_wait=self._on_wait(None))  # removes an uploaded copy too
         except AssistantError as exc:
             audit.record(self.settings, username, "delete", entry.source, "error", exc.user_message)
             raise
-        if remove_upload(entry.source, self.settings):
+        if uploaded and not Path(entry.source).exists():
             note = "上传的原文件也已删除。"
         else:
             note = "原文件仍在文档目录中，下次启动同步时会重新收录；如需永久删除，请从文档目录移除该文件。"
@@ -219,10 +176,7 @@ class KnowledgeBase:
         except AssistantError as exc:
             audit.record(self.settings, username, "rebuild", [str(p) for p in paths], "error", exc.user_message)
             raise
-        msg = (f"索引已重建：共 {report.documents} 个文件（重建前 {before} 个）、{report.chunks} 个段落，"
-               f"用时 {report.seconds:.1f} 秒{waited_note(report)}。")
-        if report.deleted:
-            msg += f"移除 {report.deleted} 个源文件已不存在的文件。"
+        msg = report.summary_zh("rebuild", documents_before=before)
         if report.skipped:
             msg += "跳过：" + "；".join(f"《{source_name(s.source)}》{s.reason}" for s in report.skipped)
         if report.flagged:

@@ -13,9 +13,8 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
-from index.errors import AssistantError
-from index.settings import Settings
-
+from ..errors import AssistantError
+from ..settings import Settings
 from .api_defaults import ApiDefaultsMiddleware, api_defaults
 from .auth import AuthPolicy, ClientAddressMiddleware, check_bind, is_loopback, load_auth
 
@@ -120,8 +119,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         if not getattr(args, "no_index", False):
             print(f"正在同步文档目录 {settings.corpus_dir} …", file=sys.stderr, flush=True)
             report = assistant.index([settings.corpus_dir])
-            print(f"索引就绪：共 {report.documents} 个文件、{report.chunks} 个段落（新增 {report.added}、"
-                  f"更新 {report.updated}、删除 {report.deleted}）。", file=sys.stderr, flush=True)
+            print(report.summary_zh("sync"), file=sys.stderr, flush=True)
             for skipped in report.skipped:
                 print(f"  跳过 {skipped.source}：{skipped.reason}", file=sys.stderr)
         demo = build_app(assistant, policy)

@@ -16,13 +16,14 @@ from typing import Any
 
 import gradio as gr
 
-from index.errors import AssistantError
-from index.settings import Settings
 from index.zh import CANONICAL_REGIONS
 
+from ..errors import AssistantError
 from ..markup import strip_markup
-from ..models import Answer, Filters
+from ..models import Answer, Facets, Filters
 from ..service import Assistant
+from ..settings import Settings
+from .api import api_ask
 from .auth import ROLE_NAMES, AuthPolicy
 from .export import index_version, write_answer_docx, write_export
 from .feedback import Rating, record_feedback
@@ -82,12 +83,8 @@ class _LLMProbe:
 
 def make_filters(region: list[str] | None, years: list[Any] | None, kinds: list[str] | None,
                  docs: list[str] | None) -> Filters:
-    return Filters(
-        region=[str(r) for r in region or [] if r in REGIONS],
-        year=[int(y) for y in years or [] if str(y).isdigit()],
-        kind=[str(k) for k in kinds or []],
-        doc_id=[str(d) for d in docs or []],
-    )
+    """The chat tab's filter widgets → ``Filters.parse`` (regions outside the checkbox choices are dropped)."""
+    return Filters.parse([r for r in region or [] if r in REGIONS], years, kinds, docs)
 
 
 def status_html(message: str, ok: bool = True, warning: bool = False) -> str:
@@ -121,23 +118,13 @@ class ChatApp:
 
     # -- choices derived from the index ----------------------------------------------------
     def filter_choices(self) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-        years: set[str] = set()
-        kinds: set[str] = set()
-        docs: list[tuple[str, str]] = []
+        """(years, kinds, documents) from ``Assistant.facets``; empty when the index cannot be read."""
         try:
-            entries = self.assistant.documents()
+            facets = self.assistant.facets()
         except Exception as exc:
             user_message(exc)
-            entries = []
-        for e in entries:
-            meta = e.metadata or {}
-            year = meta.get("year") or str(meta.get("date") or "")[:4]
-            if str(year).isdigit():
-                years.add(str(year))
-            if meta.get("kind"):
-                kinds.add(str(meta["kind"]))
-            docs.append((e.title if e.title == e.doc_id else f"{e.title}（{e.doc_id}）", e.doc_id))
-        return sorted(years, reverse=True), sorted(kinds), docs
+            facets = Facets()
+        return facets.years, facets.kinds, facets.documents
 
     def examples(self) -> list[list[str]]:
         try:
@@ -247,20 +234,10 @@ class ChatApp:
 
         Filters are comma-separated strings, e.g. region="北京,天津", year="2024".
         """
-
-        def split(value: str) -> list[str]:
-            return [v.strip() for v in str(value or "").replace("，", ",").split(",") if v.strip()]
-
         try:
-            if writer and writer not in ("extractive", "llm"):
-                raise AssistantError(f"unknown writer {writer!r}", "未知的回答方式（可选 extractive 或 llm）。")
-            filters = {"region": split(region), "year": [int(y) for y in split(year) if y.isdigit()],
-                       "kind": split(kind), "doc_id": split(doc_id)}
-            text = strip_markup(question) if isinstance(question, str) else question
-            answer = self.assistant.ask(text, filters=filters, writer=writer or None)
+            return api_ask(self.assistant, question, region, year, kind, doc_id, writer)
         except Exception as exc:
             raise gr.Error(user_message(exc)) from None
-        return answer.to_dict()
 
     # -- page load ---------------------------------------------------------------------
     def on_load(self, request: gr.Request) -> tuple[Any, ...]:

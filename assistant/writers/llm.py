@@ -3,8 +3,8 @@
 The passages are handed to the model as clearly delimited DATA (``<资料 编号="n"> … </资料>``,
 with any such tags inside the passage text neutralised) and the system prompt tells the model to
 ignore instructions found inside them. Connection errors, timeouts and HTTP errors become
-``LLMUnavailableError`` so the service can fall back to the extractive writer; the service can also
-use ``looks_like_garbage`` on the finished draft for the same purpose.
+``LLMUnavailableError`` so the service can fall back to the extractive writer, and so does a finished
+draft that ``looks_like_garbage`` (``reason="garbage"``); ``is_refusal`` is ``declined``.
 """
 
 from __future__ import annotations
@@ -17,17 +17,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from index.errors import LLMUnavailableError
-
+from ..errors import LLMUnavailableError
 from ..models import Hit
 from ..ranking import SentenceEvidence
-from .base import REFUSAL_PHRASE, AnswerWriter, History
+from .base import REFUSAL_PHRASE, AnswerWriter, DraftStats, History, is_bare_refusal
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
     from langchain_core.messages import BaseMessage
 
-    from index.settings import Settings
+    from ..settings import Settings
 
 MAX_PASSAGE_CHARS = 700  # a passage longer than this is cut for the prompt (chunks are ~400 chars)
 MAX_TOTAL_PASSAGE_CHARS = 2400  # format_passages(): all passages together (the legacy whole-passage format)
@@ -347,7 +346,7 @@ def looks_like_garbage(text: str) -> bool:
         return True
     if not _CJK.search(stripped):
         return True
-    if REFUSAL_PHRASE in stripped and len(stripped) <= len(REFUSAL_PHRASE) + 10:
+    if is_bare_refusal(stripped):
         return False
     body = re.sub(r"\[\d+\]|\s", "", stripped)
     if len(body) >= 40:
@@ -390,28 +389,7 @@ def _is_unavailable(exc: BaseException) -> bool:
     return any(cls.__module__.split(".")[0].startswith(_CLIENT_MODULES) for cls in type(exc).__mro__)
 
 
-@dataclass
-class LLMStats:
-    """What one streamed answer cost (filled by ``LLMWriter.stream``)."""
-
-    prompt_tokens_est: int = 0
-    max_tokens: int = 0
-    first_token_s: float | None = None  # from the request to the first streamed token
-    tokens: int = 0  # streamed tokens (chunks)
-    seconds: float = 0.0  # the whole request
-
-    @property
-    def tokens_per_s(self) -> float | None:
-        if self.first_token_s is None or self.tokens < 2 or self.seconds <= self.first_token_s:
-            return None
-        return (self.tokens - 1) / (self.seconds - self.first_token_s)
-
-    def to_dict(self) -> dict[str, Any]:
-        rate = self.tokens_per_s
-        return {"prompt_tokens_est": self.prompt_tokens_est, "max_tokens": self.max_tokens,
-                "first_token_s": None if self.first_token_s is None else round(self.first_token_s, 3),
-                "tokens": self.tokens, "seconds": round(self.seconds, 3),
-                "tokens_per_s": None if rate is None else round(rate, 2)}
+LLMStats = DraftStats  # what one streamed answer cost (the name the llm tests and the bench use)
 
 
 _DECLINE = re.compile(
@@ -430,10 +408,11 @@ class LLMWriter(AnswerWriter):
     """Answers with a local OpenAI-compatible chat model (``llama_cpp.server`` by default)."""
 
     name: ClassVar[str] = "llm"
+    generates: ClassVar[bool] = True
 
     def __init__(self, settings: Settings | None = None, chat: BaseChatModel | None = None) -> None:
         if settings is None:
-            from index.settings import get_settings
+            from ..settings import get_settings
 
             settings = get_settings()
         self.settings = settings
@@ -503,6 +482,27 @@ class LLMWriter(AnswerWriter):
         tail = markers.flush()
         if tail:
             yield tail
+
+    def draft(self, question: str, passages: Sequence[Hit], history: History = (),
+              evidence: Sequence[SentenceEvidence] | None = None, *,
+              stats: DraftStats | None = None) -> Iterator[str]:
+        """``stream``, then ``LLMUnavailableError(reason="garbage")`` when the finished draft
+        ``looks_like_garbage`` (its deltas were streamed: the service resets them)."""
+        parts: list[str] = []
+        deltas = self.stream(question, passages, history, evidence, stats=stats)
+        try:
+            for delta in deltas:
+                parts.append(delta)
+                yield delta
+        finally:
+            close = getattr(deltas, "close", None)
+            if close is not None:
+                close()  # on cancel too: ends the HTTP stream
+        if looks_like_garbage("".join(parts)):
+            raise LLMUnavailableError("the model's draft is empty, not Chinese or degenerate", reason="garbage")
+
+    def is_refusal(self, draft: str) -> bool:
+        return declined(draft)
 
     def rewrite(self, question: str, history: History) -> str:
         """Rewrite a follow-up into a self-contained question with the LLM; rule-based on any failure."""

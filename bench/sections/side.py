@@ -1,0 +1,58 @@
+"""The ``side`` section: indexing speed side by side with the naive pipelines on the topic corpus + distractors."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Any
+
+from index.embedder import Embedder
+
+from ..plan import GOALS, Plan, files_hash, progress, retrieval_hit5
+
+
+def section_side(plan: Plan) -> dict[str, Any]:
+    """Indexing speed of (b), side by side: ours, naive LangChain + torch fp32, naive + our int8."""
+    from assistant.service import Assistant
+    from eval.baselines import NaiveLangChainPipeline
+    from index.embedder import TorchEmbedder
+    from index.pipeline import chunk_length_stats, discover
+
+    paths = plan.point_paths(1.0)
+    documents = len(discover(paths))
+    chars = plan.topic_chars + plan.distractor_total_chars  # characters of the source text files
+    root = plan.root / f"side-{files_hash(paths)}{plan.backend_suffix}"
+    shutil.rmtree(root, ignore_errors=True)
+
+    def rates(seconds: float) -> dict[str, float]:
+        return {"wall_s": round(seconds, 2), "documents_per_s": round(documents / seconds, 3),
+                "chars_per_s": round(chars / seconds, 1)}
+
+    progress(f"side: ours, {documents} documents, {chars} characters, into a fresh {root.name}/ours")
+    bot = Assistant(plan.settings_for(root / "ours"))
+    bot.embedder.embed_passages(["京津冀协同发展预热文本。"] * 8)  # model load and warm-up outside the timing
+    t0 = time.perf_counter()
+    report = bot.index(paths)
+    ours: dict[str, Any] = {**rates(time.perf_counter() - t0), "chunks": report.chunks, "chunk_lengths": report.chunk_lengths,
+            "embedder": bot.embedder.describe(), "retrieval": retrieval_hit5(plan, lambda q: bot.retrieve(q, k=5))}
+    out: dict[str, Any] = {"documents": documents, "characters": chars, "ours": ours}
+    encoders: list[tuple[str, Embedder]] = []
+    if bot.embedder.backend != "torch":
+        e = bot.embedder
+        encoders.append(("naive_torch_fp32", TorchEmbedder(e.model_path, e.batch_size, e.batch_threads, e.query_prompt,
+                                                           e.passage_prompt, e.query_threads)))
+    encoders.append((f"naive_{bot.embedder.backend.replace('-', '_')}", bot.embedder))
+    for name, encoder in encoders:
+        encoder.embed_passages(["京津冀协同发展预热文本。"] * 8)
+        progress(f"side: {name} (RecursiveCharacterTextSplitter 500/50 + {encoder.backend} + Chroma)")
+        t0 = time.perf_counter()
+        naive = NaiveLangChainPipeline(encoder, paths, root / name)
+        seconds = time.perf_counter() - t0
+        out[name] = {**rates(seconds), "chunks": len(naive.documents), "embedder": encoder.describe(),
+                     "chunk_lengths": chunk_length_stats([len(d.page_content) for d in naive.documents]),
+                     "retrieval": retrieval_hit5(plan, naive.retrieve)}
+        out[f"ratio_ours_to_{name}_chars_per_s"] = round(seconds / ours["wall_s"], 3)
+    out["goals"] = {k: v for k, v in GOALS.items() if k.startswith("side_")}
+    if not plan.args.keep_side:
+        shutil.rmtree(root, ignore_errors=True)
+    return out
