@@ -248,7 +248,7 @@ def _remote_embedder(settings: Settings) -> Embedder:
     from .remote_embedder import RemoteEmbedder
 
     url = str(settings.embedding_url)
-    key = (url, "remote", settings.embed_batch_size, hash(settings.embedding_remote_model))
+    key = (f"{url}#{settings.embedding_remote_model}", "remote", settings.embed_batch_size, 0)
     with _CACHE_LOCK:
         if key not in _CACHE:
             log.info("embedding through %s (%s)", url, settings.embedding_remote_model)
