@@ -16,6 +16,8 @@ import numpy as np
 
 from index.embedder import Embedder
 
+from .results import IndexBuild, Retrieval
+
 if TYPE_CHECKING:
     from assistant.service import Assistant
     from assistant.settings import Settings
@@ -200,7 +202,7 @@ def get_bot(plan: Plan, data_dir: Path) -> Assistant:
     return plan.bots[key]
 
 
-def ensure_index(plan: Plan, data_dir: Path, paths: Sequence[Path]) -> dict[str, Any]:
+def ensure_index(plan: Plan, data_dir: Path, paths: Sequence[Path]) -> IndexBuild:
     """Bring ``data_dir`` in line with ``paths`` (a no-op when it already is); embeddings are cached."""
     from index.manifest import manifest_path
     from index.pipeline import Indexer
@@ -215,14 +217,9 @@ def ensure_index(plan: Plan, data_dir: Path, paths: Sequence[Path]) -> dict[str,
     before = plan.caching.embedded
     report = Indexer(bot.settings, embedder=plan.caching, store=bot.store).run(list(paths))
     bot.reload()
-    return {
-        "documents": report.documents,
-        "chunks": report.chunks,
-        "embedded_now": report.embedded_chunks,
-        "embedded_by_model_now": plan.caching.embedded - before,
-        "seconds": round(time.perf_counter() - t0, 2),
-        "skipped": len(report.skipped),
-    }
+    return IndexBuild(documents=report.documents, chunks=report.chunks, embedded_now=report.embedded_chunks,
+                      embedded_by_model_now=plan.caching.embedded - before,
+                      seconds=round(time.perf_counter() - t0, 2), skipped=len(report.skipped))
 
 
 def get_naive(plan: Plan, key: str, paths: Sequence[Path], persist: Path) -> tuple[NaiveLangChainPipeline, float]:
@@ -259,7 +256,7 @@ def timed_ask(bot: Assistant, q: Question) -> tuple[float, Any]:
     return time.perf_counter() - t, answer
 
 
-def retrieval_hit5(plan: Plan, retrieve: Callable[[str], list[Any]]) -> dict[str, Any]:
+def retrieval_hit5(plan: Plan, retrieve: Callable[[str], list[Any]]) -> Retrieval:
     """hit@5 (a top-5 passage of a gold document holds the evidence or all key points) and doc hit@5."""
     from eval.metrics import passage_relevant
 
@@ -270,4 +267,4 @@ def retrieval_hit5(plan: Plan, retrieve: Callable[[str], list[Any]]) -> dict[str
         hits += any(passage_relevant(q, h.chunk.doc_id, h.chunk.text) for h in top)
         doc_hits += any(h.chunk.doc_id in q.gold_docs for h in top)
     n = max(1, len(answerable))
-    return {"questions": len(answerable), "hit@5": round(hits / n, 4), "doc_hit@5": round(doc_hits / n, 4)}
+    return Retrieval(questions=len(answerable), hit_at_5=round(hits / n, 4), doc_hit_at_5=round(doc_hits / n, 4))

@@ -43,11 +43,12 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .common import RESULTS_DIR, AppProcess, stamp
 from .plan import SECTIONS, Plan, load_average, progress, text_chars
 from .report import merge_results, plot, print_table, table_rows, write_results
+from .results import BenchResults, ConcurrencyResult, RunMeta, SectionError, SectionResult
 from .sections.cold import section_cold
 from .sections.concurrency import section_concurrency
 from .sections.hnsw import section_hnsw
@@ -187,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: no such result file: {', '.join(missing)}", file=sys.stderr)
             return 2
         merged = merge_results(args.merge)
-        write_results(merged, Path(args.results_dir), f"{merged['meta']['timestamp']}-merged")
+        assert merged.meta is not None
+        write_results(merged, Path(args.results_dir), f"{merged.meta.timestamp}-merged")
         return 0
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in sections if s not in SECTIONS]
@@ -205,30 +207,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     ts = stamp()
     import torch
 
-    results: dict[str, Any] = {
-        "meta": {
-            "timestamp": ts,
-            "quick": plan.quick,
-            "sections": sections,
-            "data_dir": str(plan.root),
-            "model": str(plan.model),
-            "embedding_backend": plan.base.embedding_backend,
-            "topic_corpus": [str(p) for p in plan.topic_paths],
-            "topic_documents": len(plan.topic_doc_ids),
-            "topic_characters": plan.topic_chars,
-            "distractor_fraction": args.distractor_fraction,
-            "distractor_files": len(plan.distractors),
-            "distractor_characters": plan.distractor_total_chars,
-            "questions": len(plan.questions),
-            "naive_questions": min(args.naive_questions or len(plan.questions), len(plan.questions)),
-            "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "load_average_start": load_average(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        }
-    }
-    runners: dict[str, Callable[[], dict[str, Any]]] = {}
+    meta = RunMeta(
+        timestamp=ts,
+        quick=plan.quick,
+        sections=sections,
+        data_dir=str(plan.root),
+        model=str(plan.model),
+        embedding_backend=plan.base.embedding_backend,
+        topic_corpus=[str(p) for p in plan.topic_paths],
+        topic_documents=len(plan.topic_doc_ids),
+        topic_characters=plan.topic_chars,
+        distractor_fraction=args.distractor_fraction,
+        distractor_files=len(plan.distractors),
+        distractor_characters=plan.distractor_total_chars,
+        questions=len(plan.questions),
+        naive_questions=min(args.naive_questions or len(plan.questions), len(plan.questions)),
+        cpu_count=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        load_average_start=load_average(),
+        python=platform.python_version(),
+        platform=platform.platform(),
+    )
+    results = BenchResults(meta=meta)
+    runners: dict[str, Callable[[], SectionResult]] = {}
     apps: list[AppProcess] = []
     runners["ingest"] = lambda: section_ingest(plan)
     runners["side"] = lambda: section_side(plan)
@@ -245,24 +246,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             progress(f"section {name} …")
             t0 = time.perf_counter()
+            section: SectionResult | SectionError
             try:
-                results[name] = runners[name]()
+                section = runners[name]()
             except Exception as exc:  # one broken section must not lose the others
                 log.debug("section %s failed", name, exc_info=True)
-                results[name] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
+                section = SectionError(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-3000:])
                 failed = True
-            results[name]["section_s"] = round(time.perf_counter() - t0, 2)
+            section.section_s = round(time.perf_counter() - t0, 2)
+            setattr(results, name, section)
             if name == "cold" and "concurrency" not in sections:
                 for app in apps:
                     app.stop()
     finally:
         for app in apps:
             app.stop()
-    conc = results.get("concurrency") or {}
-    if conc.get("errors") or conc.get("mixups"):
+    conc = results.concurrency
+    if isinstance(conc, ConcurrencyResult) and (conc.errors or conc.mixups):
         failed = True
-    results["meta"]["load_average_end"] = load_average()
-    results["meta"]["total_s"] = round(time.perf_counter() - t_start, 2)
+    meta.load_average_end = load_average()
+    meta.total_s = round(time.perf_counter() - t_start, 2)
 
     write_results(results, Path(args.results_dir), ts)
     return 1 if failed else 0

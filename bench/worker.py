@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .results import WorkerFigures
+
 
 def percentile(values: Sequence[float], pct: float) -> float:
     """Linear-interpolated percentile (numpy's default) of a non-empty sequence."""
@@ -59,7 +61,7 @@ def max_rss_bytes() -> int:
     return hwm if hwm is not None else ru_maxrss_bytes()
 
 
-def measure(data_dir: Path, model: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
+def measure(data_dir: Path, model: Path, questions: list[dict[str, Any]]) -> WorkerFigures:
     from assistant.service import Assistant
 
     rss_start = max_rss_bytes()
@@ -79,23 +81,23 @@ def measure(data_dir: Path, model: Path, questions: list[dict[str, Any]]) -> dic
             continue
         latencies.append(time.perf_counter() - t)
         refused += int(answer.refused)
-    return {
-        "peak_rss_bytes": max_rss_bytes(),
-        "peak_rss_source": "VmHWM" if proc_status_bytes("VmHWM") is not None else "ru_maxrss",
-        "ru_maxrss_bytes": ru_maxrss_bytes(),
-        "rss_end_bytes": proc_status_bytes("VmRSS"),
-        "questions": len(questions),
-        "answered": len(latencies) - refused,
-        "refused": refused,
-        "errors": errors,
-        "load_and_first_answer_s": round(warmup, 3),
-        "p50_s": round(percentile(latencies, 50), 4),
-        "p95_s": round(percentile(latencies, 95), 4),
-        "mean_s": round(sum(latencies) / max(1, len(latencies)), 4),
-        "rss_at_start_bytes": rss_start,
-        "chunks": bot.manifest.chunk_count(),
-        "documents": len(bot.manifest.documents),
-    }
+    return WorkerFigures(
+        peak_rss_bytes=max_rss_bytes(),
+        peak_rss_source="VmHWM" if proc_status_bytes("VmHWM") is not None else "ru_maxrss",
+        ru_maxrss_bytes=ru_maxrss_bytes(),
+        rss_end_bytes=proc_status_bytes("VmRSS"),
+        questions=len(questions),
+        answered=len(latencies) - refused,
+        refused=refused,
+        errors=errors,
+        load_and_first_answer_s=round(warmup, 3),
+        p50_s=round(percentile(latencies, 50), 4),
+        p95_s=round(percentile(latencies, 95), 4),
+        mean_s=round(sum(latencies) / max(1, len(latencies)), 4),
+        rss_at_start_bytes=rss_start,
+        chunks=bot.manifest.chunk_count(),
+        documents=len(bot.manifest.documents),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no questions", file=sys.stderr)
         return 2
     result = measure(args.data_dir, args.model, questions)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    args.out.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
     return 0
 
 

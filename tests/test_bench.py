@@ -158,7 +158,9 @@ def test_side_section_on_a_tiny_corpus(tmp_path: Path, model_path: Path) -> None
     args = build_parser().parse_args(["--quick", "--corpus", str(corpus), "--distractors", str(distractors),
                                       "--distractor-fraction", "1.0", "--data-dir", str(tmp_path / "bench")])
     plan = make_plan(args)
-    side = section_side(plan)
+    result = section_side(plan)
+    assert set(result.naive) == {"naive_torch_fp32", "naive_onnx_int8"} and result.ratio("naive_onnx_int8") is not None
+    side = result.to_json()  # the keys of the result file
     assert side["documents"] == len(list(corpus.glob("*.txt"))) + 2
     for name in ("ours", "naive_torch_fp32", "naive_onnx_int8"):
         part = side[name]

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..common import AppProcess
 from ..plan import Plan, ensure_index
+from ..results import ColdResult
 
 
 def ask_app(client: Any, question: str) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def start_app(plan: Plan) -> AppProcess:
     return AppProcess(plan.topic_dir, plan.model, plan.root / "app.log").start()
 
 
-def section_cold(plan: Plan, app_holder: list[AppProcess]) -> dict[str, Any]:
+def section_cold(plan: Plan, app_holder: list[AppProcess]) -> ColdResult:
     ensure_index(plan, plan.topic_dir, plan.topic_paths)
     question = next((q.question for q in plan.questions if q.answerable and not q.history), plan.questions[0].question)
     app = AppProcess(plan.topic_dir, plan.model, plan.root / "app.log")
@@ -34,11 +35,6 @@ def section_cold(plan: Plan, app_holder: list[AppProcess]) -> dict[str, Any]:
     t = time.perf_counter()
     ask_app(client, question)
     warm = time.perf_counter() - t
-    return {
-        "data_dir": str(plan.topic_dir),
-        "api_ready_s": round(ready, 2),
-        "first_answer_s": round(first, 2),
-        "first_answer_refused": bool(answer.get("refused")),
-        "second_answer_s": round(warm, 3),
-        "command": "python -m assistant serve --no-index --port P",
-    }
+    return ColdResult(data_dir=str(plan.topic_dir), api_ready_s=round(ready, 2), first_answer_s=round(first, 2),
+                      first_answer_refused=bool(answer.get("refused")), second_answer_s=round(warm, 3),
+                      command="python -m assistant serve --no-index --port P")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 from ..common import AppProcess, summarize
 from ..plan import Plan
+from ..results import ConcurrencyResult, Latency
 from .cold import ask_app, start_app
 
 
-def section_concurrency(plan: Plan, app_holder: list[AppProcess]) -> dict[str, Any]:
+def section_concurrency(plan: Plan, app_holder: list[AppProcess]) -> ConcurrencyResult:
     if not app_holder or not app_holder[0].alive():
         app_holder[:] = [start_app(plan)]
     app = app_holder[0]
@@ -58,17 +58,17 @@ def section_concurrency(plan: Plan, app_holder: list[AppProcess]) -> dict[str, A
         th.join(timeout=plan.args.start_timeout + 60 * per)
     wall = time.perf_counter() - t0
     flat = [x for lat in latencies for x in lat]
-    return {
-        "clients": clients_n,
-        "questions_per_client": per,
-        "requests": clients_n * per,
-        "answers": len(flat),
-        "wall_s": round(wall, 3),
-        "answers_per_s": round(len(flat) / wall, 3) if wall > 0 else None,
-        **{f"latency_{k}": v for k, v in summarize(flat).items()},
-        "errors": len(errors),
-        "error_samples": errors[:5],
-        "mixups": len(mixups),
-        "mixup_samples": mixups[:5],
-        "app_concurrency_limit": plan.base.concurrency_limit,
-    }
+    return ConcurrencyResult(
+        clients=clients_n,
+        questions_per_client=per,
+        requests=clients_n * per,
+        answers=len(flat),
+        wall_s=round(wall, 3),
+        answers_per_s=round(len(flat) / wall, 3) if wall > 0 else None,
+        latency=Latency.model_validate(summarize(flat)),
+        errors=len(errors),
+        error_samples=errors[:5],
+        mixups=len(mixups),
+        mixup_samples=mixups[:5],
+        app_concurrency_limit=plan.base.concurrency_limit,
+    )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import shutil
 import time
-from typing import Any
 
 import numpy as np
 
 from ..common import percentile
 from ..plan import HNSW_GRID, Plan, du_bytes, get_bot
+from ..results import HnswResult, HnswRun, HnswSetting
 
 
-def section_hnsw(plan: Plan) -> dict[str, Any]:
+def section_hnsw(plan: Plan) -> HnswResult:
     """Chroma's HNSW settings by measurement: the largest index's vectors re-inserted into throw-away
     collections, one per (M, ef_search), and the recall of the dense top-k against exact search
     (a dot product over every vector), query latency, build time and size on disk."""
@@ -30,10 +30,9 @@ def section_hnsw(plan: Plan) -> dict[str, Any]:
     for row in queries:
         _ = np.argsort(-(vectors @ row))[:k]
     brute_ms = (time.perf_counter() - t) / len(queries) * 1000
-    out: dict[str, Any] = {"vectors": len(ids), "k": k, "questions": len(queries), "source": str(source),
-                           "exact_numpy_ms_per_query": round(brute_ms, 3),
-                           "current": {"M": bot.settings.hnsw_m, "ef_search": bot.settings.hnsw_ef_search},
-                           "runs": []}
+    out = HnswResult(vectors=len(ids), k=k, questions=len(queries), source=str(source),
+                     exact_numpy_ms_per_query=round(brute_ms, 3),
+                     current=HnswSetting(m=bot.settings.hnsw_m, ef_search=bot.settings.hnsw_ef_search), runs=[])
     work = plan.root / "hnsw-trial"
     shutil.rmtree(work, ignore_errors=True)
     # Recall by score, not by id: the corpus holds identical passages (same vector, other id), and
@@ -58,12 +57,10 @@ def section_hnsw(plan: Plan) -> dict[str, Any]:
             lat.append(time.perf_counter() - t)
             sims = 1.0 - np.asarray((got["distances"] or [[]])[0], dtype=np.float32)
             recall.append(float((sims >= kth[qi]).sum()) / k)
-        out["runs"].append({"M": m, "ef_search": ef, "build_s": round(build_s, 2),
-                            "disk_bytes": du_bytes(trial)["disk_bytes"],
-                            f"recall@{k}": round(float(np.mean(recall)), 4),
-                            "recall_min": round(float(np.min(recall)), 4),
-                            "p50_ms": round(percentile(lat, 50) * 1000, 3),
-                            "p95_ms": round(percentile(lat, 95) * 1000, 3)})
+        out.runs.append(HnswRun(m=m, ef_search=ef, build_s=round(build_s, 2), disk_bytes=du_bytes(trial)["disk_bytes"],
+                                recall_k=k, recall=round(float(np.mean(recall)), 4),
+                                recall_min=round(float(np.min(recall)), 4),
+                                p50_ms=round(percentile(lat, 50) * 1000, 3), p95_ms=round(percentile(lat, 95) * 1000, 3)))
         del col, client
     shutil.rmtree(work, ignore_errors=True)
     return out

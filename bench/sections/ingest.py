@@ -6,17 +6,17 @@ import random
 import shutil
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from index.embedder import Embedder
 
 from ..plan import GOALS, Plan, chunk_texts, get_bot, get_naive, progress
+from ..results import ChunkLengths, EmbedderInfo, IngestResult, NaiveIngest, TorchReference
 
 
 # -- sections ---------------------------------------------------------------------------------------
-def section_ingest(plan: Plan) -> dict[str, Any]:
+def section_ingest(plan: Plan) -> IngestResult:
     from assistant.service import Assistant
     from index.models import IndexReport
 
@@ -69,51 +69,50 @@ def section_ingest(plan: Plan) -> dict[str, Any]:
     reference = torch_reference(plan, embedder, texts)
     chunks = report.chunks
     ours_rate = chunks / ours_s
-    out: dict[str, Any] = {
-        "corpus": [str(p) for p in plan.topic_paths],
-        "embedder": embedder.describe(),
-        "documents": report.documents,
-        "chunks": chunks,
-        "embedded_chunks": report.embedded_chunks,
-        "characters": doc_chars,
-        "embed_text_characters": sum(len(text) for text in texts),
-        "model_load_s": round(load_s, 3),
-        "ours_s": round(ours_s, 3),
-        "ours_chunks_per_s": round(ours_rate, 2),
-        "ours_chars_per_s": round(doc_chars / ours_s, 1),
-        "raw_embed_s": round(raw_s, 3),
-        "ours_s_rounds": [round(x, 3) for x in ours_times],
-        "raw_embed_s_rounds": [round(x, 3) for x in raw_times],
-        "ratio_rounds": [round(x, 3) for x in ratios],
-        "raw_chunks_per_s": round(len(texts) / raw_s, 2),
-        "raw_chars_per_s": round(doc_chars / raw_s, 1),
-        "ratio_ours_to_raw": round(float(np.median(ratios)), 3),
-        "goal_ratio_min": GOALS["ingest_ratio_min"],
-        "naive_torch_fp32": reference,
+    speedup = reference.speedup_raw
+    return IngestResult(
+        corpus=[str(p) for p in plan.topic_paths],
+        embedder=EmbedderInfo.model_validate(embedder.describe()),
+        documents=report.documents,
+        chunks=chunks,
+        embedded_chunks=report.embedded_chunks,
+        characters=doc_chars,
+        embed_text_characters=sum(len(text) for text in texts),
+        model_load_s=round(load_s, 3),
+        ours_s=round(ours_s, 3),
+        ours_chunks_per_s=round(ours_rate, 2),
+        ours_chars_per_s=round(doc_chars / ours_s, 1),
+        raw_embed_s=round(raw_s, 3),
+        ours_s_rounds=[round(x, 3) for x in ours_times],
+        raw_embed_s_rounds=[round(x, 3) for x in raw_times],
+        ratio_rounds=[round(x, 3) for x in ratios],
+        raw_chunks_per_s=round(len(texts) / raw_s, 2),
+        raw_chars_per_s=round(doc_chars / raw_s, 1),
+        ratio_ours_to_raw=round(float(np.median(ratios)), 3),
+        goal_ratio_min=GOALS["ingest_ratio_min"],
+        naive_torch_fp32=reference,
         # the whole pipeline against the reference encoder alone, scaled by the sample's same-run ratio
-        "speedup_ours_to_torch_fp32": (round(ours_rate / (len(texts) / raw_s) * reference["speedup_raw"], 3)
-                                       if reference.get("speedup_raw") else None),
-        "goal_speedup_min": GOALS["ingest_speedup_min"],
-        "naive_langchain": {
-            "chunks": naive_chunks,
-            "seconds": round(naive_s, 3),
-            "chunks_per_s": round(naive_chunks / naive_s, 2) if naive_s else None,
-            "chars_per_s": round(doc_chars / naive_s, 1) if naive_s else None,
-            "ratio_ours_to_naive_chars_per_s": round(naive_s / ours_s, 3) if naive_s else None,
-        },
-        "chunk_texts_match_index": len(texts) == report.embedded_chunks,
-        "chunk_lengths": report.chunk_lengths,
-    }
-    return out
+        speedup_ours_to_torch_fp32=round(ours_rate / (len(texts) / raw_s) * speedup, 3) if speedup else None,
+        goal_speedup_min=GOALS["ingest_speedup_min"],
+        naive_langchain=NaiveIngest(
+            chunks=naive_chunks,
+            seconds=round(naive_s, 3),
+            chunks_per_s=round(naive_chunks / naive_s, 2) if naive_s else None,
+            chars_per_s=round(doc_chars / naive_s, 1) if naive_s else None,
+            ratio_ours_to_naive_chars_per_s=round(naive_s / ours_s, 3) if naive_s else None,
+        ),
+        chunk_texts_match_index=len(texts) == report.embedded_chunks,
+        chunk_lengths=ChunkLengths.model_validate(report.chunk_lengths),
+    )
 
 
-def torch_reference(plan: Plan, embedder: Embedder, texts: Sequence[str]) -> dict[str, Any]:
+def torch_reference(plan: Plan, embedder: Embedder, texts: Sequence[str]) -> TorchReference:
     """The naive encoder (sentence-transformers, torch fp32) against ours on one seeded sample of the
     very chunk texts, in rotated rounds so that load changes on a shared machine hit both alike."""
     from index.embedder import TorchEmbedder
 
     if embedder.backend == "torch":
-        return {"note": "our embedder is the naive one: sentence-transformers, torch fp32", "speedup_raw": 1.0}
+        return TorchReference(note="our embedder is the naive one: sentence-transformers, torch fp32", speedup_raw=1.0)
     sample = random.Random(plan.args.seed).sample(list(texts), min(len(texts), plan.args.reference_sample))
     torch_embedder = TorchEmbedder(embedder.model_path, embedder.batch_size, embedder.batch_threads,
                                    embedder.query_prompt, embedder.passage_prompt, embedder.query_threads)
@@ -128,14 +127,14 @@ def torch_reference(plan: Plan, embedder: Embedder, texts: Sequence[str]) -> dic
             rounds[name].append(time.perf_counter() - t)
     cosine = (vectors["torch"] * vectors["ours"]).sum(axis=1)
     torch_s, ours_s = float(np.median(rounds["torch"])), float(np.median(rounds["ours"]))
-    return {
-        "note": "sentence-transformers on torch, fp32, CPU: the naive pipeline's encoder",
-        "backend": "torch", "dtype": "float32", "threads": torch_embedder.batch_threads,
-        "batch_size": torch_embedder.batch_size, "sample": len(sample),
-        "rounds_s": {k: [round(x, 2) for x in v] for k, v in rounds.items()},
-        "chunks_per_s": round(len(sample) / torch_s, 2),
-        "ours_raw_chunks_per_s": round(len(sample) / ours_s, 2),
-        "speedup_raw": round(torch_s / ours_s, 3),
-        "cosine_to_torch_min": round(float(cosine.min()), 5),
-        "cosine_to_torch_mean": round(float(cosine.mean()), 5),
-    }
+    return TorchReference(
+        note="sentence-transformers on torch, fp32, CPU: the naive pipeline's encoder",
+        backend="torch", dtype="float32", threads=torch_embedder.batch_threads,
+        batch_size=torch_embedder.batch_size, sample=len(sample),
+        rounds_s={k: [round(x, 2) for x in v] for k, v in rounds.items()},
+        chunks_per_s=round(len(sample) / torch_s, 2),
+        ours_raw_chunks_per_s=round(len(sample) / ours_s, 2),
+        speedup_raw=round(torch_s / ours_s, 3),
+        cosine_to_torch_min=round(float(cosine.min()), 5),
+        cosine_to_torch_mean=round(float(cosine.mean()), 5),
+    )

@@ -7,18 +7,18 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any
 
 from ..common import REPO_ROOT
 from ..plan import SCALE_POINTS, Plan, du_bytes, ensure_index, progress
+from ..results import ScalePoint, ScaleResult, WorkerFigures
 
 
-def section_scale(plan: Plan) -> dict[str, Any]:
+def section_scale(plan: Plan) -> ScaleResult:
     plan.mix_root.mkdir(parents=True, exist_ok=True)
     qfile = plan.mix_root / "scale-questions.json"
     qfile.write_text(json.dumps([{"question": q.question, "history": q.history} for q in plan.questions],
                                 ensure_ascii=False), encoding="utf-8")
-    points = []
+    points: list[ScalePoint] = []
     for fraction in SCALE_POINTS:
         data_dir = plan.mix_root / f"p{round(fraction * 100)}"
         paths = plan.point_paths(fraction)
@@ -35,15 +35,17 @@ def section_scale(plan: Plan) -> dict[str, Any]:
         env = {**os.environ, "PYTHONPATH": pythonpath}
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
-        point: dict[str, Any] = {"fraction": fraction, "characters": chars, "sources": len(paths), "index": built,
-                                 **du_bytes(data_dir), "subprocess_s": round(time.perf_counter() - t0, 2)}
+        disk = du_bytes(data_dir)
+        point = ScalePoint(fraction=fraction, characters=chars, sources=len(paths), index=built,
+                           disk_bytes=disk["disk_bytes"], apparent_bytes=disk["apparent_bytes"],
+                           subprocess_s=round(time.perf_counter() - t0, 2))
         if proc.returncode != 0 or not result_file.exists():
-            point["error"] = f"worker exited {proc.returncode}: {proc.stderr[-1500:]}"
+            point.error = f"worker exited {proc.returncode}: {proc.stderr[-1500:]}"
         else:
-            point.update(json.loads(result_file.read_text(encoding="utf-8")))
+            point.figures = WorkerFigures.from_json(json.loads(result_file.read_text(encoding="utf-8")))
         points.append(point)
-    return {"points": points, "distractor_fraction": plan.args.distractor_fraction,
-            "note": "each point: the whole topic corpus + seeded-random distractor files up to the fraction of the "
-                    "distractors' characters (1.0 = (b)); peak_rss_bytes = RSS high-water mark (VmHWM; ru_maxrss of a "
-                    "spawned child includes the parent's RSS on Linux) of a fresh process that loads and queries "
-                    "that index"}
+    return ScaleResult(points=points, distractor_fraction=plan.args.distractor_fraction,
+                       note="each point: the whole topic corpus + seeded-random distractor files up to the fraction of "
+                            "the distractors' characters (1.0 = (b)); peak_rss_bytes = RSS high-water mark (VmHWM; "
+                            "ru_maxrss of a spawned child includes the parent's RSS on Linux) of a fresh process that "
+                            "loads and queries that index")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from typing import Any
 
 from index.embedder import Embedder
 
 from ..plan import GOALS, Plan, files_hash, progress, retrieval_hit5
+from ..results import ChunkLengths, EmbedderInfo, SidePipeline, SideResult
 
 
-def section_side(plan: Plan) -> dict[str, Any]:
+def section_side(plan: Plan) -> SideResult:
     """Indexing speed of (b), side by side: ours, naive LangChain + torch fp32, naive + our int8."""
     from assistant.service import Assistant
     from eval.baselines import NaiveLangChainPipeline
@@ -24,18 +26,22 @@ def section_side(plan: Plan) -> dict[str, Any]:
     root = plan.root / f"side-{files_hash(paths)}{plan.backend_suffix}"
     shutil.rmtree(root, ignore_errors=True)
 
-    def rates(seconds: float) -> dict[str, float]:
-        return {"wall_s": round(seconds, 2), "documents_per_s": round(documents / seconds, 3),
-                "chars_per_s": round(chars / seconds, 1)}
+    def pipeline(seconds: float, chunks: int, lengths: dict[str, float], embedder: Embedder,
+                 retrieve: Callable[[str], list[Any]]) -> SidePipeline:
+        return SidePipeline(wall_s=round(seconds, 2), documents_per_s=round(documents / seconds, 3),
+                            chars_per_s=round(chars / seconds, 1), chunks=chunks,
+                            chunk_lengths=ChunkLengths.model_validate(lengths),
+                            embedder=EmbedderInfo.model_validate(embedder.describe()),
+                            retrieval=retrieval_hit5(plan, retrieve))
 
     progress(f"side: ours, {documents} documents, {chars} characters, into a fresh {root.name}/ours")
     bot = Assistant(plan.settings_for(root / "ours"))
     bot.embedder.embed_passages(["京津冀协同发展预热文本。"] * 8)  # model load and warm-up outside the timing
     t0 = time.perf_counter()
     report = bot.index(paths)
-    ours: dict[str, Any] = {**rates(time.perf_counter() - t0), "chunks": report.chunks, "chunk_lengths": report.chunk_lengths,
-            "embedder": bot.embedder.describe(), "retrieval": retrieval_hit5(plan, lambda q: bot.retrieve(q, k=5))}
-    out: dict[str, Any] = {"documents": documents, "characters": chars, "ours": ours}
+    ours = pipeline(time.perf_counter() - t0, report.chunks, report.chunk_lengths, bot.embedder,
+                    lambda q: bot.retrieve(q, k=5))
+    out = SideResult(documents=documents, characters=chars, ours=ours, naive={}, ratios={})
     encoders: list[tuple[str, Embedder]] = []
     if bot.embedder.backend != "torch":
         e = bot.embedder
@@ -48,11 +54,11 @@ def section_side(plan: Plan) -> dict[str, Any]:
         t0 = time.perf_counter()
         naive = NaiveLangChainPipeline(encoder, paths, root / name)
         seconds = time.perf_counter() - t0
-        out[name] = {**rates(seconds), "chunks": len(naive.documents), "embedder": encoder.describe(),
-                     "chunk_lengths": chunk_length_stats([len(d.page_content) for d in naive.documents]),
-                     "retrieval": retrieval_hit5(plan, naive.retrieve)}
-        out[f"ratio_ours_to_{name}_chars_per_s"] = round(seconds / ours["wall_s"], 3)
-    out["goals"] = {k: v for k, v in GOALS.items() if k.startswith("side_")}
+        out.naive[name] = pipeline(seconds, len(naive.documents),
+                                   chunk_length_stats([len(d.page_content) for d in naive.documents]), encoder,
+                                   naive.retrieve)
+        out.ratios[name] = round(seconds / ours.wall_s, 3)
+    out.goals = {k: v for k, v in GOALS.items() if k.startswith("side_")}
     if not plan.args.keep_side:
         shutil.rmtree(root, ignore_errors=True)
     return out
