@@ -8,8 +8,8 @@ them), so every model serialises to exactly the keys the bench has always writte
   not measure (``server_start_s`` when a server was already up) is not written as ``null``.
 * ``extra="allow"``: a key no model declares (a figure of a future or a much older run) rides along
   unchanged instead of failing the merge.
-* Three sections write keys that are built at run time; their models hold them as typed fields and
-  turn them back into the flat keys: the side section's one entry per naive pipeline with its
+* Some keys are built at run time; the models hold them as typed fields and turn them back into
+  the flat keys: the side section's one entry per naive pipeline with its
   ``ratio_ours_to_<pipeline>_chars_per_s``, the HNSW runs' ``recall@<k>``, and sub-records written
   flat under a prefix (the concurrency section's ``latency_*``, the scale worker's figures).
 
@@ -491,8 +491,9 @@ class RunMeta(Result):
 
 
 def _ok_or_error(value: Any) -> str:
+    """A section slot holds an error when it has a top-level ``error`` (no section's figures do)."""
     if isinstance(value, dict):
-        return "error" if "error" in value and "traceback" in value else "ok"
+        return "error" if "error" in value else "ok"
     return "error" if isinstance(value, SectionError) else "ok"
 
 

@@ -111,6 +111,8 @@ def test_a_failed_section_is_read_as_its_error(tmp_path: Path) -> None:
     assert ("query", "error: RuntimeError: boom", "", "✗") in table_rows(results)
     json_path, _ = write_results(results, tmp_path, "failed")
     assert json.loads(json_path.read_text(encoding="utf-8"))["query"] == data["query"]
+    bare = BenchResults(hnsw=SectionError(error="KeyError: 'x'")).to_json()  # no traceback: still an error
+    assert isinstance(BenchResults.from_json(bare).hnsw, SectionError)
 
 
 def test_merging_earlier_files_keeps_their_sections_exactly(tmp_path: Path) -> None:
