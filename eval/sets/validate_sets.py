@@ -116,8 +116,11 @@ def _heading_level(line):
     return None
 
 
+_BLANK = " \t\u3000\r\n\u200b\ufeff\xa0"
+
+
 def _looks_like_plain_heading(line):
-    line = line.strip()
+    line = line.strip(_BLANK)
     return 0 < len(line) <= 30 and line[-1] not in "。；，：:;,.！？!?）)”"
 
 
@@ -138,7 +141,7 @@ def section_spans(text, section):
         if pos > 0 and text[pos - 1] != "\n":
             continue
         body = pos + len(section)
-        while body < len(text) and text[body] in " \t\u3000\r\n":
+        while body < len(text) and text[body] in _BLANK:
             body += 1
         level = _heading_level(section)
         end = min(len(text), body + SECTION_MAX_CHARS)
@@ -455,6 +458,27 @@ def check_disjoint(paths):
     return problems
 
 
+def check_disjoint_sections(paths):
+    """Problems for a (document, section) pair answered in more than one broad set (issue #24:
+    the held-out broad questions must not ask about the sections the dev ones ask about)."""
+    seen = {}
+    problems = []
+    for p in paths:
+        if not (_is_broad(p) and os.path.isfile(p)):
+            continue
+        for _, line in load(p):
+            try:
+                rec = json.loads(line)
+                key = (rec["doc"], rec["section"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            if key in seen and seen[key] != p:
+                problems.append("section %r of %s is used in both %s and %s" % (
+                    key[1], key[0], os.path.basename(seen[key]), os.path.basename(p)))
+            seen.setdefault(key, p)
+    return problems
+
+
 def summary(path):
     kinds, docs = Counter(), Counter()
     for _, line in load(path):
@@ -491,10 +515,12 @@ def main(argv):
         for msg in probs:
             print("  PROBLEM:", msg)
     if len(paths) > 1:
-        for msg in check_disjoint(paths):
+        for msg in check_disjoint(paths) + check_disjoint_sections(paths):
             all_problems.append(msg)
             print("  PROBLEM:", msg)
-        both = counts_across(paths)
+    question_paths = [p for p in paths if not _is_broad(p)]
+    if len(question_paths) > 1:
+        both = counts_across(question_paths)
         print("both sets: " + ", ".join("%s=%d" % (k, both[k]) for k in ["why", *WHYS, "named_doc", "names_doc"]))
         for k, need in BOTH_MIN.items():
             if both[k] < need:
