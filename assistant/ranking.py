@@ -53,13 +53,17 @@ TYPE_MISS_FACTOR = 0.55
 SCOPE_MISS_FACTOR = 0.5
 RANK_PRIOR = 0.25  # weight of the fused rank in the second-stage passage score
 SEM_TOP = 12  # passages whose every window is scored by meaning (lower ones only when they share words)
+
+
 @dataclass(frozen=True)
 class Gate:
-    """When a window answers: the answer model's threshold (chosen on a validation split of the
-    training pool by ``python -m eval.train_answer_model``; ``ASSISTANT_ANSWER_THRESHOLD`` overrides)."""
+    """When a window answers: the answer model's thresholds (chosen on out-of-fold predictions of the
+    training pool by ``python -m eval.train_answer_model``; ``ASSISTANT_ANSWER_THRESHOLD`` overrides
+    the question threshold)."""
 
-    threshold: float = 0.5
+    threshold: float = 0.5  # a window below this probability never answers
     follow_ratio: float = 0.6  # further windows need this share of the best window's probability
+    question_threshold: float = 0.5  # a question (part) is answered when its probability reaches this
 
 
 DEFAULT_GATE = Gate()
@@ -120,20 +124,25 @@ class SentenceEvidence:
     names_doc: bool = False
     in_target_doc: bool = False
     answer_type: str = "fact"
+    pinned: bool = False  # the window's passage was added by a rule (a named document's header/closing)
+    lex_gap: float = 0.0  # lexical score minus the best of the question's windows
+    focus_gap: float = 0.0  # focus share minus the best
     prob: float = 0.0  # calibrated probability that the window answers its part
 
     @property
-    def answers(self) -> bool:
-        """The model's probability reaches the decision threshold, for a window that is no heading,
-        within scope, holds the core topic (when the question has one) and, for a value question,
-        the asked type."""
+    def eligible(self) -> bool:
+        """Could answer at all: no heading, within scope, the core topic (when the question has one)
+        in it, its heading or title, and for a value question the asked type."""
         if self.heading or not (self.scope_ok and self.places_ok):
             return False
         if self.has_anchor and self.anchor <= 0.0:
             return False
-        if not self.open_type and not self.type_ok:
-            return False
-        return self.prob >= self.gate.threshold
+        return self.open_type or self.type_ok
+
+    @property
+    def answers(self) -> bool:
+        """Eligible, and the model's probability reaches the window threshold."""
+        return self.eligible and self.prob >= self.gate.threshold
 
 
 @lru_cache(maxsize=4096)
@@ -341,6 +350,7 @@ class EvidenceRanker:
                         has_anchor=bool(anchors), has_number=HAS_NUMBER_RE.search(window) is not None,
                         names_doc=bool(analysis.target_docs),
                         in_target_doc=hit.chunk.doc_id in analysis.target_docs, answer_type=part.answer_type,
+                        pinned=hit.pinned,
                     ))
         self._score(out, len(parts))
         return out
@@ -383,11 +393,14 @@ class EvidenceRanker:
 
     def _score(self, windows: list[SentenceEvidence], n_parts: int) -> None:
         """Fill ``sem_gap`` per part, then the model's probabilities (the lexical score without a model)."""
-        best: dict[int, float] = {}
+        best: dict[tuple[int, str], float] = {}
         for w in windows:
-            best[w.part] = max(best.get(w.part, 0.0), w.sem)
+            for key, value in (("sem", w.sem), ("lex", w.score), ("focus", w.focus)):
+                best[(w.part, key)] = max(best.get((w.part, key), 0.0), value)
         for w in windows:
-            w.sem_gap = round(w.sem - best.get(w.part, 0.0), 4)
+            w.sem_gap = round(w.sem - best[(w.part, "sem")], 4)
+            w.lex_gap = round(w.score - best[(w.part, "lex")], 4)
+            w.focus_gap = round(w.focus - best[(w.part, "focus")], 4)
         model = self.model
         if model is None:
             for w in windows:
@@ -439,6 +452,11 @@ def _units(text: str) -> Iterator[tuple[str, int, int, bool]]:
     first = next((i for i, head in enumerate(heads) if not head), None)
     if first is not None and len(body) >= 2 and not any(heads[first:]):
         yield "body", spans[first][0], spans[-1][1], False
+
+
+def sentence_texts(texts: Sequence[str]) -> list[str]:
+    """The sentences the second stage encodes for passages of these texts (to warm the vector cache)."""
+    return [text[s:e] for text in texts for kind, s, e, _head in _units(text) if kind == "sentence"]
 
 
 # Words that name what a question is about beyond any single document (issue #24: the core topic).

@@ -31,7 +31,7 @@ from .decide import Decision, decide, filters_label, related_windows
 from .errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from .markup import strip_markup
 from .models import Answer, Citation, Facets, Filters, Hit, StreamEvent, Suggestion
-from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates
+from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates, sentence_texts
 from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overlapping
 from .semantic import SentenceSimilarity
 from .settings import Settings
@@ -233,10 +233,27 @@ class Assistant:
         """Index ``paths`` (see ``Indexer.run``). Writers take the data folder's lock, not this
         Assistant's: questions keep being answered while a run (or its wait for another) goes on."""
         try:
-            return self.indexer().run(paths, rebuild=rebuild, prune=prune, progress=progress,
-                                      allow_drop=allow_drop, on_wait=on_wait)
+            report = self.indexer().run(paths, rebuild=rebuild, prune=prune, progress=progress,
+                                        allow_drop=allow_drop, on_wait=on_wait)
         finally:
             self.reload()
+        self.warm_sentences()
+        return report
+
+    def sentence_vectors_path(self) -> Path:
+        return self.settings.data_dir / "sentence_vectors"
+
+    def warm_sentences(self) -> int:
+        """Encode every sentence of the indexed passages for the semantic evidence (once per sentence;
+        kept beside the index), so that answers never wait for it. Returns how many were new."""
+        similarity = self.similarity()
+        if similarity is None:
+            return 0
+        texts = sentence_texts([c.text for c in self.keyword_index().chunks])
+        new = similarity.warm(texts)
+        if new:
+            similarity.save(self.sentence_vectors_path(), keep=texts)
+        return new
 
     def delete_document(self, doc_id: str, on_wait: WaitFn | None = None) -> bool:
         """Remove a document from the index (False when it is not there); a document that was added
@@ -380,6 +397,7 @@ class Assistant:
         with self._lock:
             if self._similarity is None:
                 self._similarity = SentenceSimilarity()
+                self._similarity.load(self.sentence_vectors_path())
             return self._similarity
 
     def answer_model(self) -> AnswerModel | None:
@@ -390,10 +408,11 @@ class Assistant:
     def gate(self) -> Gate:
         """When a window answers: the model's threshold (or ``answer_threshold`` from the settings)."""
         model = self.answer_model()
-        threshold = self.settings.answer_threshold
-        if threshold is None:
-            threshold = model.threshold if model is not None else DEFAULT_LEXICAL_THRESHOLD
-        return Gate(threshold=threshold, follow_ratio=model.follow_ratio if model is not None else 0.8)
+        if model is None:
+            return Gate(threshold=self.settings.answer_threshold or DEFAULT_LEXICAL_THRESHOLD, follow_ratio=0.8)
+        question = self.settings.answer_threshold
+        return Gate(threshold=model.threshold, follow_ratio=model.follow_ratio,
+                    question_threshold=model.q_threshold if question is None else question)
 
     def ask(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
             writer: str | None = None) -> Answer:
@@ -415,7 +434,8 @@ class Assistant:
         if analysis.missing_document:
             yield from self._missing_document(base, run.question, analysis, run.t0)
             return
-        decision = run.timed("decide", decide, analysis, windows, self.settings.max_answer_sentences)
+        decision = run.timed("decide", decide, analysis, windows, self.settings.max_answer_sentences,
+                             self.answer_model())
         base.evidence_score = round(decision.score, 4)
         base.confidence = decision.confidence
         if decision.status == "not_found":
@@ -573,7 +593,7 @@ class Assistant:
         """A refusal under filters: say so, and whether the whole collection holds an answer."""
         label = filters_label(filters)
         _hits, windows = self.candidates(question, analysis, Filters())
-        if decide(analysis, windows, self.settings.max_answer_sentences).status != "not_found":
+        if decide(analysis, windows, self.settings.max_answer_sentences, self.answer_model()).status != "not_found":
             return (f"{REFUSAL_PHRASE}。在所选范围（{label}）内未找到相关内容；全部文件中有可能的答案，"
                     "可清除筛选条件后再问一次。")
         return message.replace(f"{REFUSAL_PHRASE}。", f"{REFUSAL_PHRASE}。在所选范围（{label}）内，", 1)
