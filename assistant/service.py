@@ -36,7 +36,7 @@ from .settings import Settings
 from .text import TermWeights, has_cjk
 from .uploads import UploadError, remove_upload, safe_filename, store_upload
 from .validation import validate_filters, validate_history
-from .verify import Verified, split_claims, verify
+from .verify import Verified, split_claims, verify, without_flagged
 from .writers.base import REFUSAL_PHRASE, AnswerWriter, DraftStats, History
 from .writers.extractive import ExtractiveWriter
 
@@ -421,10 +421,11 @@ class Assistant:
     def _write(self, run: _Run, base: Answer, hits: list[Hit], decision: Decision) -> Generator[StreamEvent, None, str]:
         """A generating writer's draft when it is usable, else the extractive answer from the chosen windows."""
         draft = ""
+        chosen = without_flagged(decision.chosen, hits)  # a document's instructions are never written (verify drops them too)
         if run.writer.generates:
-            draft = yield from self._generated_draft(run.writer, base, run.question, hits, run.history, decision.chosen)
+            draft = yield from self._generated_draft(run.writer, base, run.question, hits, run.history, chosen)
         if not draft:
-            draft = self._extractive().compose(decision.chosen, hits)
+            draft = self._extractive().compose(chosen, hits)
             yield StreamEvent("delta", text=draft)
         return draft
 
