@@ -185,7 +185,21 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    """``assistant users add|passwd|remove|list``: the auth file, passwords stored as argon2 hashes."""
+    """``assistant users add|passwd|remove|list|unlock``: the auth file (passwords stored as argon2
+    hashes) and the login lockouts. Every change, and every refused one, goes to the audit log."""
+    from .app import audit
+
+    action = f"users-{args.users_command}"
+    try:
+        return _users(args, settings, action)
+    except AssistantError as exc:
+        if args.users_command != "list":
+            audit.record(settings, audit.os_user(), action, None, "error", exc.user_message,
+                         target_user=str(getattr(args, "name", "") or "")[:64])
+        raise
+
+
+def _users(args: argparse.Namespace, settings: Settings, action: str) -> int:
     from .app import audit
     from .app.auth import (
         AuthConfigError,
@@ -197,9 +211,22 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     )
 
     path = Path(args.file) if args.file else (settings.auth_file or settings.default_auth_path)
+    who = audit.os_user()
+    if args.users_command == "unlock":
+        from .app.throttle import LoginGuard
+
+        name = str(args.name).strip()
+        guard = LoginGuard(settings.login_state_path)
+        waiting = guard.status(name)
+        cleared = guard.unlock(name)
+        message = (f"已解除用户 {name} 的登录限制（清除 {cleared} 条失败记录）。" if cleared
+                   else f"用户 {name} 当前没有登录失败记录，无需解锁。")
+        audit.record(settings, who, action, None, "ok", message, target_user=name, waited_seconds=round(waiting))
+        print(message + ("网页服务在下一次登录时即生效。" if cleared else ""))
+        return 0
+    existed = path.exists()
     entries = read_auth_entries(path)
     names = [str(e.get("username", "")) for e in entries]
-    who = audit.os_user()
     if args.users_command == "list":
         for entry in entries:
             secret = str(entry.get("password_hash") or entry.get("password") or "")
@@ -216,7 +243,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
             raise AuthConfigError("last admin", "不能删除最后一个管理员。")
         write_auth_entries(path, remaining)
         audit.record(settings, who, "users-remove", str(path), "ok", f"删除用户 {name}", target_user=name)
-        print(f"已删除用户 {name}（{path}）。")
+        print(f"已删除用户 {name}（{path}）。正在运行的网页服务在下一次请求时即结束该用户的会话。")
         return 0
     if args.users_command == "add" and name in names:
         raise AuthConfigError(f"user {name!r} exists", f"用户 {name} 已存在；修改密码请用 assistant users passwd {name}。")
@@ -231,12 +258,14 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
                 entry.pop("password", None)
                 entry["password_hash"] = password_hash
     write_auth_entries(path, entries)
-    action = "users-add" if args.users_command == "add" else "users-passwd"
     audit.record(settings, who, action, str(path), "ok", f"用户 {name}", target_user=name)
     verb = f"已添加用户 {name}（{args.role}）" if args.users_command == "add" else f"已修改用户 {name} 的密码"
     print(f"{verb}，保存在 {path}（权限 600，密码以 argon2 哈希保存）。")
-    if settings.auth_file is None and path == settings.default_auth_path:
-        print("网页服务会自动使用数据目录中的这个账号文件（也可用 ASSISTANT_AUTH_FILE 指定）。")
+    if existed:
+        print("正在运行的网页服务在下一次请求时即使用新的账号设置（修改密码会结束该用户已登录的会话）。")
+    elif settings.auth_file is None and path == settings.default_auth_path:
+        print("网页服务启动时会自动使用数据目录中的这个账号文件（也可用 ASSISTANT_AUTH_FILE 指定）；"
+              "正在以本机单用户模式运行的服务需重启后才会要求登录。")
     return 0
 
 
@@ -397,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--role", choices=["admin", "user"], required=True, help="角色")
         q.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行，供脚本使用）")
     q = users.add_parser("remove", help="删除用户")
+    q.add_argument("name", help="用户名")
+    q = users.add_parser("unlock", help="解除用户的登录锁定",
+                         description="清除该用户在所有地址的登录失败记录（锁定与等待），立即生效，网页服务无需重启。")
     q.add_argument("name", help="用户名")
     users.add_parser("list", help="列出用户")
     p.set_defaults(func=cmd_users)

@@ -77,7 +77,8 @@ class KnowledgeBase:
     def settings(self) -> Settings:
         return self.assistant.settings
 
-    def _require_admin(self, username: str | None, action: str) -> None:
+    def require_admin(self, username: str | None, action: str) -> None:
+        """Refuse a non-admin (``PermissionDeniedError``), writing the refusal to the audit log."""
         try:
             self.policy.require_admin(username)
         except PermissionDeniedError as exc:
@@ -93,8 +94,8 @@ class KnowledgeBase:
         return notify
 
     # -- reading --------------------------------------------------------------------------
-    def documents(self, username: str | None) -> list[DocEntry]:
-        self.policy.require_admin(username)
+    def documents(self, username: str | None, action: str = "list") -> list[DocEntry]:
+        self.require_admin(username, action)
         return self.assistant.documents()
 
     def table(self, username: str | None) -> list[list[str | int]]:
@@ -110,7 +111,7 @@ class KnowledgeBase:
     def upload(self, files: Sequence[tuple[Path, str]], username: str | None,
                progress: ProgressCb | None = None) -> Result:
         """Add the uploaded (temp path, original name) files with ``Assistant.add_documents``."""
-        self._require_admin(username, "upload")
+        self.require_admin(username, "upload")
         if not files:
             return Result("请先选择要上传的文件。", ok=False)
         try:
@@ -136,7 +137,7 @@ class KnowledgeBase:
         return Result(message, ok=not problems, changed=changed, warning=bool(problems and lines))
 
     def delete(self, doc_id: str | None, username: str | None) -> Result:
-        self._require_admin(username, "delete")
+        self.require_admin(username, "delete")
         if not doc_id:
             return Result("请先选择要删除的文件。", ok=False)
         entry = next((d for d in self.assistant.documents() if d.doc_id == doc_id), None)
@@ -162,7 +163,7 @@ class KnowledgeBase:
         indexed source that still exists, wherever it lives. When some indexed documents' sources
         are gone (so they cannot be re-embedded), nothing happens until ``confirm_drop``: the
         result lists them (``needs_confirmation``, ``would_drop``)."""
-        self._require_admin(username, "rebuild")
+        self.require_admin(username, "rebuild")
         paths = [self.settings.corpus_dir]
         if self.settings.uploads_dir.is_dir():
             paths.append(self.settings.uploads_dir)
@@ -189,7 +190,7 @@ class KnowledgeBase:
     def confirmation(self, action: str, doc_id: str | None, username: str | None) -> Result:
         """The Chinese question to confirm before ``action`` ("delete" | "rebuild"); ``ok=False``
         with the reason when there is nothing to confirm (no document chosen, unknown document)."""
-        self.policy.require_admin(username)
+        self.require_admin(username, f"confirm-{action}")
         docs = self.assistant.documents()
         if action == "delete":
             if not doc_id:

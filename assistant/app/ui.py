@@ -310,7 +310,7 @@ class ChatApp:
                   progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         username = username_of(request)
         try:
-            self.policy.require_admin(username)
+            self.kb.require_admin(username, "upload")
             items = [(Path(f), Path(f).name) for f in (files or [])]
             progress(0, desc="正在保存上传的文件")
             result = self.kb.upload(items, username, progress=self._progress_cb(progress))
@@ -364,7 +364,7 @@ class ChatApp:
     def kb_rebuild(self, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         username = username_of(request)
         try:
-            self.policy.require_admin(username)
+            self.kb.require_admin(username, "rebuild")
             progress(0, desc="正在重建索引")
             return self._kb_outputs(self.kb.rebuild(username, progress=self._progress_cb(progress)), username)
         except Exception as exc:
