@@ -37,9 +37,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from ..errors import AssistantError, PermissionDeniedError
 from ..settings import Settings
 from . import audit
-from .throttle import Attempt, LoginGuard, LoginThrottle
-
-__all__ = ["Attempt", "AuthPolicy", "LoginGuard", "LoginThrottle", "LoginThrottled", "load_auth"]
+from .throttle import Attempt, LoginGuard
+from .throttle import LoginThrottle as LoginThrottle  # re-exported (moved to throttle.py)
 
 log = logging.getLogger(__name__)
 

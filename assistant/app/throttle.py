@@ -298,10 +298,13 @@ class LoginGuard:
                 self.known = dict(list(self.known.items())[-MAX_RECORDS:])
 
     def unlock(self, user: str) -> int:
-        """Clear every failure record of ``user`` (all addresses); how many records were cleared."""
+        """Clear every failure record of ``user`` (all addresses), and the address records of the
+        addresses it failed from; how many records were cleared."""
         with self._locked_state(write=True):
             prefix = f"{user}\n"
-            return (self.pair.forget(lambda k: k.startswith(prefix)) + self.account.forget(lambda k: k == user))
+            addresses = {k[len(prefix):] for k in self.pair.dump() if k.startswith(prefix)}
+            return (self.pair.forget(lambda k: k.startswith(prefix)) + self.account.forget(lambda k: k == user)
+                    + self.address.forget(lambda k: k in addresses))
 
     def status(self, user: str) -> float:
         """Seconds until ``user`` is no longer locked or slowed from an unknown address (0: free)."""
