@@ -137,16 +137,21 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     if args.docs_command == "add":
         names = [str(p) for p in args.files]
         try:
-            added = bot.add_documents([Path(p) for p in args.files], on_wait=on_wait)
+            added = bot.add_documents([Path(p) for p in args.files], on_wait=on_wait, replace=args.replace)
         except AssistantError as exc:
             audit.record(settings, who, "upload", names, "error", exc.user_message)
             raise
         message = added.summary_zh()
-        audit.record(settings, who, "upload", names, "error" if added.problems else "ok", message)
+        if added.duplicates:
+            message += "\n如要用这些文件替换同名的已上传文件，请加 --replace 重新运行。"
+        audit.record(settings, who, "upload-replace" if args.replace else "upload", names,
+                     "error" if added.problems else "ok", message)
         if args.json:
             report = added.report.to_dict() if added.report is not None else None
             print(json.dumps({"stored": [str(p) for p in added.stored], "report": report,
-                              "problems": [{"file": f, "reason": r} for f, r in added.problems]}, ensure_ascii=False))
+                              "problems": [{"file": f, "reason": r} for f, r in added.problems],
+                              "duplicates": [name for _, name in added.duplicates],
+                              "notes": [{"file": f, "note": n} for f, n in added.notes]}, ensure_ascii=False))
         else:
             print(message)
         return 0 if added.stored and not added.problems else 2 if not added.stored else 1
@@ -411,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = docs.add_parser("add", help="添加文件并索引", description="把文件复制到数据目录的 uploads/ 中并增量索引（其他文件不受影响）。"
                                                          "文件ID 为文件名（不含扩展名），与已收录的文件同名时拒绝。")
     q.add_argument("files", nargs="+", help="txt、md、docx、pdf 或 html 文件")
+    q.add_argument("--replace", action="store_true", help="替换同名的已上传文件（默认拒绝并提示）")
     q.add_argument("--json", action="store_true", help="以 JSON 输出结果")
     q = docs.add_parser("delete", help="从知识库删除文件", description="从索引中删除一个文件；用 assistant docs add 添加的，保存的副本一并删除。")
     q.add_argument("doc_id", help="文件ID（见 assistant docs list）")

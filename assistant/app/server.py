@@ -126,6 +126,26 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
+def recover_uploads(assistant: Assistant) -> None:
+    """Uploads a crash left behind (saved, never indexed; partial copies) are indexed or removed at
+    start, printed and written to the audit log."""
+    from . import audit
+
+    if not assistant.leftover_uploads():
+        return
+    result = assistant.recover_uploads()
+    names = [p.name for p in result.stored] + [name for name, _ in result.problems]
+    lines = []
+    if result.report is not None:
+        lines.append(f"上次运行中断时留在上传目录、尚未索引的文件已补充索引：{'、'.join(p.name for p in result.stored)}。"
+                     + result.report.summary_zh("add"))
+    lines += [f"《{name}》：{why}" for name, why in result.problems]
+    message = "\n".join(lines)
+    print(message, file=sys.stderr, flush=True)
+    audit.record(assistant.settings, audit.SYSTEM_USER, "recover-uploads", names,
+                 "error" if result.problems else "ok", message)
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
     host = getattr(args, "host", None) or settings.host
     port = int(getattr(args, "port", None) or settings.port)
@@ -152,6 +172,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             print(report.summary_zh("sync"), file=sys.stderr, flush=True)
             for skipped in report.skipped:
                 print(f"  跳过 {skipped.source}：{skipped.reason}", file=sys.stderr)
+        recover_uploads(assistant)
         demo = build_app(assistant, policy)
     except AssistantError as exc:
         print(f"错误：{exc.user_message}", file=sys.stderr)
