@@ -7,6 +7,7 @@ not_found, ``decide``) → write (extractive | llm, with fallback) → verify ci
 
 from __future__ import annotations
 
+import filecmp
 import logging
 import re
 import threading
@@ -299,7 +300,7 @@ class Assistant:
                               "已有同名（扩展名不同）的上传文件，请改名后上传。")
         if any(p.name == name for p in stored):
             raise UploadError(f"{name!r} twice in one upload", f"同一批上传中有两个同名文件《{name}》，请改名后上传。")
-        if not replace and (uploads / name).is_file():
+        if not replace and (uploads / name).is_file() and not _same_bytes(uploads / name, source):
             title = clash.title if clash is not None else name
             raise DuplicateUploadError(
                 f"{name!r} already uploaded",
@@ -601,6 +602,14 @@ class Assistant:
         self._load_indexes()
         assert self._keyword is not None
         return examples_from_manifest(self._keyword.chunks, n)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes (re-adding an unchanged file needs no confirmation)."""
+    try:
+        return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
 
 
 @dataclass
