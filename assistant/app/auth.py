@@ -99,14 +99,6 @@ class User:
         return hmac.compare_digest(password.encode("utf-8"), self.password.encode("utf-8"))
 
 
-class LoginThrottled(AssistantError):
-    """A login attempt refused without checking the password: too many recent failures."""
-
-    def __init__(self, wait_seconds: int) -> None:
-        super().__init__(f"login throttled for {wait_seconds} s", throttle_message(wait_seconds))
-        self.wait_seconds = wait_seconds
-
-
 def throttle_message(seconds: int) -> str:
     return f"尝试过于频繁，请{seconds}秒后再试"
 
@@ -132,6 +124,7 @@ class AuthPolicy:
     _tokens: dict[str, str] | None = field(default=None, repr=False)
     _ended: dict[str, str] = field(default_factory=dict, repr=False)  # revoked session token -> user
     _lock: Any = field(default_factory=threading.RLock, repr=False)
+    allow_plaintext: bool = field(default=True, repr=False)  # False once bound to a non-loopback address
 
     @property
     def enabled(self) -> bool:
@@ -167,6 +160,10 @@ class AuthPolicy:
                 if stamp is None:
                     raise AuthConfigError(f"auth file {self.source} is gone", f"找不到登录账号文件：{self.source.name}")
                 users = {**_read_users(self.source), **self.fixed}
+                plain = sorted(n for n, u in users.items() if not u.hashed)
+                if plain and not self.allow_plaintext:
+                    raise AuthConfigError(f"plaintext passwords for {plain} off loopback",
+                                          f"账号文件中用户 {'、'.join(plain)} 的密码是明文，非本机地址不允许使用。")
                 message = f"账号文件已重新读取：{len(users)} 个用户"
                 result: audit.Outcome = "ok"
             except AssistantError as exc:
@@ -518,6 +515,7 @@ def check_bind(host: str, policy: AuthPolicy) -> list[str]:
     """Refuse to expose the app beyond this machine without authentication or with plaintext
     passwords; return warnings (Chinese) to print on a loopback address."""
     plaintext = policy.plaintext_users
+    policy.allow_plaintext = is_loopback(host)  # also for users added to the auth file later
     if plaintext and not is_loopback(host):
         names = "、".join(plaintext[:5]) + ("等" if len(plaintext) > 5 else "")
         raise UnsafeBindError(
