@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
+from index.injection import redact_flagged
+
 from ..errors import AssistantError
 from ..markup import strip_markup
 from ..models import Filters
@@ -39,8 +41,12 @@ def file_name(source: Any) -> str:
 
 def public_answer(answer: dict[str, Any]) -> dict[str, Any]:
     """An ``Answer.to_dict()`` for a client: every ``source`` (citations, related, suggestions) is
-    cut to the file name; the document id stays in ``doc_id``."""
+    cut to the file name (the document id stays in ``doc_id``), and instruction-like lines in the llm
+    writer's raw draft (``llm.draft``) are replaced by a placeholder."""
     out = dict(answer)
     for key in ("citations", "related", "suggestions"):
         out[key] = [{**item, "source": file_name(item.get("source"))} for item in answer.get(key) or []]
+    llm = answer.get("llm") or {}
+    if isinstance(llm.get("draft"), str):  # the llm writer's raw draft: no instruction-like line either
+        out["llm"] = {**llm, "draft": redact_flagged(llm["draft"])}
     return out
