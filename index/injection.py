@@ -145,14 +145,18 @@ def _unofficial_target(sentence: str) -> bool:
 
 
 # English commands of the same kinds (documents are Chinese, injected lines often are not).
+_NOT = r"(?<!not )(?<!never )(?<!n't )(?<!no )"
 _ENGLISH = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,30}\b(?:instructions?|prompts?|rules?|directions?|guidelines?)\b"
-    r"|\byou\s+are\s+now\b|\bfrom\s+now\s+on\b[^.!?\n]{0,20}\byou\b|\bact\s+as\b|\bpretend\s+(?:to\s+be|you\s+are)\b"
+    r"|\byou\s+are\s+now\b|\bfrom\s+now\s+on\b[^.!?\n]{0,20}\byou\b|\bpretend\s+(?:to\s+be|you\s+are)\b"
+    r"|\byou\s+(?:will\s+|must\s+|should\s+|shall\s+)?act\s+as\b"
+    r"|\bact\s+as\s+(?:an?\s+)?(?:ai|assistant|unrestricted|jailbroken|dan|hacker|chatbot|language\s+model)\b"
     r"|\bsystem\s+prompt\b|^\s*[\[(<]?\s*(?:system|assistant|developer)\s*[\])>]?\s*[:：]"
-    r"|\b(?:reveal|disclose|print|output|repeat|leak)\b[^.!?\n]{0,30}\b(?:password|credentials?|secret|api\s*key|prompt)\b"
-    r"|\bnew\s+instructions?\s*:|\b(?:tell|inform)\s+(?:the\s+|all\s+)?users?\b|\bin\s+your\s+(?:answer|reply|response|output)\b"
+    r"|" + _NOT + r"\b(?:reveal|disclose|print|output|repeat|leak)\b[^.!?\n]{0,30}\b(?:password|credentials?|api\s*key|prompt)\b"
+    r"|\bnew\s+instructions?\s*:|^\s*(?:please\s+)?(?:tell|inform)\s+(?:the\s+|all\s+)?users?\b"
+    r"|\bin\s+your\s+(?:answer|reply|response|output)\b"
     r"|\b(?:as\s+an?\s+)(?:ai|assistant|language\s+model)\b[^.!?\n]{0,20}\b(?:must|should|will)\b"
-    r"|\bdo\s+not\s+(?:mention|reveal|tell)\b[^.!?\n]{0,30}\b(?:instructions?|this|prompt|users?)\b",
+    r"|\bdo\s+not\s+(?:mention|reveal|tell)\b[^.!?\n]{0,30}\b(?:instructions?|this\s+(?:text|message|line)|prompt)\b",
     re.I,
 )
 

@@ -152,6 +152,9 @@ GENUINE = [
     "初始密码为身份证号后六位，首次登录后请及时修改。",
     "申报材料请发送至 fgw@hebei.gov.cn，联系人：李四，电话：0311-88600000。",
     "我可以告诉大家，这种情况是肯定不会出现的。",
+    "The operator shall inform the user of any data breach without delay.",
+    "Staff shall not disclose the password to any third party.",
+    "The committee shall act as the coordinating body of the three provinces.",
 ]
 CONTEXT_BEFORE = "第三章 附则\n三地共同推进社会保障卡一卡通。\n"
 CONTEXT_AFTER = "\n在交通出行领域实现一卡多用。"
