@@ -7,6 +7,7 @@ not_found, ``decide``) → write (extractive | llm, with fallback) → verify ci
 
 from __future__ import annotations
 
+import filecmp
 import logging
 import re
 import threading
@@ -36,9 +37,9 @@ from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overla
 from .semantic import SentenceSimilarity
 from .settings import Settings
 from .text import TermWeights, has_cjk
-from .uploads import UploadError, remove_upload, safe_filename, store_upload
+from .uploads import DuplicateUploadError, UploadError, remove_upload, safe_filename, shortened, store_upload
 from .validation import validate_filters, validate_history
-from .verify import Verified, split_claims, verify
+from .verify import Verified, split_claims, verify, without_flagged
 from .writers.base import REFUSAL_PHRASE, AnswerWriter, DraftStats, History
 from .writers.extractive import ExtractiveWriter
 
@@ -268,18 +269,28 @@ class Assistant:
         return deleted
 
     def add_documents(self, files: Sequence[Path | tuple[Path, str]], progress: ProgressFn | None = None,
-                      on_wait: WaitFn | None = None) -> AddResult:
+                      on_wait: WaitFn | None = None, *, replace: bool = False) -> AddResult:
         """Add documents to the knowledge base: each file (or ``(temp path, original name)``, an upload)
         is copied under a safe name into the data folder's uploads, then the copies are indexed
         incrementally (nothing else is pruned). A name whose document id another document holds is
-        refused; a copy that cannot be indexed is removed again. Problems are reported per file in
-        ``AddResult.problems`` (Chinese reasons), never raised; index errors (busy, store) are."""
+        refused; a copy that cannot be indexed is removed again. A file with the name of an earlier
+        upload replaces it only with ``replace=True``; otherwise it is refused
+        (:class:`DuplicateUploadError`, listed in ``AddResult.duplicates`` so that a surface can ask
+        and call again). A name cut to fit the file system is noted in ``AddResult.notes``. Problems are
+        reported per file in ``AddResult.problems`` (Chinese reasons), never raised; index errors
+        (busy, store) are."""
         existing = {d.doc_id: d for d in self.documents()}
         result = AddResult()
         for item in files:
             source, original = item if isinstance(item, tuple) else (Path(item), Path(item).name)
             try:
-                result.stored.append(self._store_copy(Path(source), original, existing, result.stored))
+                result.stored.append(self._store_copy(Path(source), original, existing, result.stored, replace))
+                note = shortened(original)
+                if note:
+                    result.notes.append((original, note))
+            except DuplicateUploadError as exc:
+                result.duplicates.append((Path(source), original))
+                result.problems.append((original, exc.user_message))
             except AssistantError as exc:
                 result.problems.append((original, exc.user_message))
             except OSError:
@@ -292,8 +303,10 @@ class Assistant:
                 result.problems.append((skipped.source, skipped.reason))
         return result
 
-    def _store_copy(self, source: Path, original: str, existing: dict[str, DocEntry], stored: list[Path]) -> Path:
-        """The upload rule: the document id is the stored name's (``doc_id_of``); it may not clash."""
+    def _store_copy(self, source: Path, original: str, existing: dict[str, DocEntry], stored: list[Path],
+                    replace: bool = False) -> Path:
+        """The upload rule: the document id is the stored name's (``doc_id_of``); it may not clash,
+        and an earlier upload of the same name is replaced only when ``replace``."""
         name = safe_filename(original)
         doc_id = doc_id_of(Path(name))
         uploads = self.settings.uploads_dir
@@ -306,7 +319,43 @@ class Assistant:
         ):
             raise UploadError(f"doc id {doc_id!r} used by another upload",
                               "已有同名（扩展名不同）的上传文件，请改名后上传。")
+        if any(p.name == name for p in stored):
+            raise UploadError(f"{name!r} twice in one upload", f"同一批上传中有两个同名文件《{name}》，请改名后上传。")
+        if not replace and (uploads / name).is_file() and not _same_bytes(uploads / name, source):
+            title = clash.title if clash is not None else name
+            raise DuplicateUploadError(
+                f"{name!r} already uploaded",
+                f"已有同名的上传文件《{title}》（文件ID：{doc_id}）；如要用新文件替换它，请确认替换。")
         return store_upload(source, original, self.settings)
+
+    def leftover_uploads(self) -> list[Path]:
+        """Files in the uploads folder that the index does not know (a copy saved, then the process
+        stopped before indexing it), and partial copies (``.upload-*``)."""
+        root = self.settings.uploads_dir
+        if not root.is_dir():
+            return []
+        known = {Path(d.source).resolve() for d in self.documents()}
+        return sorted(p for p in root.iterdir()
+                      if not p.is_symlink() and p.is_file() and (p.name.startswith(".upload-") or p.resolve() not in known))
+
+    def recover_uploads(self, on_wait: WaitFn | None = None) -> AddResult:
+        """Index the uploads a crash left unindexed (partial ``.upload-*`` copies are deleted);
+        what was done is in the result (``stored``: indexed, ``problems``: not indexable, removed)."""
+        result = AddResult()
+        pending = []
+        for path in self.leftover_uploads():
+            if path.name.startswith(".upload-"):
+                path.unlink(missing_ok=True)
+                result.problems.append((path.name, "上传中断留下的不完整副本，已删除。"))
+            else:
+                pending.append(path)
+        if pending:
+            result.stored = pending
+            result.report = self.index(pending, prune=False, on_wait=on_wait)
+            for skipped in result.report.skipped:
+                remove_upload(skipped.source, self.settings)
+                result.problems.append((Path(skipped.source).name, f"{skipped.reason}（已删除该副本）"))
+        return result
 
     def facets(self) -> Facets:
         """What the indexed documents can be filtered by: regions, years (newest first), kinds, documents."""
@@ -475,10 +524,11 @@ class Assistant:
     def _write(self, run: _Run, base: Answer, hits: list[Hit], decision: Decision) -> Generator[StreamEvent, None, str]:
         """A generating writer's draft when it is usable, else the extractive answer from the chosen windows."""
         draft = ""
+        chosen = without_flagged(decision.chosen, hits)  # a document's instructions are never written (verify drops them too)
         if run.writer.generates:
-            draft = yield from self._generated_draft(run.writer, base, run.question, hits, run.history, decision.chosen)
+            draft = yield from self._generated_draft(run.writer, base, run.question, hits, run.history, chosen)
         if not draft:
-            draft = self._extractive().compose(decision.chosen, hits)
+            draft = self._extractive().compose(chosen, hits)
             yield StreamEvent("delta", text=draft)
         return draft
 
@@ -608,6 +658,14 @@ class Assistant:
         return examples_from_manifest(self._keyword.chunks, n)
 
 
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes (re-adding an unchanged file needs no confirmation)."""
+    try:
+        return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
 @dataclass
 class AddResult:
     """What ``Assistant.add_documents`` did: the stored copies, the indexing run, the refused files."""
@@ -615,12 +673,15 @@ class AddResult:
     stored: list[Path] = field(default_factory=list)
     report: IndexReport | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (file name or path, Chinese reason)
+    duplicates: list[tuple[Path, str]] = field(default_factory=list)  # refused: same name as an upload
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file name, Chinese note), e.g. a name cut
 
     def summary_zh(self) -> str:
         """The Chinese outcome (the indexing summary, then the files not added)."""
         lines = []
         if self.report is not None and self.report.added + self.report.updated + self.report.unchanged:
             lines.append(self.report.summary_zh("add"))
+        lines += [note for _, note in self.notes]
         if self.problems:
             lines.append("以下文件未收录：" + "；".join(f"《{Path(name).name}》：{why}" for name, why in self.problems))
         return "\n".join(lines) or "没有文件被收录。"

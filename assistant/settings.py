@@ -139,6 +139,8 @@ class AppSettings(BaseSettings):
     auth_file: Path | None = Field(default=None, description=(
         'JSON {"users": [{"username", "password_hash", "role"}]}; default <data_dir>/users.json'))
     users: str | None = Field(default=None, description='inline users, "alice:pw:admin,bob:pw:user"')
+    trusted_proxies: str = Field(default="", description=(
+        "reverse proxies (IPs or CIDR networks, comma-separated) whose X-Forwarded-For is believed; default none"))
     max_upload_mb: int = Field(default=20, description="largest file an admin may upload")
     concurrency_limit: int = Field(default=4, description="questions answered at the same time")
 
@@ -170,6 +172,10 @@ class Settings(IndexSettings, RetrievalSettings, DecideSettings, WriterSettings,
     @property
     def audit_path(self) -> Path:
         return self.data_dir / "audit.jsonl"
+
+    @property
+    def login_state_path(self) -> Path:
+        return self.data_dir / "login_state.json"
 
     @property
     def default_auth_path(self) -> Path:

@@ -58,6 +58,7 @@ def citation_facts(c: Citation) -> list[tuple[str, str]]:
         ("章节", c.section or ""),
         ("页码", f"第 {c.page} 页" if c.page else ""),
         ("来源文件", source_name(c.source)),
+        ("文件ID", c.doc_id or ""),
     ]
     return [(k, v) for k, v in facts if v]
 
