@@ -42,7 +42,8 @@ Layout = Literal["timeline", "comparison"]
 _CN_NUM = "一二两三四五六七八九十"
 # Evolution over time, on their own.
 _TIME_CUE = re.compile(
-    r"历年|历次|历届|这几年|这些年|近几年|近些年|近年来|多年来|各年|每一年|演变|演进|变迁|沿革"
+    r"历年|历次|历届|这几年|这些年|这两年|这三年|近几年|近些年|近年来|多年来|各年|每一年|演变|演进|变迁|沿革"
+    r"|每年(?:都)?(?:怎么|如何|是怎么|是如何)"
     r"|每年(?:的)?(?:政府工作报告|工作报告|报告)|每年都(?:怎么|如何|是|有|提|讲|说)"
     rf"|逐年(?:来看|看|梳理|对比|比较|列出|说明|的)|近(?P<recent>[{_CN_NUM}\d]{{1,2}})年"
 )
@@ -57,7 +58,11 @@ _SIDE_CUE = re.compile(r"分别|各自|各地|各有|对比|比较(?!优势)|异
 _THREE = re.compile(r"京津冀三地|三地|三省市|各地")
 _REGION_NAME = r"(?:北京市?|天津市?|河北省?|国务院)"
 _REGION_LIST = re.compile(rf"{_REGION_NAME}(?:\s*(?:[、，,和与及跟同]|以及)\s*{_REGION_NAME})+")
-_YEAR_LIST = re.compile(r"(?:(?:19|20)\d{2}\s*年?(?:度)?\s*(?:[、，,和与及跟同至到—–~～-]|以及|一直到)?\s*)+")
+_YEAR_LIST = re.compile(
+    r"(?:(?:19|20)\d{2}\s*年?(?:度|修订版|修正版|版本|版)?(?:的)?\s*(?:[、，,和与及跟同至到—–~～-]|以及|一直到)?\s*)+")
+# A trailing clause that only asks for the change (…怎么规定的？有什么变化？): dropped from the row question.
+_CHANGE_CLAUSE = re.compile(r"(?<=[，,？?。])\s*(?:前后|两者|二者)?(?:有没有|有|发生了|出现了)?(?:什么|哪些|何)?(?:样的)?"
+                            r"(?:变化|不同|区别|差异|异同)(?:吗)?[？?。]?$")
 _TITLE_LIST = re.compile(r"《[^》]{2,80}》(?:\s*(?:[、，,和与及跟同]|以及)\s*《[^》]{2,80}》)*")
 _CONGRESS_LIST = re.compile(r"(?:党的)?(?:十[五六七八九]大|二十大)(?:\s*(?:[、，,和与及跟同]|以及)\s*(?:党的)?(?:十[五六七八九]大|二十大))*(?:的)?(?:报告)?")
 _CONGRESS_ORDER = ("十五大", "十六大", "十七大", "十八大", "十九大", "二十大")
@@ -164,11 +169,33 @@ def _years_named(analysis: QuestionAnalysis, text: str, latest: int | None) -> t
     return sorted(years), spanned
 
 
+_ISSUER = re.compile(r"(?P<name>北京|天津|河北|国务院)(?:市|省)?")
+_ISSUER_AFTER = re.compile(
+    r"(?:的)?(?:人民政府|政府|人大常委会|人大)?(?:政府工作报告|工作报告|报告|条例|规定|办法|决定|规划|方案|意见|通知)"
+    r"|\s*(?:19|20)\d{2}\s*年|\s*(?:[、，,和与及跟同]|以及)\s*(?:北京|天津|河北|国务院)"
+    r"|(?:这[几些两三]年|历年|历次|近[几些两三四五六七八九十\d]+年|近年|每年|逐年|分别|各自|在|对|关于|怎么|如何|是怎么|是如何)"
+)
+_ISSUER_BEFORE = re.compile(r"(?:(?:19|20)\d{2}\s*年(?:的|度)?|[、，,和与及跟同]|以及|比较|对比)\s*$")
+
+
+def issuers_in(text: str) -> list[str]:
+    """Regions a question names as the issuer of documents (北京市政府工作报告, 北京和天津2025年…, 北京这几年…),
+    in order of mention; a region inside a topic (北京冬奥会, 疏解北京非首都功能) is not one."""
+    found: list[str] = []
+    for m in _ISSUER.finditer(text):
+        region = "国家" if m.group("name") == "国务院" else m.group("name")
+        if region in found:
+            continue
+        if _ISSUER_AFTER.match(text, m.end()) or _ISSUER_BEFORE.search(text[: m.start()]) or m.start() == 0:
+            found.append(region)
+    return found
+
+
 def _regions_asked(analysis: QuestionAnalysis, text: str) -> list[str]:
     if _THREE.search(text):
-        named = [r for r in analysis.regions if r in ("北京", "天津", "河北")]
+        named = [r for r in issuers_in(text) if r in ("北京", "天津", "河北")]
         return named if len(named) >= 2 else ["北京", "天津", "河北"]
-    return list(dict.fromkeys(analysis.regions))
+    return issuers_in(text)
 
 
 def _allowed(docs: Sequence[DocEntryView], filters: Filters | None) -> list[DocEntryView]:
@@ -203,14 +230,14 @@ def scope_of(analysis: QuestionAnalysis, catalog: DocCatalog, filters: Filters |
         return None  # a named document that is not indexed: the ordinary answer says so
     latest = max((d.year for d in catalog.docs if d.year is not None), default=None)
     years, spanned = _years_named(analysis, text, latest)
-    if analysis.names_document and len(analysis.target_docs) == 1 and len(years) < 2:
-        return None  # one named document: "这几年" is the document's own review, not a timeline
     regions = _regions_asked(analysis, text)
+    main_regions = [r for r in regions if r in FULL_NAMES]
+    if analysis.names_document and len(analysis.target_docs) == 1 and len(years) < 2 and len(main_regions) < 2:
+        return None  # one named document: "这几年" is the document's own review, not a timeline
     kinds = list(analysis.kinds)
     named = _named_docs(analysis, catalog) if len(analysis.target_docs) >= 2 else []
 
     # Side by side, per region.
-    main_regions = [r for r in regions if r in FULL_NAMES]
     if len(main_regions) >= 2 and (side_cue or (three and kinds) or (_REGION_LIST.search(text) and (kinds or side_cue))):
         return _comparison_by_region(analysis, catalog, filters, main_regions, years, kinds,
                                      cue=_cue(side_cue, three, _REGION_LIST.search(text)))
@@ -321,7 +348,7 @@ _CHANGE_PHRASE = re.compile(
     r"|有(?:没有|无)?(?:变化|不同|区别)(?:吗)?"
 )
 _SHAPE_WORDS = re.compile(
-    r"历年来?|历次|历届|这几年来?|这些年来?|近几年来?|近些年来?|近年来|多年来|各年|每一年|逐年|每年(?:的)?"
+    r"历年来?|历次|历届|这[几些两三]年来?|近几年来?|近些年来?|近年来|多年来|各年|每一年|逐年(?:来看)?|每年(?:的|都)?"
     rf"|近[{_CN_NUM}\d]{{1,2}}年来?|分别|各自|各有|京津冀三地|三地|三省市|各地|两地"
     r"|的(?:变化|演变|变迁|沿革|异同|区别|不同|差异)|(?:进行)?(?:对比|比较(?!优势))(?:一下)?"
 )
@@ -337,6 +364,7 @@ def topic_question(question: str, named_docs: bool = False) -> str:
     if named_docs:
         text = _TITLE_LIST.sub(" ", text)
         text = _CONGRESS_LIST.sub(" ", text)
+    text = _CHANGE_CLAUSE.sub("", text)
     text = _SPAN.sub(" ", text)
     text = _YEAR_LIST.sub(" ", text)
     text = _REGION_LIST.sub(" ", text)
@@ -345,7 +373,7 @@ def topic_question(question: str, named_docs: bool = False) -> str:
     text = re.sub(r"\s+", "", text)
     text = re.sub(r"^(?:的|和|与|及|在|从|自|对于|，|,|、)+", "", text)
     text = re.sub(r"(?:是什么)+", "是什么", text)
-    text = re.sub(r"[，,、]+(?=[？?])", "", text).strip("，,、 ")
+    text = re.sub(r"[，,、。]+(?=[？?])", "", text).strip("，,、。 ")
     if not text.endswith(("？", "?")):
         text += "？"
     return text
