@@ -401,6 +401,33 @@ def _focus_share(sentence: str, focus: Sequence[str]) -> float:
     return best
 
 
+LONG_SENTENCE = 120  # characters: a longer sentence is shown in a row as its clauses about the topic
+EXCERPT = 70  # characters such an excerpt grows to (whole clauses) around its first clause about the topic
+
+
+def excerpt(sentence: str, focus: Sequence[str], limit: int = LONG_SENTENCE, target: int = EXCERPT) -> str:
+    """A long sentence cut to the clauses around the first one naming the asked thing, "……" marking
+    what is left out (a verbatim slice of the verified sentence: the citation keeps the whole)."""
+    if len(sentence) <= limit:
+        return sentence
+    end_mark = sentence[-1] if sentence[-1] in SENTENCE_END else ""
+    body = sentence[: len(sentence) - len(end_mark)]
+    pieces = re.split(r"(?<=[，；：,;:])", body)
+    hits = [i for i, piece in enumerate(pieces) if _focus_share(piece, focus) >= 0.5]
+    if not hits:
+        return sentence
+    lo = hi = hits[0]
+    while True:
+        grown = False
+        for j in (hi + 1, lo - 1):
+            if 0 <= j < len(pieces) and sum(len(p) for p in pieces[min(lo, j):max(hi, j) + 1]) <= target:
+                lo, hi, grown = min(lo, j), max(hi, j), True
+        if not grown:
+            break
+    text = "".join(pieces[lo:hi + 1]).rstrip("，；：,;:")
+    return ("……" if lo > 0 else "") + text + ("……" if hi < len(pieces) - 1 else "") + (end_mark or "。")
+
+
 def _row_claims(answer: Answer, focus: Sequence[str], limit: int, docs: Sequence[str]) -> list[tuple[str, list[int]]]:
     """The row's verified sentences (markers into ``answer.citations`` of the row's own documents): those
     naming the asked thing, in the answer's order, at most ``limit``; else the answer's first sentence."""
@@ -445,14 +472,12 @@ def _answer_row(assistant: Assistant, run: _Run, scope: ShapeScope, row: ShapeRo
                 acc.citations.append(replace(c, n=renumber[n]))
             markers.append(renumber[n])
         if markers:
-            pieces.append(_rebuild(sentence, markers))
+            pieces.append(_rebuild(excerpt(_ATTRIBUTION.sub("", sentence, count=1), focus), markers))
     cited_docs = list(dict.fromkeys(acc.citations[m - 1].doc_id for m in renumber.values()))
     doc_id = cited_docs[0] if cited_docs else (row.doc_ids[0] if len(row.doc_ids) == 1 else "")
     doc = titles.get(doc_id)
     if pieces:
-        body = "".join(pieces)
-        if len(cited_docs) == 1:
-            body = _ATTRIBUTION.sub("", body, count=1)  # the row names its document
+        body = "".join(pieces)  # the row names its document: no "根据《…》：" before its sentences
         status = "answered"
     else:
         docs = [titles[d] for d in row.doc_ids if d in titles]
