@@ -448,6 +448,7 @@ class _Rows:
     sections: list[AnswerSection] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    evidence: list[float] = field(default_factory=list)  # the answered rows' evidence scores
 
 
 def _answer_row(assistant: Assistant, run: _Run, scope: ShapeScope, row: ShapeRow, acc: _Rows,
@@ -479,6 +480,7 @@ def _answer_row(assistant: Assistant, run: _Run, scope: ShapeScope, row: ShapeRo
     if pieces:
         body = "".join(pieces)  # the row names its document: no "根据《…》：" before its sentences
         status = "answered"
+        acc.evidence.append(sub.evidence_score)
     else:
         docs = [titles[d] for d in row.doc_ids if d in titles]
         body = ("报告" if _is_report(docs) else "文件") + "未提及。"
@@ -549,7 +551,7 @@ def stream_rows(assistant: Assistant, run: _Run, scope: ShapeScope, analysis: Qu
     else:
         base.status = "partial" if scope.missing else "answered"
         base.text = "\n".join([base.lead, *acc.lines] if base.lead else acc.lines)
-    base.evidence_score = 1.0 if answered else 0.0
+    base.evidence_score = round(sum(acc.evidence) / len(acc.evidence), 4) if acc.evidence else 0.0
     run.timings["total"] = time.perf_counter() - run.t0
     yield StreamEvent("final", text=base.text, answer=base)
 
