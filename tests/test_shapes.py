@@ -89,6 +89,9 @@ def test_rows_stream_one_by_one_then_the_answer(jjj_assistant: Assistant) -> Non
 def test_a_plain_question_keeps_the_plain_layout(jjj_assistant: Assistant) -> None:
     answer = jjj_assistant.ask("京津冀三地持社会保障卡可以办理哪些事项？")
     assert answer.layout == "plain" and answer.sections == []
+    off = Assistant(jjj_assistant.settings, shapes=False)  # ASSISTANT_SHAPES=false: every question the plain way
+    plain = off.ask("三地2025年政府工作报告分别怎么提雄安新区？")
+    assert plain.layout == "plain" and plain.sections == [] and "shape" not in plain.analysis
 
 
 def test_cli_prints_aligned_rows(jjj_assistant: Assistant) -> None:
