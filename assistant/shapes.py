@@ -449,6 +449,7 @@ class _Rows:
     lines: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     evidence: list[float] = field(default_factory=list)  # the answered rows' evidence scores
+    confidence: list[float] = field(default_factory=list)  # and their confidences, where the answer model gives one
 
 
 def _answer_row(assistant: Assistant, run: _Run, scope: ShapeScope, row: ShapeRow, acc: _Rows,
@@ -481,6 +482,8 @@ def _answer_row(assistant: Assistant, run: _Run, scope: ShapeScope, row: ShapeRo
         body = "".join(pieces)  # the row names its document: no "根据《…》：" before its sentences
         status = "answered"
         acc.evidence.append(sub.evidence_score)
+        if getattr(sub, "confidence", None) is not None:
+            acc.confidence.append(float(sub.confidence))  # type: ignore[arg-type]
     else:
         docs = [titles[d] for d in row.doc_ids if d in titles]
         body = ("报告" if _is_report(docs) else "文件") + "未提及。"
@@ -552,6 +555,8 @@ def stream_rows(assistant: Assistant, run: _Run, scope: ShapeScope, analysis: Qu
         base.status = "partial" if scope.missing else "answered"
         base.text = "\n".join([base.lead, *acc.lines] if base.lead else acc.lines)
     base.evidence_score = round(sum(acc.evidence) / len(acc.evidence), 4) if acc.evidence else 0.0
+    if acc.confidence:
+        base.confidence = round(sum(acc.confidence) / len(acc.confidence), 4)
     run.timings["total"] = time.perf_counter() - run.t0
     yield StreamEvent("final", text=base.text, answer=base)
 
