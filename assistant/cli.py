@@ -359,7 +359,9 @@ def _stream_llm_answer(bot: Any, question: str, filters: Any) -> Any:
     streamed = "".join(shown).strip()
     if streamed:
         print()
-    if answer.text.strip() != streamed:
+    if answer.layout != "plain" and answer.sections:  # a timeline or comparison: the rows again, aligned
+        print(("核对引用后的回答：\n" if streamed else "") + aligned_rows(answer))
+    elif answer.text.strip() != streamed:
         print(("核对引用后的回答：\n" if streamed else "") + answer.text)
     total = time.perf_counter() - t0
     times = f"首字 {first:.1f} 秒，" if first is not None else ""
