@@ -292,7 +292,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(answer.to_json())
             return 0
-        print(answer.text)
+        print(aligned_rows(answer) if answer.layout != "plain" and answer.sections else answer.text)
     if answer.notice:
         print(f"（{answer.notice}）")
     for c in answer.citations:
@@ -300,7 +300,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         page = f" 第{c.page}页" if c.page else ""
         print(f"[{c.n}] 《{c.title}》{(' ' + where) if where else ''}{page}（{c.source}:{c.quote_start}-{c.quote_end}）")
         print(f"    “{c.quote}”")
-    if answer.status == "partial":
+    if answer.layout != "plain" and answer.missing:
+        for item in answer.missing:  # the years of the series that are not indexed
+            print(f"（{item}）")
+    elif answer.status == "partial":
         for item in answer.missing:
             print(f"（未能回答的部分：{item}）")
     if answer.related:
@@ -311,6 +314,52 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         for s in answer.suggestions:
             print(f"  可参考：《{s.title}》")
     return 0
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (CJK and full-width characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` cut into lines of at most ``width`` columns; a marker [n] and the punctuation after it
+    are never split from what they follow."""
+    import re
+
+    tokens = re.findall(r"\[\d{1,2}\][。，、；：！？）」』”’]*|.", text)
+    lines, current, used = [], "", 0
+    for token in tokens:
+        w = display_width(token)
+        if current and used + w > width and not token.startswith("["):
+            lines.append(current)
+            current, used = "", 0
+        current += token
+        used += w
+    if current:
+        lines.append(current)
+    return lines or [""]
+
+
+def aligned_rows(answer: Any, width: int | None = None) -> str:
+    """A timeline or comparison for the terminal: the lead, then one row per year or region, the labels
+    in one column and each row's text wrapped under its own column."""
+    import shutil
+
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    label_w = max(display_width(s.label) for s in answer.sections) + 2
+    text_w = max(20, width - label_w)
+    out = []
+    if answer.refused:
+        out.append(answer.text.splitlines()[0])
+    elif answer.lead:
+        out.append(answer.lead)
+    for section in answer.sections:
+        lines = _wrap(section.text, text_w)
+        out.append(section.label + " " * (label_w - display_width(section.label)) + lines[0])
+        out += [" " * label_w + line for line in lines[1:]]
+    return "\n".join(out)
 
 
 def _stream_llm_answer(bot: Any, question: str, filters: Any) -> Any:
@@ -344,7 +393,9 @@ def _stream_llm_answer(bot: Any, question: str, filters: Any) -> Any:
     streamed = "".join(shown).strip()
     if streamed:
         print()
-    if answer.text.strip() != streamed:
+    if answer.layout != "plain" and answer.sections:  # a timeline or comparison: the rows again, aligned
+        print(("核对引用后的回答：\n" if streamed else "") + aligned_rows(answer))
+    elif answer.text.strip() != streamed:
         print(("核对引用后的回答：\n" if streamed else "") + answer.text)
     total = time.perf_counter() - t0
     times = f"首字 {first:.1f} 秒，" if first is not None else ""

@@ -26,6 +26,7 @@ from index.pipeline import Indexer, ProgressFn, doc_id_of
 from index.store import ChromaStore
 from index.zh import CANONICAL_REGIONS, SENTENCE_END, WORD_CHAR_RE
 
+from . import shapes
 from .analysis import DocCatalog, QuestionAnalysis, analyse
 from .answer_model import AnswerModel, load_model
 from .decide import Decision, decide, filters_label, related_windows
@@ -474,8 +475,25 @@ class Assistant:
 
     def stream(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
                writer: str | None = None) -> Iterator[StreamEvent]:
-        """analyse → retrieve (scoped) → rank (second stage) → decide → write → verify, as events."""
+        """analyse → retrieve (scoped) → rank (second stage) → decide → write → verify, as events.
+        A timeline or side-by-side question (``shapes``) is answered row by row (``_answer_scoped``)."""
         run = self._start(question, history, filters, writer)
+        shaped = shapes.shaped_stream(self, run) if self.settings.shapes else None
+        if shaped is not None:
+            yield from shaped
+            return
+        yield from self._stream_plain(run)
+
+    def _answer_scoped(self, question: str, filters: Filters, writer: str | None = None) -> Answer:
+        """One row of a timeline or comparison: the ordinary pipeline within ``filters``, no shape detection."""
+        answer: Answer | None = None
+        for event in self._stream_plain(self._start(question, None, filters, writer)):
+            if event.type == "final":
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def _stream_plain(self, run: _Run) -> Iterator[StreamEvent]:
         analysis = run.timed("analyse", self.analyse, run.question)
         hits, windows = run.timed("retrieve", self.candidates, run.question, analysis, run.filters)
         base = Answer(question=run.text, text="", rewritten_question=run.question if run.question != run.text else None,

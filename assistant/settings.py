@@ -95,6 +95,10 @@ class WriterSettings(BaseSettings):
     writer: Literal["extractive", "llm"] = Field(
         default="extractive", description="extractive (the source's sentences) or llm (a local model, with fallback)")
     max_answer_sentences: int = Field(default=4, description="sentences (evidence windows) an answer holds at most")
+    shapes: bool = Field(default=True, description=(
+        "answer timeline (历年, 这几年, 2014年到2025年) and side-by-side (三地…分别) questions row by row"))
+    shape_row_sentences: int = Field(default=2, ge=1, description=(
+        "sentences one row of a timeline or comparison holds at most (the first, then those naming the topic)"))
 
 
 class LLMSettings(BaseSettings):

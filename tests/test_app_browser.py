@@ -605,3 +605,66 @@ def test_login_page_tells_a_throttled_user_to_wait(browser: Any, server: AppServ
         page.wait_for_selector("#user-badge-inner", timeout=60_000)  # logged in
     finally:
         context.close()
+
+# -- issue #27: timelines and side-by-side answers ----------------------------------------------------
+TIMELINE_QUESTION = "这几年对“六链五群”的表述有什么变化？"
+TABLE_QUESTION = "三地对“六链五群”分别怎么说？"
+
+
+def test_timeline_and_table_rows_open_their_passages(browser: Any, server: AppServer, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page draws a timeline (rows = years) and a table (rows = regions) of the Answer's sections; each
+    row's markers open that passage with the quote highlighted. The rows come from the real service's
+    citations over the seed document (a shaped answer needs several documents, which this index lacks;
+    tests/test_shapes.py answers real ones)."""
+    import dataclasses
+
+    from assistant.models import Answer, AnswerSection
+
+    real = server.assistant.ask(SEED_QUESTION)
+    assert len(real.citations) >= 2
+    c1, c2 = (dataclasses.replace(c, n=i) for i, c in enumerate(real.citations[:2], start=1))
+    doc = c1.doc_id
+    rows = [AnswerSection("2023年", "", "", 2023, "河北", "报告未提及。", [], "not_found"),
+            AnswerSection("2024年", doc, c1.title, 2024, "河北", f"{c1.quote.rstrip('。')}[1]。", [1]),
+            AnswerSection("2025年", doc, c2.title, 2025, "河北", f"{c2.quote.rstrip('。')}[2]。", [2])]
+    timeline = Answer(question=TIMELINE_QUESTION, text="\n".join(f"{s.label}：{s.text}" for s in rows),
+                      citations=[c1, c2], layout="timeline", sections=rows, status="partial",
+                      missing=["未收录2022年河北省政府工作报告"])
+    regions = [AnswerSection("北京市", "", "", None, "北京", "报告未提及。", [], "not_found"),
+               AnswerSection("河北省", doc, c1.title, 2024, "河北", f"{c1.quote.rstrip('。')}[1]。", [1])]
+    table = Answer(question=TABLE_QUESTION, text="\n".join(f"{s.label}：{s.text}" for s in regions),
+                   citations=[c1], layout="comparison", sections=regions)
+    inject_answers(monkeypatch, server, {TIMELINE_QUESTION: timeline, TABLE_QUESTION: table})
+    page = open_page(browser, server, USER)
+    try:
+        turn = ask(page, TIMELINE_QUESTION)
+        items = turn.locator("ol.timeline li.tl-row")
+        assert items.count() == 3
+        assert [items.nth(i).locator(".tl-label").inner_text() for i in range(3)] == ["2023年", "2024年", "2025年"]
+        assert items.nth(0).get_attribute("data-status") == "not_found" and "报告未提及" in items.nth(0).inner_text()
+        assert "未收录2022年河北省政府工作报告" in turn.locator(".notice-partial").inner_text()
+        items.nth(2).locator("a.cite-marker").first.click()
+        opened = turn.locator(".cite:target")
+        opened.wait_for(state="visible")
+        assert opened.get_attribute("data-n") == "2" and opened.locator("mark").inner_text().strip()
+
+        grid = ask(page, TABLE_QUESTION)
+        table_rows = grid.locator("table.shape-table tbody tr")
+        assert table_rows.count() == 2 and grid.locator("table.shape-table thead").inner_text().startswith("地区")
+        assert table_rows.nth(0).locator("th").inner_text().startswith("北京市")
+        table_rows.nth(1).locator("a.cite-marker").first.click()
+        cell_source = grid.locator(".cite:target")
+        cell_source.wait_for(state="visible")
+        assert cell_source.locator("mark").is_visible()
+
+        page.mouse.move(0, 0)
+        box = turn.bounding_box()
+        assert box
+        scroll = page.evaluate("window.scrollY")
+        shot = tmp_path / "timeline.png"  # drawn, not blank (docs/screenshot-timeline.png shows a real one)
+        page.screenshot(path=str(shot), full_page=True,
+                        clip={"x": 0, "y": scroll + box["y"] - 8, "width": 1280, "height": box["height"] + 16})
+        assert shot.stat().st_size > 10_000
+    finally:
+        page.context.close()
