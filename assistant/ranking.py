@@ -11,8 +11,9 @@ analysis:
 - *scope*: the window belongs to a named document, or to the asked year and region.
 
 A passage's second-stage score is its best window's score plus a prior from its fused rank.
-Weights are set by hand and checked on the development set (``eval.calibrate``), never on the
-held-out set.
+The windows' features go to the trained answer model (``answer_model``), which gives each window its
+calibrated probability; the lexical score above is one of its features (and the fallback order
+when no model is installed).
 """
 
 from __future__ import annotations
@@ -314,7 +315,7 @@ class EvidenceRanker:
                                        and t not in places])
             place_terms = {p.lower(): 1.0 for p in places}
             open_type = part.answer_type in _OPEN_TYPES
-            part_sem = self._semantic_part(part.text, analysis.question, sem_rows) if len(parts) > 1 else sem_rows
+            part_sem = sem_rows  # the whole question's meaning carries the context a short part lacks
             for h_index, hit in enumerate(hits):
                 text = hit.chunk.text
                 context = f"{hit.chunk.title} {hit.chunk.section}"
@@ -338,7 +339,8 @@ class EvidenceRanker:
                         score *= SCOPE_MISS_FACTOR
                     if not places_ok:
                         score *= SCOPE_MISS_FACTOR
-                    sem = float(part_sem[h_index][u_index]) if part_sem[h_index] is not None else 0.0
+                    sims = part_sem[h_index]
+                    sem = float(sims[u_index]) if sims is not None else 0.0
                     out.append(SentenceEvidence(
                         h_index, start, end, window, round(focus, 4), round(topic, 4), type_ok, scope_ok,
                         "" if scope_ok else issue, round(score, 4), p_index, hit.chunk.doc_id, open_type, places_ok,
@@ -386,10 +388,6 @@ class EvidenceRanker:
                 sims.append(float(vec @ q))
             rows.append(np.asarray(sims))
         return rows
-
-    def _semantic_part(self, part_text: str, question: str, rows: list[np.ndarray | None]) -> list[np.ndarray | None]:
-        """A sub-question is matched by its own words as much as by the whole question's."""
-        return rows  # the whole question's meaning carries the context a short part lacks
 
     def _score(self, windows: list[SentenceEvidence], n_parts: int) -> None:
         """Fill ``sem_gap`` per part, then the model's probabilities (the lexical score without a model)."""

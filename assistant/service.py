@@ -417,7 +417,7 @@ class Assistant:
     def candidates(self, question: str, analysis: QuestionAnalysis, filters: Filters,
                    mode: Mode | None = None) -> tuple[list[Hit], list[SentenceEvidence]]:
         """Fused candidates (within the named documents when there are any), ranked by the second stage,
-        and their sentence windows: what the decide stage sees (``eval.calibrate`` sweeps its gate on them)."""
+        and their sentence windows: what the decide stage sees (``eval.train_answer_model`` learns from them)."""
         retriever = self.retriever(mode)
         k = self.settings.candidate_k
         if analysis.target_docs:
