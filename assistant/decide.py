@@ -31,6 +31,8 @@ _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _BROAD = re.compile(r"部署|任务|措施|举措|安排|如何|怎么|怎样|哪些方面|做了什么|做了哪些|干点?啥|干什么|有啥|用于|用途|重点|规划|打算")
 _VALUE_TYPES = frozenset({"number", "date", "person", "place", "org"})
 NO_ANSWER = "已收录文件中没有能回答这个问题的内容"
+# Characters that continue a word of the asked item (not a function word, an interrogative or a scope word).
+_PHRASE_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9.％%](?<![的是有在了和与对向从把被将及或吗呢吧啊多几什哪怎如为谁何要年月日号])")
 
 
 @dataclass
@@ -95,15 +97,38 @@ def missing_text(analysis: QuestionAnalysis, part: QuestionPart, scoped_out: Seq
         asked = part.text.rstrip("？?。 ")
         if 2 <= len(asked) <= 40 and asked in analysis.question and not is_instruction_like(asked):
             return f"已收录文件中没有关于“{asked}”的内容"
+    phrase = key_phrase(analysis, part)
     if label and analysis.target_docs:
-        return f"{label}中没有能回答这个问题的内容"
+        return f"{label}中没有关于“{phrase}”的内容" if phrase else f"{label}中没有能回答这个问题的内容"
     if "year" in issues and analysis.years:
         return f"已收录文件中没有{label}的相关内容，只有其他年份的（见相关内容）"
     if "region" in issues and label:
         return f"已收录文件中没有{label}的相关内容，只有其他地区的（见相关内容）"
     if label:
         return f"已收录的{label}文件中没有能回答这个问题的内容"
+    if phrase:
+        return f"已收录文件中没有关于“{phrase}”的内容"
     return NO_ANSWER
+
+
+def key_phrase(analysis: QuestionAnalysis, part: QuestionPart, limit: int = 14) -> str:
+    """The question's own words naming the asked item, quoted verbatim: the stretch of the question from
+    its first to its last focus word (empty when they are not in the question as written, or too far apart)."""
+    question = analysis.question
+    spots = [(question.find(w), w) for w in (part.focus or analysis.focus) if len(w) >= 2 and w in question]
+    if not spots:
+        return ""
+    start = min(p for p, _w in spots)
+    end = max(p + len(w) for p, w in spots)
+    # Whole words: stretch to the word boundaries jieba may have cut inside (京雄|快线, 赤字|率).
+    while start > 0 and _PHRASE_CHAR.match(question[start - 1]) and end - start < limit:
+        start -= 1
+    while end < len(question) and _PHRASE_CHAR.match(question[end]) and end - start < limit:
+        end += 1
+    phrase = question[start:end]
+    if len(phrase) > limit or is_instruction_like(phrase) or not re.search(r"[\u4e00-\u9fff]{2}", phrase):
+        return ""
+    return phrase
 
 
 def _choose_value(good: Sequence[SentenceEvidence], limit: int, chosen: list[SentenceEvidence]) -> int:
