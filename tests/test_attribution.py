@@ -38,7 +38,8 @@ def test_issuer_and_date_from_the_header() -> None:
     meta = header_metadata(text, "北京市推进京津冀社会保障卡一卡通规定")
     assert meta == {"date": "2024-09-27", "issuer": "北京市人民代表大会常务委员会"}
     report = "2025年北京市政府工作报告\n2025年1月14日在北京市第十六届人民代表大会第三次会议上\n各位代表："
-    assert header_metadata(report, "2025年北京市政府工作报告") == {"date": "2025-01-14"}  # not the congress
+    # a work report is issued by the government that delivers it, not the congress that hears it (#24)
+    assert header_metadata(report, "2025年北京市政府工作报告") == {"date": "2025-01-14", "issuer": "北京市人民政府"}
 
 
 def test_seed_page_gives_each_article_its_heading_and_byline() -> None:
