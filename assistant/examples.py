@@ -41,13 +41,17 @@ def question_for(chunk: Chunk, heading: str) -> str:
 
 
 def _heading(chunk: Chunk) -> str | None:
-    if not chunk.section:
-        return None
-    heading = _STRIP.sub("", chunk.section.split(" › ")[-1]).rstrip("…。").strip()
-    heading = heading.replace("“", "‘").replace("”", "’")  # quoted inside the question's “…”
-    if not (4 <= len(heading) <= 24) or _SKIP.search(heading):
-        return None
-    return heading
+    """The deepest heading of the chunk's path that has words of its own (``第三章 数据资源 › 第十八条``
+    gives 数据资源), unless it makes no question (a review, the general provisions)."""
+    for label in reversed(chunk.section.split(" › ") if chunk.section else []):
+        heading = _STRIP.sub("", label).rstrip("…。").strip()
+        if not heading:
+            continue  # an article number only: its chapter speaks for it
+        heading = heading.replace("“", "‘").replace("”", "’")  # quoted inside the question's “…”
+        if not (4 <= len(heading) <= 24) or _SKIP.search(heading):
+            return None
+        return heading
+    return None
 
 
 def examples_from_manifest(chunks: Sequence[Chunk], n: int = 6) -> list[str]:

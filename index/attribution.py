@@ -168,8 +168,8 @@ def header_metadata(text: str, title: str) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     if match := _ISSUER_IN_TITLE.match(title):
         meta["issuer"] = match.group(1)
-    elif body := work_report_issuer(text, title):
-        meta["issuer"] = body
+    elif government := work_report_issuer(text, title):
+        meta["issuer"] = government
     text = text[:_HEAD_CHARS]
     for start, end in _lines(text)[:_HEADER_LINES]:
         line = text[start:end]
