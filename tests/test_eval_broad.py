@@ -39,12 +39,8 @@ def _broad(qid: str = "b1", kind: str = "broad", question: str = "2025年北京�
 
 def _answer(question: str, text: str, citations: list[Citation], confidence: float | None = None,
             refused: bool = False) -> Answer:
-    answer = Answer(question=question, text=text, citations=citations, refused=refused,
-                    status="not_found" if refused else "answered", analysis=analyse(question).to_dict())
-    if confidence is not None:
-        # Answer.confidence (issue #23) is being added by another change: set it by name, read through getattr
-        setattr(answer, "confidence", confidence)  # noqa: B010
-    return answer
+    return Answer(question=question, text=text, citations=citations, refused=refused, confidence=confidence,
+                  status="not_found" if refused else "answered", analysis=analyse(question).to_dict())
 
 
 def test_key_point_recall_reads_the_text_without_markers_and_with_the_citations() -> None:
