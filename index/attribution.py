@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .chunker import _heading_kind
 from .models import DocPart
 from .zh import CJK_RE, DATE_RE, PROVINCE_FULL_NAMES, SENTENCE_END_RE
 
@@ -144,8 +145,8 @@ def title_of_run_in_line(line: str) -> str | None:
     if title_end is None or title_end >= len(line.rstrip()):
         return None
     title = line[:title_end].strip()
-    if len(CJK_RE.findall(title)) < _TITLE_MIN_CJK:
-        return None
+    if len(CJK_RE.findall(title)) < _TITLE_MIN_CJK or _heading_kind(title) is not None:
+        return None  # too short, or a numbered heading ("一、总体要求 为深入贯彻…"): no title
     return title
 
 

@@ -121,6 +121,7 @@ def test_title_of_a_first_line_running_title_and_body_together(text: str, title:
     "各位代表：现在，我代表国务院，向大会报告政府工作。",
     "为了加强数字基础设施建设，制定本条例。 第二条 本条例适用于本市。",
     "短 2020年2月4日，正文。",  # too short to be a title
+    "一、总体要求 为深入贯彻落实党中央决策部署，制定本方案。",  # a numbered heading is no title
     "一行没有正文的标题",  # a title line on its own is handled by title_from_text's first rule
 ])
 def test_no_title_from_a_body_line(text: str) -> None:
