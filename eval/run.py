@@ -320,7 +320,7 @@ def _kinds(names: Sequence[str]) -> list[str]:
     return sorted(names, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k))
 
 
-def broad_markdown(summary: dict[str, Any], reliability: bool) -> list[str]:
+def broad_markdown(summary: dict[str, Any], reliability: bool, per_question: Sequence[dict[str, Any]] = ()) -> list[str]:
     """The report's sections for issue #24 (whole answers: key-point recall of the answer text, with the
     opened citations, answers of headings only, answers off the question's topic; per configuration and
     per kind, side by side) and issue #23 (confidence calibration: ECE, Brier, the reliability chart)."""
@@ -344,6 +344,14 @@ def broad_markdown(summary: dict[str, Any], reliability: bool) -> list[str]:
                 cells += [_fmt(o.get("kp_recall_text")), _fmt(o.get("kp_recall_cited")),
                           _fmt(o.get("headings_only_rate")), _fmt(o.get("off_topic_rate"))]
             lines.append(f"| {kind} | {n} | " + " | ".join(cells) + " |")
+    first = next(iter(configs))
+    flagged = [r for r in per_question if r.get("config") == first and (r.get("headings_only") or r.get("off_topic"))]
+    if flagged:
+        lines += ["", f"Answers of headings only or off the question's topic ({first}, {len(flagged)}):", ""]
+        for r in flagged[:40]:
+            what = "headings only" if r.get("headings_only") else "off topic: no sentence holds " + "、".join(
+                r.get("topic_terms") or [])
+            lines.append(f"- `{r['id']}` ({r['kind']}, {what}): {r['question']}")
     lines += ["", "## Confidence calibration", ""]
     calibrations = _calibrations(summary)
     if not calibrations:
@@ -427,7 +435,7 @@ def render_markdown(summary: dict[str, Any], per_question: Sequence[dict[str, An
             sc = o["status_counts"]
             lines.append(f"| {why} | {o['questions']} | {_fmt(o['refused'])} | "
                          f"{sc.get('answered', 0)} / {sc.get('partial', 0)} / {sc.get('not_found', 0)} |")
-    lines += broad_markdown(summary, reliability)
+    lines += broad_markdown(summary, reliability, per_question)
     ext = summary.get("external")
     if ext:
         lines += ["", "## External sets (hybrid)", ""]

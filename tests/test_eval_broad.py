@@ -153,7 +153,7 @@ def test_aggregate_per_kind_and_the_report_sections(tmp_path: Path) -> None:
     md = render_markdown(summary, [r.to_dict() for r in results], reliability=True)
     for needle in ("## Broad answers", "kp_recall_text", "kp_recall_cited", "headings_only_rate", "off_topic_rate",
                    "### Per kind", "| colloquial |", "hybrid kp text", "llm kp text", "## Confidence calibration",
-                   "ECE", "Brier", "reliability.png"):
+                   "ECE", "Brier", "reliability.png", "`b2` (broad, headings only)"):
         assert needle in md, needle
     target = write_report(json.loads(json.dumps(summary)), tmp_path, chart=True)
     assert (target / "reliability.png").stat().st_size > 1000
