@@ -24,12 +24,13 @@ from .errors import (
     RebuildWouldDropError,
     StoreUnavailableError,
 )
-from .models import Answer, Citation, Filters, Hit, StreamEvent, Suggestion
+from .models import Answer, AnswerSection, Citation, Filters, Hit, StreamEvent, Suggestion
 from .service import Assistant, ask, default_assistant
 from .settings import Settings, get_settings
 
 __all__ = [
     "Answer",
+    "AnswerSection",
     "Assistant",
     "AssistantError",
     "Citation",

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 MODEL_PATH = Path(__file__).with_name("resources") / "answer_model.json"
 ANSWER_TYPES = ("number", "date", "person", "place", "org", "list", "yesno", "explanation", "fact")
 SCOPE_ISSUES = ("year", "region", "document", "article")
+TIE = 1e-3  # the raw probability's share in a calibrated one: windows the model orders never tie
 
 FEATURES: tuple[str, ...] = (
     "focus", "topic", "type_ok", "scope_ok", "places_ok", *(f"issue_{i}" for i in SCOPE_ISSUES),
@@ -39,6 +40,7 @@ FEATURES: tuple[str, ...] = (
     "heading", "kind_pair", "kind_body", "len_log", "anchor", "anchor_window", "has_anchor", "has_number",
     "names_doc", "in_target_doc", *(f"type_{t}" for t in ANSWER_TYPES),
     "focus_x_type", "sem_x_type", "focus_x_sem", "sem_x_scope", "focus_x_scope", "sem_x_anchor", "sem_gap_x_type",
+    "lex", "lex_gap", "focus_gap", "pinned",
 )  # fmt: skip
 
 
@@ -58,24 +60,94 @@ def feature_vector(w: SentenceEvidence) -> list[float]:
         **{f"type_{a}": float(w.answer_type == a) for a in ANSWER_TYPES},
         "focus_x_type": w.focus * t, "sem_x_type": w.sem * t, "focus_x_sem": w.focus * w.sem, "sem_x_scope": w.sem * s,
         "focus_x_scope": w.focus * s, "sem_x_anchor": w.sem * w.anchor, "sem_gap_x_type": w.sem_gap * t,
+        "lex": w.score, "lex_gap": w.lex_gap, "focus_gap": w.focus_gap, "pinned": float(w.pinned),
     }  # fmt: skip
     return [values[name] for name in FEATURES]
 
 
+QUESTION_FEATURES: tuple[str, ...] = (
+    "p1", "p2", "p_gap", "p1_logit", "n_half", "sem1", "lex1", "focus1", "dense1", "names_doc", "has_anchor",
+    "value_type", "out_of_scope", "anchor1", "type_ok1",
+)  # fmt: skip
+_AT = {name: i for i, name in enumerate(FEATURES)}
+
+
+def question_features(rows: np.ndarray, probs: np.ndarray, eligible: np.ndarray) -> list[float]:
+    """What decides a whole question (part): how good its best eligible windows are, and how the best
+    ones compare; ``rows`` are the windows' ``feature_vector``s."""
+    if len(rows) == 0 or not eligible.any():
+        return [0.0] * len(QUESTION_FEATURES)
+    ok = np.flatnonzero(eligible)
+    order = ok[np.argsort(-probs[ok])]
+    p1 = float(probs[order[0]])
+    p2 = float(probs[order[1]]) if len(order) > 1 else 0.0
+    top = rows[order[0]]
+    value_type = 1.0 - sum(float(top[_AT[f"type_{t}"]]) for t in ("list", "yesno", "explanation", "fact"))
+    out = rows[~eligible]
+    out_of_scope = float(((out[:, _AT["scope_ok"]] < 0.5) & (out[:, _AT["focus"]] >= 0.6)).any()) if len(out) else 0.0
+    return [p1, p2, p1 - p2, float(np.log((p1 + 1e-4) / (1 - p1 + 1e-4))), float((probs[ok] >= 0.5).sum()),
+            float(rows[ok, _AT["sem"]].max()), float(rows[ok, _AT["lex"]].max()), float(rows[ok, _AT["focus"]].max()),
+            float(rows[ok, _AT["dense"]].max()), float(top[_AT["names_doc"]]), float(top[_AT["has_anchor"]]),
+            value_type, out_of_scope, float(top[_AT["anchor"]]), float(top[_AT["type_ok"]])]
+
+
+@dataclass
+class Trees:
+    """Gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, exported as arrays)."""
+
+    baseline: float
+    feature: list[np.ndarray]
+    threshold: list[np.ndarray]
+    left: list[np.ndarray]
+    right: list[np.ndarray]
+    value: list[np.ndarray]
+    leaf: list[np.ndarray]
+    missing_left: list[np.ndarray]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Trees:
+        def arrays(key: str, dtype: Any) -> list[np.ndarray]:
+            return [np.asarray(t[key], dtype=dtype) for t in data["trees"]]
+
+        return cls(float(data["baseline"]), arrays("feature", np.int64), arrays("threshold", np.float64),
+                   arrays("left", np.int64), arrays("right", np.int64), arrays("value", np.float64),
+                   arrays("leaf", bool), arrays("missing_left", bool))
+
+    def raw(self, rows: np.ndarray) -> np.ndarray:
+        z = np.full(len(rows), self.baseline)
+        index = np.arange(len(rows))
+        for feat, thr, left, right, value, leaf, missing in zip(self.feature, self.threshold, self.left, self.right,
+                                                                self.value, self.leaf, self.missing_left, strict=True):
+            node = np.zeros(len(rows), dtype=np.int64)
+            while not leaf[node].all():
+                x = rows[index, feat[node]]
+                go_left = np.where(np.isnan(x), missing[node], x <= thr[node])
+                node = np.where(leaf[node], node, np.where(go_left, left[node], right[node]))
+            z += value[node]
+        return 1.0 / (1.0 + np.exp(-z))
+
+
 @dataclass
 class AnswerModel:
-    """Logistic regression + isotonic calibration, from JSON (see ``python -m eval.train_answer_model``)."""
+    """Window classifier + isotonic calibrations, from JSON (see ``python -m eval.train_answer_model``).
+
+    ``predict`` gives each window's calibrated probability of answering; ``confidence`` turns the best
+    window's probability into the calibrated probability that the question is answered rightly."""
 
     features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
-    iso_x: np.ndarray  # isotonic calibration: raw probability → calibrated (piecewise linear)
+    trees: Trees
+    iso_x: np.ndarray  # window calibration: raw probability → calibrated (piecewise linear)
     iso_y: np.ndarray
+    q_iso_x: np.ndarray  # question calibration: best window probability → P(answered rightly)
+    q_iso_y: np.ndarray
     threshold: float  # a window at or above this probability answers (chosen on validation)
     follow_ratio: float = 0.6  # further windows need this share of the best window's probability
     meta: dict[str, Any] | None = None
+    q_mean: np.ndarray | None = None  # the question model: logistic regression over QUESTION_FEATURES
+    q_scale: np.ndarray | None = None
+    q_coef: np.ndarray | None = None
+    q_intercept: float = 0.0
+    q_threshold: float = 0.5  # a question (part) is answered at or above this probability
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> AnswerModel | None:
@@ -84,28 +156,33 @@ class AnswerModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
             return None  # trained on other features: retrain (python -m eval.train_answer_model)
-        return cls(
-            features=tuple(data["features"]), mean=np.asarray(data["mean"], dtype=np.float64),
-            scale=np.asarray(data["scale"], dtype=np.float64), coef=np.asarray(data["coef"], dtype=np.float64),
-            intercept=float(data["intercept"]), iso_x=np.asarray(data["iso_x"], dtype=np.float64),
-            iso_y=np.asarray(data["iso_y"], dtype=np.float64), threshold=float(data["threshold"]),
-            follow_ratio=float(data.get("follow_ratio", 0.6)), meta=data.get("meta"),
-        )
 
-    def raw(self, rows: np.ndarray) -> np.ndarray:
-        z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        def arr(key: str) -> np.ndarray:
+            return np.asarray(data[key], dtype=np.float64)
 
-    def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        if len(self.iso_x) < 2:
-            return raw
-        return np.interp(raw, self.iso_x, self.iso_y)
+        q = data["question_model"]
+        return cls(features=tuple(data["features"]), trees=Trees.from_json(data["model"]), iso_x=arr("iso_x"),
+                   iso_y=arr("iso_y"), q_iso_x=arr("q_iso_x"), q_iso_y=arr("q_iso_y"),
+                   threshold=float(data["threshold"]), follow_ratio=float(data.get("follow_ratio", 0.6)),
+                   meta=data.get("meta"), q_mean=np.asarray(q["mean"]), q_scale=np.asarray(q["scale"]),
+                   q_coef=np.asarray(q["coef"]), q_intercept=float(q["intercept"]), q_threshold=float(q["threshold"]))
 
     def predict(self, windows: Sequence[SentenceEvidence]) -> np.ndarray:
         if not windows:
             return np.zeros(0)
         rows = np.asarray([feature_vector(w) for w in windows], dtype=np.float64)
-        return self.calibrate(self.raw(rows))
+        raw = self.trees.raw(rows)
+        return np.minimum(1.0, np.interp(raw, self.iso_x, self.iso_y) + TIE * raw)
+
+    def question_probability(self, windows: Sequence[SentenceEvidence], eligible: Sequence[bool]) -> float:
+        """The calibrated probability that the best eligible window answers the question (part)."""
+        if not windows or self.q_coef is None or self.q_mean is None or self.q_scale is None:
+            return 0.0
+        rows = np.asarray([feature_vector(w) for w in windows], dtype=np.float64)
+        probs = np.asarray([w.prob for w in windows], dtype=np.float64)
+        x = (np.asarray(question_features(rows, probs, np.asarray(eligible, dtype=bool))) - self.q_mean) / self.q_scale
+        z = float(x @ self.q_coef + self.q_intercept)
+        return float(np.interp(1.0 / (1.0 + np.exp(-z)), self.q_iso_x, self.q_iso_y))
 
 
 @lru_cache(maxsize=4)

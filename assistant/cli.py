@@ -137,16 +137,21 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     if args.docs_command == "add":
         names = [str(p) for p in args.files]
         try:
-            added = bot.add_documents([Path(p) for p in args.files], on_wait=on_wait)
+            added = bot.add_documents([Path(p) for p in args.files], on_wait=on_wait, replace=args.replace)
         except AssistantError as exc:
             audit.record(settings, who, "upload", names, "error", exc.user_message)
             raise
         message = added.summary_zh()
-        audit.record(settings, who, "upload", names, "error" if added.problems else "ok", message)
+        if added.duplicates:
+            message += "\n如要用这些文件替换同名的已上传文件，请加 --replace 重新运行。"
+        audit.record(settings, who, "upload-replace" if args.replace else "upload", names,
+                     "error" if added.problems else "ok", message)
         if args.json:
             report = added.report.to_dict() if added.report is not None else None
             print(json.dumps({"stored": [str(p) for p in added.stored], "report": report,
-                              "problems": [{"file": f, "reason": r} for f, r in added.problems]}, ensure_ascii=False))
+                              "problems": [{"file": f, "reason": r} for f, r in added.problems],
+                              "duplicates": [name for _, name in added.duplicates],
+                              "notes": [{"file": f, "note": n} for f, n in added.notes]}, ensure_ascii=False))
         else:
             print(message)
         return 0 if added.stored and not added.problems else 2 if not added.stored else 1
@@ -185,7 +190,21 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    """``assistant users add|passwd|remove|list``: the auth file, passwords stored as argon2 hashes."""
+    """``assistant users add|passwd|remove|list|unlock``: the auth file (passwords stored as argon2
+    hashes) and the login lockouts. Every change, and every refused one, goes to the audit log."""
+    from .app import audit
+
+    action = f"users-{args.users_command}"
+    try:
+        return _users(args, settings, action)
+    except AssistantError as exc:
+        if args.users_command != "list":
+            audit.record(settings, audit.os_user(), action, None, "error", exc.user_message,
+                         target_user=str(getattr(args, "name", "") or "")[:64])
+        raise
+
+
+def _users(args: argparse.Namespace, settings: Settings, action: str) -> int:
     from .app import audit
     from .app.auth import (
         AuthConfigError,
@@ -197,9 +216,22 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     )
 
     path = Path(args.file) if args.file else (settings.auth_file or settings.default_auth_path)
+    who = audit.os_user()
+    if args.users_command == "unlock":
+        from .app.throttle import LoginGuard
+
+        name = str(args.name).strip()
+        guard = LoginGuard(settings.login_state_path)
+        waiting = guard.status(name)
+        cleared = guard.unlock(name)
+        message = (f"已解除用户 {name} 的登录限制（清除 {cleared} 条失败记录）。" if cleared
+                   else f"用户 {name} 当前没有登录失败记录，无需解锁。")
+        audit.record(settings, who, action, None, "ok", message, target_user=name, waited_seconds=round(waiting))
+        print(message + ("网页服务在下一次登录时即生效。" if cleared else ""))
+        return 0
+    existed = path.exists()
     entries = read_auth_entries(path)
     names = [str(e.get("username", "")) for e in entries]
-    who = audit.os_user()
     if args.users_command == "list":
         for entry in entries:
             secret = str(entry.get("password_hash") or entry.get("password") or "")
@@ -216,7 +248,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
             raise AuthConfigError("last admin", "不能删除最后一个管理员。")
         write_auth_entries(path, remaining)
         audit.record(settings, who, "users-remove", str(path), "ok", f"删除用户 {name}", target_user=name)
-        print(f"已删除用户 {name}（{path}）。")
+        print(f"已删除用户 {name}（{path}）。正在运行的网页服务在下一次请求时即结束该用户的会话。")
         return 0
     if args.users_command == "add" and name in names:
         raise AuthConfigError(f"user {name!r} exists", f"用户 {name} 已存在；修改密码请用 assistant users passwd {name}。")
@@ -231,12 +263,14 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
                 entry.pop("password", None)
                 entry["password_hash"] = password_hash
     write_auth_entries(path, entries)
-    action = "users-add" if args.users_command == "add" else "users-passwd"
     audit.record(settings, who, action, str(path), "ok", f"用户 {name}", target_user=name)
     verb = f"已添加用户 {name}（{args.role}）" if args.users_command == "add" else f"已修改用户 {name} 的密码"
     print(f"{verb}，保存在 {path}（权限 600，密码以 argon2 哈希保存）。")
-    if settings.auth_file is None and path == settings.default_auth_path:
-        print("网页服务会自动使用数据目录中的这个账号文件（也可用 ASSISTANT_AUTH_FILE 指定）。")
+    if existed:
+        print("正在运行的网页服务在下一次请求时即使用新的账号设置（修改密码会结束该用户已登录的会话）。")
+    elif settings.auth_file is None and path == settings.default_auth_path:
+        print("网页服务启动时会自动使用数据目录中的这个账号文件（也可用 ASSISTANT_AUTH_FILE 指定）；"
+              "正在以本机单用户模式运行的服务需重启后才会要求登录。")
     return 0
 
 
@@ -258,7 +292,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(answer.to_json())
             return 0
-        print(answer.text)
+        print(aligned_rows(answer) if answer.layout != "plain" and answer.sections else answer.text)
     if answer.notice:
         print(f"（{answer.notice}）")
     for c in answer.citations:
@@ -266,7 +300,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         page = f" 第{c.page}页" if c.page else ""
         print(f"[{c.n}] 《{c.title}》{(' ' + where) if where else ''}{page}（{c.source}:{c.quote_start}-{c.quote_end}）")
         print(f"    “{c.quote}”")
-    if answer.status == "partial":
+    if answer.layout != "plain" and answer.missing:
+        for item in answer.missing:  # the years of the series that are not indexed
+            print(f"（{item}）")
+    elif answer.status == "partial":
         for item in answer.missing:
             print(f"（未能回答的部分：{item}）")
     if answer.related:
@@ -277,6 +314,52 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         for s in answer.suggestions:
             print(f"  可参考：《{s.title}》")
     return 0
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (CJK and full-width characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` cut into lines of at most ``width`` columns; a marker [n] and the punctuation after it
+    are never split from what they follow."""
+    import re
+
+    tokens = re.findall(r"\[\d{1,2}\][。，、；：！？）」』”’]*|.", text)
+    lines, current, used = [], "", 0
+    for token in tokens:
+        w = display_width(token)
+        if current and used + w > width and not token.startswith("["):
+            lines.append(current)
+            current, used = "", 0
+        current += token
+        used += w
+    if current:
+        lines.append(current)
+    return lines or [""]
+
+
+def aligned_rows(answer: Any, width: int | None = None) -> str:
+    """A timeline or comparison for the terminal: the lead, then one row per year or region, the labels
+    in one column and each row's text wrapped under its own column."""
+    import shutil
+
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    label_w = max(display_width(s.label) for s in answer.sections) + 2
+    text_w = max(20, width - label_w)
+    out = []
+    if answer.refused:
+        out.append(answer.text.splitlines()[0])
+    elif answer.lead:
+        out.append(answer.lead)
+    for section in answer.sections:
+        lines = _wrap(section.text, text_w)
+        out.append(section.label + " " * (label_w - display_width(section.label)) + lines[0])
+        out += [" " * label_w + line for line in lines[1:]]
+    return "\n".join(out)
 
 
 def _stream_llm_answer(bot: Any, question: str, filters: Any) -> Any:
@@ -310,7 +393,9 @@ def _stream_llm_answer(bot: Any, question: str, filters: Any) -> Any:
     streamed = "".join(shown).strip()
     if streamed:
         print()
-    if answer.text.strip() != streamed:
+    if answer.layout != "plain" and answer.sections:  # a timeline or comparison: the rows again, aligned
+        print(("核对引用后的回答：\n" if streamed else "") + aligned_rows(answer))
+    elif answer.text.strip() != streamed:
         print(("核对引用后的回答：\n" if streamed else "") + answer.text)
     total = time.perf_counter() - t0
     times = f"首字 {first:.1f} 秒，" if first is not None else ""
@@ -382,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = docs.add_parser("add", help="添加文件并索引", description="把文件复制到数据目录的 uploads/ 中并增量索引（其他文件不受影响）。"
                                                          "文件ID 为文件名（不含扩展名），与已收录的文件同名时拒绝。")
     q.add_argument("files", nargs="+", help="txt、md、docx、pdf 或 html 文件")
+    q.add_argument("--replace", action="store_true", help="替换同名的已上传文件（默认拒绝并提示）")
     q.add_argument("--json", action="store_true", help="以 JSON 输出结果")
     q = docs.add_parser("delete", help="从知识库删除文件", description="从索引中删除一个文件；用 assistant docs add 添加的，保存的副本一并删除。")
     q.add_argument("doc_id", help="文件ID（见 assistant docs list）")
@@ -397,6 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--role", choices=["admin", "user"], required=True, help="角色")
         q.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行，供脚本使用）")
     q = users.add_parser("remove", help="删除用户")
+    q.add_argument("name", help="用户名")
+    q = users.add_parser("unlock", help="解除用户的登录锁定",
+                         description="清除该用户在所有地址的登录失败记录（锁定与等待），立即生效，网页服务无需重启。")
     q.add_argument("name", help="用户名")
     users.add_parser("list", help="列出用户")
     p.set_defaults(func=cmd_users)

@@ -16,6 +16,7 @@ from index.injection import is_instruction_like
 from index.zh import FULL_NAMES
 
 from .analysis import QuestionAnalysis, QuestionPart
+from .answer_model import AnswerModel
 from .models import AnswerStatus, Filters
 from .ranking import RELATED_MIN, SentenceEvidence
 from .text import char_bigrams
@@ -92,7 +93,7 @@ def missing_text(analysis: QuestionAnalysis, part: QuestionPart, scoped_out: Seq
     issues = {w.scope_issue for w in scoped_out}
     if multi:
         asked = part.text.rstrip("？?。 ")
-        if 2 <= len(asked) <= 40 and not is_instruction_like(asked):
+        if 2 <= len(asked) <= 40 and asked in analysis.question and not is_instruction_like(asked):
             return f"已收录文件中没有关于“{asked}”的内容"
     if label and analysis.target_docs:
         return f"{label}中没有能回答这个问题的内容"
@@ -147,10 +148,13 @@ def _choose_broad(good: Sequence[SentenceEvidence], mine: Sequence[SentenceEvide
     return picked
 
 
-def decide(analysis: QuestionAnalysis, windows: Sequence[SentenceEvidence], max_sentences: int = 4) -> Decision:
-    """Each part is answered by its windows the answer model accepts (``SentenceEvidence.answers``);
-    the status follows (answered | partial | not_found) and the confidence is the calibrated
-    probability of the best windows (for a refusal: that nothing answers)."""
+def decide(analysis: QuestionAnalysis, windows: Sequence[SentenceEvidence], max_sentences: int = 4,
+           model: AnswerModel | None = None) -> Decision:
+    """Each part is answered when the question model's calibrated probability for it reaches its
+    threshold (without a model: when a window's probability reaches the window threshold); its
+    windows are those the answer model accepts (``SentenceEvidence.answers``). The status follows
+    (answered | partial | not_found); the confidence is the calibrated probability of the weakest
+    answered part (for a refusal: that nothing answers)."""
     parts = analysis.parts or [QuestionPart(analysis.question, analysis.answer_type, analysis.unit, analysis.focus)]
     limit = MAX_LIST_SENTENCES if analysis.answer_type == "list" or analysis.comparison else max_sentences
     chosen: list[SentenceEvidence] = []
@@ -160,8 +164,14 @@ def decide(analysis: QuestionAnalysis, windows: Sequence[SentenceEvidence], max_
     multi = len(parts) > 1
     for p_index, part in enumerate(parts):
         mine = [w for w in windows if w.part == p_index]
-        best_probs.append(max((w.prob for w in mine if not w.heading), default=0.0))
         good = [w for w in mine if w.answers]
+        if model is not None:
+            q_prob = model.question_probability(mine, [w.eligible for w in mine])
+            if q_prob < (mine[0].gate.question_threshold if mine else 1.0):
+                good = []
+        else:
+            q_prob = max((w.prob for w in mine if w.eligible), default=0.0)
+        best_probs.append(q_prob)
         if not good:
             out_of_scope = [w for w in mine if not w.scope_ok and w.prob >= w.gate.threshold]
             missing.append(missing_text(analysis, part, out_of_scope, multi))
@@ -184,7 +194,7 @@ def decide(analysis: QuestionAnalysis, windows: Sequence[SentenceEvidence], max_
         text = "；".join(dict.fromkeys(missing)) if multi else missing[0]
         return Decision("not_found", missing=missing, message=f"{REFUSAL_PHRASE}。{text}。",
                         related=related_windows(windows), score=score, confidence=round(1.0 - best, 4))
-    answered_probs = [p for p in best_probs if p > 0]
+    answered_probs = [p for p, m in zip(best_probs, parts, strict=True) if p > 0]
     confidence = min(answered_probs) if answered_probs else 0.0
     return Decision("answered" if not missing else "partial", chosen=chosen, missing=missing, score=score,
                     confidence=round(confidence, 4))

@@ -143,6 +143,27 @@ class Suggestion:
 
 
 AnswerStatus = Literal["answered", "partial", "not_found"]
+AnswerLayout = Literal["plain", "timeline", "comparison"]
+SectionStatus = Literal["answered", "not_found"]
+
+
+@dataclass
+class AnswerSection:
+    """One row of a timeline (a year) or of a side-by-side comparison (a region or a document).
+
+    ``citations``: the numbers ``n`` of this row's markers in ``Answer.citations``; ``status``:
+    ``answered`` (the row's document has something on the topic) or ``not_found`` (it has not:
+    ``text`` then says so, e.g. 报告未提及). ``doc_id`` is the row's cited document (the one it is
+    scoped to when there is no citation; "" when no indexed document is in the row)."""
+
+    label: str  # 2016年 / 北京 / 十九大报告
+    doc_id: str
+    title: str
+    year: int | None
+    region: str | None
+    text: str  # the row's answer with its (global) markers, one line
+    citations: list[int] = field(default_factory=list)
+    status: SectionStatus = "answered"
 
 
 @dataclass
@@ -180,6 +201,11 @@ class Answer:
     # The llm writer's draft and its cost (first_token_s, tokens, tokens_per_s, sentences,
     # unsupported: the draft's sentences verification could not support); empty otherwise.
     llm: dict[str, Any] = field(default_factory=dict)
+    # "timeline" (rows = years) or "comparison" (rows = regions or documents): ``sections`` holds the
+    # rows, ``text`` the same rows one line each (so plain clients read it whole); "plain" otherwise.
+    layout: AnswerLayout = "plain"
+    sections: list[AnswerSection] = field(default_factory=list)
+    lead: str = ""  # timeline/comparison: an optional one-sentence lead made of the rows' verified quotes
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -193,6 +219,7 @@ class Answer:
         data["citations"] = [Citation(**c) for c in data.get("citations", [])]
         data["suggestions"] = [Suggestion(**s) for s in data.get("suggestions", [])]
         data["related"] = [Citation(**c) for c in data.get("related", [])]
+        data["sections"] = [s if isinstance(s, AnswerSection) else AnswerSection(**s) for s in data.get("sections", [])]
         return cls(**data)
 
 

@@ -11,8 +11,9 @@ analysis:
 - *scope*: the window belongs to a named document, or to the asked year and region.
 
 A passage's second-stage score is its best window's score plus a prior from its fused rank.
-Weights are set by hand and checked on the development set (``eval.calibrate``), never on the
-held-out set.
+The windows' features go to the trained answer model (``answer_model``), which gives each window its
+calibrated probability; the lexical score above is one of its features (and the fallback order
+when no model is installed).
 """
 
 from __future__ import annotations
@@ -53,13 +54,17 @@ TYPE_MISS_FACTOR = 0.55
 SCOPE_MISS_FACTOR = 0.5
 RANK_PRIOR = 0.25  # weight of the fused rank in the second-stage passage score
 SEM_TOP = 12  # passages whose every window is scored by meaning (lower ones only when they share words)
+
+
 @dataclass(frozen=True)
 class Gate:
-    """When a window answers: the answer model's threshold (chosen on a validation split of the
-    training pool by ``python -m eval.train_answer_model``; ``ASSISTANT_ANSWER_THRESHOLD`` overrides)."""
+    """When a window answers: the answer model's thresholds (chosen on out-of-fold predictions of the
+    training pool by ``python -m eval.train_answer_model``; ``ASSISTANT_ANSWER_THRESHOLD`` overrides
+    the question threshold)."""
 
-    threshold: float = 0.5
+    threshold: float = 0.5  # a window below this probability never answers
     follow_ratio: float = 0.6  # further windows need this share of the best window's probability
+    question_threshold: float = 0.5  # a question (part) is answered when its probability reaches this
 
 
 DEFAULT_GATE = Gate()
@@ -120,20 +125,25 @@ class SentenceEvidence:
     names_doc: bool = False
     in_target_doc: bool = False
     answer_type: str = "fact"
+    pinned: bool = False  # the window's passage was added by a rule (a named document's header/closing)
+    lex_gap: float = 0.0  # lexical score minus the best of the question's windows
+    focus_gap: float = 0.0  # focus share minus the best
     prob: float = 0.0  # calibrated probability that the window answers its part
 
     @property
-    def answers(self) -> bool:
-        """The model's probability reaches the decision threshold, for a window that is no heading,
-        within scope, holds the core topic (when the question has one) and, for a value question,
-        the asked type."""
+    def eligible(self) -> bool:
+        """Could answer at all: no heading, within scope, the core topic (when the question has one)
+        in it, its heading or title, and for a value question the asked type."""
         if self.heading or not (self.scope_ok and self.places_ok):
             return False
         if self.has_anchor and self.anchor <= 0.0:
             return False
-        if not self.open_type and not self.type_ok:
-            return False
-        return self.prob >= self.gate.threshold
+        return self.open_type or self.type_ok
+
+    @property
+    def answers(self) -> bool:
+        """Eligible, and the model's probability reaches the window threshold."""
+        return self.eligible and self.prob >= self.gate.threshold
 
 
 @lru_cache(maxsize=4096)
@@ -305,7 +315,7 @@ class EvidenceRanker:
                                        and t not in places])
             place_terms = {p.lower(): 1.0 for p in places}
             open_type = part.answer_type in _OPEN_TYPES
-            part_sem = self._semantic_part(part.text, analysis.question, sem_rows) if len(parts) > 1 else sem_rows
+            part_sem = sem_rows  # the whole question's meaning carries the context a short part lacks
             for h_index, hit in enumerate(hits):
                 text = hit.chunk.text
                 context = f"{hit.chunk.title} {hit.chunk.section}"
@@ -329,7 +339,8 @@ class EvidenceRanker:
                         score *= SCOPE_MISS_FACTOR
                     if not places_ok:
                         score *= SCOPE_MISS_FACTOR
-                    sem = float(part_sem[h_index][u_index]) if part_sem[h_index] is not None else 0.0
+                    sims = part_sem[h_index]
+                    sem = float(sims[u_index]) if sims is not None else 0.0
                     out.append(SentenceEvidence(
                         h_index, start, end, window, round(focus, 4), round(topic, 4), type_ok, scope_ok,
                         "" if scope_ok else issue, round(score, 4), p_index, hit.chunk.doc_id, open_type, places_ok,
@@ -341,6 +352,7 @@ class EvidenceRanker:
                         has_anchor=bool(anchors), has_number=HAS_NUMBER_RE.search(window) is not None,
                         names_doc=bool(analysis.target_docs),
                         in_target_doc=hit.chunk.doc_id in analysis.target_docs, answer_type=part.answer_type,
+                        pinned=hit.pinned,
                     ))
         self._score(out, len(parts))
         return out
@@ -377,17 +389,16 @@ class EvidenceRanker:
             rows.append(np.asarray(sims))
         return rows
 
-    def _semantic_part(self, part_text: str, question: str, rows: list[np.ndarray | None]) -> list[np.ndarray | None]:
-        """A sub-question is matched by its own words as much as by the whole question's."""
-        return rows  # the whole question's meaning carries the context a short part lacks
-
     def _score(self, windows: list[SentenceEvidence], n_parts: int) -> None:
         """Fill ``sem_gap`` per part, then the model's probabilities (the lexical score without a model)."""
-        best: dict[int, float] = {}
+        best: dict[tuple[int, str], float] = {}
         for w in windows:
-            best[w.part] = max(best.get(w.part, 0.0), w.sem)
+            for key, value in (("sem", w.sem), ("lex", w.score), ("focus", w.focus)):
+                best[(w.part, key)] = max(best.get((w.part, key), 0.0), value)
         for w in windows:
-            w.sem_gap = round(w.sem - best.get(w.part, 0.0), 4)
+            w.sem_gap = round(w.sem - best[(w.part, "sem")], 4)
+            w.lex_gap = round(w.score - best[(w.part, "lex")], 4)
+            w.focus_gap = round(w.focus - best[(w.part, "focus")], 4)
         model = self.model
         if model is None:
             for w in windows:
@@ -439,6 +450,11 @@ def _units(text: str) -> Iterator[tuple[str, int, int, bool]]:
     first = next((i for i, head in enumerate(heads) if not head), None)
     if first is not None and len(body) >= 2 and not any(heads[first:]):
         yield "body", spans[first][0], spans[-1][1], False
+
+
+def sentence_texts(texts: Sequence[str]) -> list[str]:
+    """The sentences the second stage encodes for passages of these texts (to warm the vector cache)."""
+    return [text[s:e] for text in texts for kind, s, e, _head in _units(text) if kind == "sentence"]
 
 
 # Words that name what a question is about beyond any single document (issue #24: the core topic).

@@ -14,9 +14,12 @@ encoded. Written by hand because no library caches per-sentence vectors of a num
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -71,6 +74,35 @@ class SentenceSimilarity:
         for i in range(0, len(new), batch):
             self.vectors(new[i:i + batch])
         return len(new)
+
+    def save(self, path: Path, keep: Sequence[str] | None = None) -> int:
+        """Write the cached vectors (only those of ``keep`` when given) beside the index: a JSON list of
+        texts and a float16 matrix, each replaced atomically (no pickle). Returns how many were written."""
+        with self._lock:
+            texts = [t for t in (dict.fromkeys(keep) if keep is not None else self._cache) if t in self._cache]
+            matrix = np.stack([self._cache[t] for t in texts]).astype(np.float16) if texts else np.zeros((0, _DIM))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_npy, tmp_json = path.with_suffix(".npy.tmp"), path.with_suffix(".json.tmp")
+        with open(tmp_npy, "wb") as fh:
+            np.save(fh, matrix, allow_pickle=False)
+        tmp_json.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp_npy, path.with_suffix(".npy"))
+        os.replace(tmp_json, path.with_suffix(".json"))
+        return len(texts)
+
+    def load(self, path: Path) -> int:
+        """Read vectors written by ``save`` into the cache (nothing when absent or inconsistent)."""
+        try:
+            texts = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+            matrix = np.load(path.with_suffix(".npy"), allow_pickle=False)
+        except (OSError, ValueError):
+            return 0
+        if not isinstance(texts, list) or len(texts) != len(matrix):
+            return 0
+        with self._lock:
+            for text, vec in zip(texts, matrix.astype(np.float32), strict=True):
+                self._cache[str(text)] = vec
+        return len(texts)
 
 
 def mean_unit(vectors: np.ndarray) -> np.ndarray:

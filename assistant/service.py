@@ -7,6 +7,7 @@ not_found, ``decide``) → write (extractive | llm, with fallback) → verify ci
 
 from __future__ import annotations
 
+import filecmp
 import logging
 import re
 import threading
@@ -25,20 +26,21 @@ from index.pipeline import Indexer, ProgressFn, doc_id_of
 from index.store import ChromaStore
 from index.zh import CANONICAL_REGIONS, SENTENCE_END, WORD_CHAR_RE
 
+from . import shapes
 from .analysis import DocCatalog, QuestionAnalysis, analyse
 from .answer_model import AnswerModel, load_model
 from .decide import Decision, decide, filters_label, related_windows
 from .errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from .markup import strip_markup
 from .models import Answer, Citation, Facets, Filters, Hit, StreamEvent, Suggestion
-from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates
+from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates, sentence_texts
 from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overlapping
 from .semantic import SentenceSimilarity
 from .settings import Settings
 from .text import TermWeights, has_cjk
-from .uploads import UploadError, remove_upload, safe_filename, store_upload
+from .uploads import DuplicateUploadError, UploadError, remove_upload, safe_filename, shortened, store_upload
 from .validation import validate_filters, validate_history
-from .verify import Verified, split_claims, verify
+from .verify import Verified, split_claims, verify, without_flagged
 from .writers.base import REFUSAL_PHRASE, AnswerWriter, DraftStats, History
 from .writers.extractive import ExtractiveWriter
 
@@ -233,10 +235,27 @@ class Assistant:
         """Index ``paths`` (see ``Indexer.run``). Writers take the data folder's lock, not this
         Assistant's: questions keep being answered while a run (or its wait for another) goes on."""
         try:
-            return self.indexer().run(paths, rebuild=rebuild, prune=prune, progress=progress,
-                                      allow_drop=allow_drop, on_wait=on_wait)
+            report = self.indexer().run(paths, rebuild=rebuild, prune=prune, progress=progress,
+                                        allow_drop=allow_drop, on_wait=on_wait)
         finally:
             self.reload()
+        self.warm_sentences()
+        return report
+
+    def sentence_vectors_path(self) -> Path:
+        return self.settings.data_dir / "sentence_vectors"
+
+    def warm_sentences(self) -> int:
+        """Encode every sentence of the indexed passages for the semantic evidence (once per sentence;
+        kept beside the index), so that answers never wait for it. Returns how many were new."""
+        similarity = self.similarity()
+        if similarity is None:
+            return 0
+        texts = sentence_texts([c.text for c in self.keyword_index().chunks])
+        new = similarity.warm(texts)
+        if new:
+            similarity.save(self.sentence_vectors_path(), keep=texts)
+        return new
 
     def delete_document(self, doc_id: str, on_wait: WaitFn | None = None) -> bool:
         """Remove a document from the index (False when it is not there); a document that was added
@@ -251,18 +270,28 @@ class Assistant:
         return deleted
 
     def add_documents(self, files: Sequence[Path | tuple[Path, str]], progress: ProgressFn | None = None,
-                      on_wait: WaitFn | None = None) -> AddResult:
+                      on_wait: WaitFn | None = None, *, replace: bool = False) -> AddResult:
         """Add documents to the knowledge base: each file (or ``(temp path, original name)``, an upload)
         is copied under a safe name into the data folder's uploads, then the copies are indexed
         incrementally (nothing else is pruned). A name whose document id another document holds is
-        refused; a copy that cannot be indexed is removed again. Problems are reported per file in
-        ``AddResult.problems`` (Chinese reasons), never raised; index errors (busy, store) are."""
+        refused; a copy that cannot be indexed is removed again. A file with the name of an earlier
+        upload replaces it only with ``replace=True``; otherwise it is refused
+        (:class:`DuplicateUploadError`, listed in ``AddResult.duplicates`` so that a surface can ask
+        and call again). A name cut to fit the file system is noted in ``AddResult.notes``. Problems are
+        reported per file in ``AddResult.problems`` (Chinese reasons), never raised; index errors
+        (busy, store) are."""
         existing = {d.doc_id: d for d in self.documents()}
         result = AddResult()
         for item in files:
             source, original = item if isinstance(item, tuple) else (Path(item), Path(item).name)
             try:
-                result.stored.append(self._store_copy(Path(source), original, existing, result.stored))
+                result.stored.append(self._store_copy(Path(source), original, existing, result.stored, replace))
+                note = shortened(original)
+                if note:
+                    result.notes.append((original, note))
+            except DuplicateUploadError as exc:
+                result.duplicates.append((Path(source), original))
+                result.problems.append((original, exc.user_message))
             except AssistantError as exc:
                 result.problems.append((original, exc.user_message))
             except OSError:
@@ -275,8 +304,10 @@ class Assistant:
                 result.problems.append((skipped.source, skipped.reason))
         return result
 
-    def _store_copy(self, source: Path, original: str, existing: dict[str, DocEntry], stored: list[Path]) -> Path:
-        """The upload rule: the document id is the stored name's (``doc_id_of``); it may not clash."""
+    def _store_copy(self, source: Path, original: str, existing: dict[str, DocEntry], stored: list[Path],
+                    replace: bool = False) -> Path:
+        """The upload rule: the document id is the stored name's (``doc_id_of``); it may not clash,
+        and an earlier upload of the same name is replaced only when ``replace``."""
         name = safe_filename(original)
         doc_id = doc_id_of(Path(name))
         uploads = self.settings.uploads_dir
@@ -289,7 +320,43 @@ class Assistant:
         ):
             raise UploadError(f"doc id {doc_id!r} used by another upload",
                               "已有同名（扩展名不同）的上传文件，请改名后上传。")
+        if any(p.name == name for p in stored):
+            raise UploadError(f"{name!r} twice in one upload", f"同一批上传中有两个同名文件《{name}》，请改名后上传。")
+        if not replace and (uploads / name).is_file() and not _same_bytes(uploads / name, source):
+            title = clash.title if clash is not None else name
+            raise DuplicateUploadError(
+                f"{name!r} already uploaded",
+                f"已有同名的上传文件《{title}》（文件ID：{doc_id}）；如要用新文件替换它，请确认替换。")
         return store_upload(source, original, self.settings)
+
+    def leftover_uploads(self) -> list[Path]:
+        """Files in the uploads folder that the index does not know (a copy saved, then the process
+        stopped before indexing it), and partial copies (``.upload-*``)."""
+        root = self.settings.uploads_dir
+        if not root.is_dir():
+            return []
+        known = {Path(d.source).resolve() for d in self.documents()}
+        return sorted(p for p in root.iterdir()
+                      if not p.is_symlink() and p.is_file() and (p.name.startswith(".upload-") or p.resolve() not in known))
+
+    def recover_uploads(self, on_wait: WaitFn | None = None) -> AddResult:
+        """Index the uploads a crash left unindexed (partial ``.upload-*`` copies are deleted);
+        what was done is in the result (``stored``: indexed, ``problems``: not indexable, removed)."""
+        result = AddResult()
+        pending = []
+        for path in self.leftover_uploads():
+            if path.name.startswith(".upload-"):
+                path.unlink(missing_ok=True)
+                result.problems.append((path.name, "上传中断留下的不完整副本，已删除。"))
+            else:
+                pending.append(path)
+        if pending:
+            result.stored = pending
+            result.report = self.index(pending, prune=False, on_wait=on_wait)
+            for skipped in result.report.skipped:
+                remove_upload(skipped.source, self.settings)
+                result.problems.append((Path(skipped.source).name, f"{skipped.reason}（已删除该副本）"))
+        return result
 
     def facets(self) -> Facets:
         """What the indexed documents can be filtered by: regions, years (newest first), kinds, documents."""
@@ -350,7 +417,7 @@ class Assistant:
     def candidates(self, question: str, analysis: QuestionAnalysis, filters: Filters,
                    mode: Mode | None = None) -> tuple[list[Hit], list[SentenceEvidence]]:
         """Fused candidates (within the named documents when there are any), ranked by the second stage,
-        and their sentence windows: what the decide stage sees (``eval.calibrate`` sweeps its gate on them)."""
+        and their sentence windows: what the decide stage sees (``eval.train_answer_model`` learns from them)."""
         retriever = self.retriever(mode)
         k = self.settings.candidate_k
         if analysis.target_docs:
@@ -380,6 +447,7 @@ class Assistant:
         with self._lock:
             if self._similarity is None:
                 self._similarity = SentenceSimilarity()
+                self._similarity.load(self.sentence_vectors_path())
             return self._similarity
 
     def answer_model(self) -> AnswerModel | None:
@@ -390,10 +458,11 @@ class Assistant:
     def gate(self) -> Gate:
         """When a window answers: the model's threshold (or ``answer_threshold`` from the settings)."""
         model = self.answer_model()
-        threshold = self.settings.answer_threshold
-        if threshold is None:
-            threshold = model.threshold if model is not None else DEFAULT_LEXICAL_THRESHOLD
-        return Gate(threshold=threshold, follow_ratio=model.follow_ratio if model is not None else 0.8)
+        if model is None:
+            return Gate(threshold=self.settings.answer_threshold or DEFAULT_LEXICAL_THRESHOLD, follow_ratio=0.8)
+        question = self.settings.answer_threshold
+        return Gate(threshold=model.threshold, follow_ratio=model.follow_ratio,
+                    question_threshold=model.q_threshold if question is None else question)
 
     def ask(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
             writer: str | None = None) -> Answer:
@@ -406,8 +475,25 @@ class Assistant:
 
     def stream(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
                writer: str | None = None) -> Iterator[StreamEvent]:
-        """analyse → retrieve (scoped) → rank (second stage) → decide → write → verify, as events."""
+        """analyse → retrieve (scoped) → rank (second stage) → decide → write → verify, as events.
+        A timeline or side-by-side question (``shapes``) is answered row by row (``_answer_scoped``)."""
         run = self._start(question, history, filters, writer)
+        shaped = shapes.shaped_stream(self, run) if self.settings.shapes else None
+        if shaped is not None:
+            yield from shaped
+            return
+        yield from self._stream_plain(run)
+
+    def _answer_scoped(self, question: str, filters: Filters, writer: str | None = None) -> Answer:
+        """One row of a timeline or comparison: the ordinary pipeline within ``filters``, no shape detection."""
+        answer: Answer | None = None
+        for event in self._stream_plain(self._start(question, None, filters, writer)):
+            if event.type == "final":
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def _stream_plain(self, run: _Run) -> Iterator[StreamEvent]:
         analysis = run.timed("analyse", self.analyse, run.question)
         hits, windows = run.timed("retrieve", self.candidates, run.question, analysis, run.filters)
         base = Answer(question=run.text, text="", rewritten_question=run.question if run.question != run.text else None,
@@ -415,7 +501,8 @@ class Assistant:
         if analysis.missing_document:
             yield from self._missing_document(base, run.question, analysis, run.t0)
             return
-        decision = run.timed("decide", decide, analysis, windows, self.settings.max_answer_sentences)
+        decision = run.timed("decide", decide, analysis, windows, self.settings.max_answer_sentences,
+                             self.answer_model())
         base.evidence_score = round(decision.score, 4)
         base.confidence = decision.confidence
         if decision.status == "not_found":
@@ -455,10 +542,11 @@ class Assistant:
     def _write(self, run: _Run, base: Answer, hits: list[Hit], decision: Decision) -> Generator[StreamEvent, None, str]:
         """A generating writer's draft when it is usable, else the extractive answer from the chosen windows."""
         draft = ""
+        chosen = without_flagged(decision.chosen, hits)  # a document's instructions are never written (verify drops them too)
         if run.writer.generates:
-            draft = yield from self._generated_draft(run.writer, base, run.question, hits, run.history, decision.chosen)
+            draft = yield from self._generated_draft(run.writer, base, run.question, hits, run.history, chosen)
         if not draft:
-            draft = self._extractive().compose(decision.chosen, hits)
+            draft = self._extractive().compose(chosen, hits)
             yield StreamEvent("delta", text=draft)
         return draft
 
@@ -573,7 +661,7 @@ class Assistant:
         """A refusal under filters: say so, and whether the whole collection holds an answer."""
         label = filters_label(filters)
         _hits, windows = self.candidates(question, analysis, Filters())
-        if decide(analysis, windows, self.settings.max_answer_sentences).status != "not_found":
+        if decide(analysis, windows, self.settings.max_answer_sentences, self.answer_model()).status != "not_found":
             return (f"{REFUSAL_PHRASE}。在所选范围（{label}）内未找到相关内容；全部文件中有可能的答案，"
                     "可清除筛选条件后再问一次。")
         return message.replace(f"{REFUSAL_PHRASE}。", f"{REFUSAL_PHRASE}。在所选范围（{label}）内，", 1)
@@ -588,6 +676,14 @@ class Assistant:
         return examples_from_manifest(self._keyword.chunks, n)
 
 
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes (re-adding an unchanged file needs no confirmation)."""
+    try:
+        return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
 @dataclass
 class AddResult:
     """What ``Assistant.add_documents`` did: the stored copies, the indexing run, the refused files."""
@@ -595,12 +691,15 @@ class AddResult:
     stored: list[Path] = field(default_factory=list)
     report: IndexReport | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (file name or path, Chinese reason)
+    duplicates: list[tuple[Path, str]] = field(default_factory=list)  # refused: same name as an upload
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file name, Chinese note), e.g. a name cut
 
     def summary_zh(self) -> str:
         """The Chinese outcome (the indexing summary, then the files not added)."""
         lines = []
         if self.report is not None and self.report.added + self.report.updated + self.report.unchanged:
             lines.append(self.report.summary_zh("add"))
+        lines += [note for _, note in self.notes]
         if self.problems:
             lines.append("以下文件未收录：" + "；".join(f"《{Path(name).name}》：{why}" for name, why in self.problems))
         return "\n".join(lines) or "没有文件被收录。"

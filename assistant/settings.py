@@ -95,6 +95,10 @@ class WriterSettings(BaseSettings):
     writer: Literal["extractive", "llm"] = Field(
         default="extractive", description="extractive (the source's sentences) or llm (a local model, with fallback)")
     max_answer_sentences: int = Field(default=4, description="sentences (evidence windows) an answer holds at most")
+    shapes: bool = Field(default=True, description=(
+        "answer timeline (历年, 这几年, 2014年到2025年) and side-by-side (三地…分别) questions row by row"))
+    shape_row_sentences: int = Field(default=2, ge=1, description=(
+        "sentences one row of a timeline or comparison holds at most (the first, then those naming the topic)"))
 
 
 class LLMSettings(BaseSettings):
@@ -139,6 +143,8 @@ class AppSettings(BaseSettings):
     auth_file: Path | None = Field(default=None, description=(
         'JSON {"users": [{"username", "password_hash", "role"}]}; default <data_dir>/users.json'))
     users: str | None = Field(default=None, description='inline users, "alice:pw:admin,bob:pw:user"')
+    trusted_proxies: str = Field(default="", description=(
+        "reverse proxies (IPs or CIDR networks, comma-separated) whose X-Forwarded-For is believed; default none"))
     max_upload_mb: int = Field(default=20, description="largest file an admin may upload")
     concurrency_limit: int = Field(default=4, description="questions answered at the same time")
 
@@ -170,6 +176,10 @@ class Settings(IndexSettings, RetrievalSettings, DecideSettings, WriterSettings,
     @property
     def audit_path(self) -> Path:
         return self.data_dir / "audit.jsonl"
+
+    @property
+    def login_state_path(self) -> Path:
+        return self.data_dir / "login_state.json"
 
     @property
     def default_auth_path(self) -> Path:

@@ -20,6 +20,9 @@ from .errors import AssistantError, FileTooLargeError, UnsupportedFileError
 from .settings import Settings
 
 MAX_NAME_CHARS = 120
+# A file name on Linux file systems is at most 255 *bytes* (120 CJK characters are 360); the loader also
+# looks for a sidecar "<name>.meta.json" next to each document, which must fit as well.
+MAX_NAME_BYTES = 255 - len(SIDECAR_SUFFIX.encode("utf-8"))
 # Letters/digits of any script (CJK included), space and a few harmless punctuation marks.
 _ALLOWED = re.compile(r"[\w\u3000-\u303f\uff08\uff09\u300a\u300b\u3010\u3011 ()\[\]（）《》【】·、，,.+-]")
 
@@ -28,8 +31,30 @@ class UploadError(AssistantError):
     user_message = "文件名不安全，已拒绝上传。"
 
 
+class DuplicateUploadError(UploadError):
+    """A file with the name of an earlier upload: replaced only when the caller confirms (``replace=True``)."""
+
+    user_message = "已有同名的上传文件；如要替换，请确认替换。"
+
+
 def safe_filename(name: str) -> str:
-    """A safe base name for an uploaded file, or :class:`UploadError` / :class:`UnsupportedFileError`."""
+    """A safe base name for an uploaded file, or :class:`UploadError` / :class:`UnsupportedFileError`.
+
+    At most ``MAX_NAME_CHARS`` characters and ``MAX_NAME_BYTES`` bytes of UTF-8 with the suffix (a longer
+    stem is cut, see :func:`shortened`)."""
+    return _safe_filename(name)[0]
+
+
+def shortened(original: str) -> str | None:
+    """The Chinese note for an upload whose name had to be cut to fit (None when it was not)."""
+    stored, cut = _safe_filename(original)
+    if not cut:
+        return None
+    return (f"文件名过长（最多 {MAX_NAME_CHARS} 个字符、{MAX_NAME_BYTES} 字节，一个汉字占 3 字节），"
+            f"已截短保存为《{stored}》。")
+
+
+def _safe_filename(name: str) -> tuple[str, bool]:
     raw = str(name or "")
     if "\x00" in raw:
         raise UploadError("NUL in file name")
@@ -50,8 +75,16 @@ def safe_filename(name: str) -> str:
     cleaned = re.sub(r"_{2,}", "_", cleaned).strip(" ._")
     if not cleaned or not re.search(r"[^\W_]", cleaned):
         raise UploadError(f"no usable characters in {raw!r}", "文件名中没有可用的文字，请改名后上传。")
-    cleaned = cleaned[: MAX_NAME_CHARS - len(suffix)].rstrip(" ._")
-    return cleaned + suffix
+    cut = cut_to_bytes(cleaned[: MAX_NAME_CHARS - len(suffix)], MAX_NAME_BYTES - len(suffix.encode("utf-8")))
+    return cut.rstrip(" ._") + suffix, cut != cleaned
+
+
+def cut_to_bytes(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 encoding has at most ``limit`` bytes (never half a character)."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", errors="ignore")
 
 
 def uploads_root(settings: Settings) -> Path:

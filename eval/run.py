@@ -23,9 +23,10 @@ from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
 from assistant.verify import verify
 
-from .datasets import CORPUS_FACTOR, EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set
+from .datasets import CORPUS_FACTOR, EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set, own_corpus
 from .metrics import QuestionResult, aggregate, per_kind, per_why, score_question
 from .reliability import BINS, render_reliability
+from .shapes import shape_set_path
 
 REPORTS_DIR = REPO_ROOT / "eval" / "reports"
 OWN_CONFIGS = ("hybrid", "dense", "keyword", "naive")
@@ -48,8 +49,9 @@ RELIABILITY_PNG = "reliability.png"
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant eval", description="评测：检索、回答、引用与拒答")
-    p.add_argument("--set", default="jjj",
-                   help="jjj | jjj_dev | broad | broad_dev | cmrc2018 | rgb | drcd | external | 路径.jsonl")
+    p.add_argument("--set", default="jjj", help=(
+        "jjj | jjj_dev | broad | broad_dev | shapes | shapes_dev（历年变化与分地区对比） | cmrc2018 | rgb | drcd | external | "
+        "路径.jsonl"))
     p.add_argument("--writer", choices=["extractive", "llm"], default="extractive",
                    help="回答方式：extractive（默认）或 llm（需先 make llm；未运行 assistant llm-serve 时自动启动本地"
                         " llama.cpp 服务）。llm 时默认同场对比 hybrid（摘录式）与 llm 两个配置")
@@ -205,28 +207,35 @@ def run_rgb_negative(bot: Assistant, questions: Sequence[Question], quiet: bool)
     return round(refused / len(with_neg), 4)
 
 
-def evaluate(eval_set: EvalSet, settings: Settings, configs: Sequence[str], writer: str, limit: int | None,
-             quiet: bool, index_name: str) -> dict[str, Any]:
-    questions = eval_set.questions[: limit or None]
+def build_eval_index(name: str, corpus: Sequence[Path], settings: Settings, quiet: bool,
+                     index_name: str) -> tuple[Settings, dict[str, Any]]:
+    """Index ``corpus`` into the evaluation data dir ``index_name`` (rebuilt by itself when it was built
+    with other settings); the settings of that index and what indexing did."""
     index_settings = _eval_settings(settings, index_name)
     indexer_bot = Assistant(index_settings)
     t0 = time.perf_counter()
-    bar, update = _index_progress(f"索引 {eval_set.name}", quiet)
+    bar, update = _index_progress(f"索引 {name}", quiet)
     try:
         try:
-            report = indexer_bot.index(eval_set.corpus, prune=True, progress=update)
+            report = indexer_bot.index(list(corpus), prune=True, progress=update)
         except IndexConfigMismatchError as exc:
             # The evaluation index is derived data of its own: rebuild it rather than stop.
             print(f"{exc.user_message} 评测索引 {index_settings.data_dir} 将自动重建。", file=sys.stderr, flush=True)
-            report = indexer_bot.index(eval_set.corpus, rebuild=True, prune=True, progress=update, allow_drop=True)
+            report = indexer_bot.index(list(corpus), rebuild=True, prune=True, progress=update, allow_drop=True)
     finally:
         bar.close()
-    index_seconds = time.perf_counter() - t0
+    return index_settings, {"documents": report.documents, "chunks": report.chunks,
+                            "embedded": report.embedded_chunks, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def evaluate(eval_set: EvalSet, settings: Settings, configs: Sequence[str], writer: str, limit: int | None,
+             quiet: bool, index_name: str) -> dict[str, Any]:
+    questions = eval_set.questions[: limit or None]
+    index_settings, index = build_eval_index(eval_set.name, eval_set.corpus, settings, quiet, index_name)
     out: dict[str, Any] = {
         "set": eval_set.name,
         "questions": len(questions),
-        "index": {"documents": report.documents, "chunks": report.chunks, "embedded": report.embedded_chunks,
-                  "seconds": round(index_seconds, 2)},
+        "index": index,
         "configs": {},
     }
     per_question: list[dict[str, Any]] = []
@@ -537,6 +546,39 @@ def print_table(summary: dict[str, Any]) -> None:
         console.print(f"外部数据集：{ext['skipped']}")
 
 
+def run_shape_set(args: argparse.Namespace, settings: Settings, name: str, path: Path) -> dict[str, Any]:
+    """``--set shapes|shapes_dev``: timeline and side-by-side questions (``eval/shapes.py``), hybrid only."""
+    from .shapes import evaluate_shapes, print_shapes_table, write_shapes_report
+
+    quiet = args.json
+    corpus = own_corpus(settings.corpus_dir, settings.shared_dir)
+    if args.distractors:
+        corpus.append(settings.shared_dir / "corpus" / "distractors")
+    index_settings, index = build_eval_index(name, corpus, settings, quiet,
+                                             own_index_name(settings, args.distractors))
+    with contextlib.ExitStack() as stack:
+        run_settings = index_settings.model_copy(update={"writer": args.writer})
+        if args.writer == "llm":
+            run_settings = stack.enter_context(llm_endpoint(run_settings, settings.data_dir / "logs"))
+        summary, results = evaluate_shapes(Path(path).stem if name not in ("shapes", "shapes_dev") else name, path,
+                                           Assistant(run_settings), index, args.limit, quiet, _progress)
+    summary["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    summary["writer"] = args.writer
+    summary["distractors"] = bool(args.distractors)
+    target = args.out / datetime.now().strftime("%Y%m%d-%H%M%S")
+    write_shapes_report(summary, results, target)
+    summary["report_dir"] = str(target)
+    if not quiet:
+        print_shapes_table(summary)
+        o = summary["overall"]
+        print(f"用时（整条回答）：p50 {_fmt(o['latency_p50'])} 秒，p95 {_fmt(o['latency_p95'])} 秒；"
+              f"{o['long_timelines']} 条十年以上的历年问题 p95 {_fmt(o['latency_p95_long'])} 秒", file=sys.stderr)
+        print(f"报告已写入 {target}", file=sys.stderr)
+    else:
+        print(json.dumps(summary, ensure_ascii=False))
+    return summary
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
@@ -544,6 +586,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = list(EXTERNAL_FILES) if args.set == "external" else [args.set]
     last: dict[str, Any] = {}
     for name in names:
+        shape_path = shape_set_path(name)
+        if shape_path is not None:
+            last = run_shape_set(args, settings, name, shape_path)
+            continue
         if name in EXTERNAL_FILES:
             limit = args.limit or 200
             eval_set, index_name = load_external(name, settings, limit)

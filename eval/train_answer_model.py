@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer_model import FEATURES, MODEL_PATH, feature_vector
+from assistant.answer_model import FEATURES, MODEL_PATH, QUESTION_FEATURES, TIE, feature_vector, question_features
 from assistant.decide import is_broad
 from assistant.models import Filters
 from assistant.ranking import SentenceEvidence
@@ -83,8 +83,7 @@ def label(q: Question, w: SentenceEvidence, doc_id: str) -> int:
 
 
 def eligible(w: SentenceEvidence) -> bool:
-    return (not w.heading and w.scope_ok and w.places_ok and not (w.has_anchor and w.anchor <= 0)
-            and (w.open_type or w.type_ok))
+    return w.eligible
 
 
 def extract(bot: Assistant, q: Question, dataset: str, filters: Filters | None = None,
@@ -104,24 +103,44 @@ def extract(bot: Assistant, q: Question, dataset: str, filters: Filters | None =
     return out
 
 
-def _cached(path: Path) -> dict[str, QuestionRows]:
-    if not path.is_file():
-        return {}
+def _upgrade(rows: QuestionRows) -> QuestionRows:
+    """Rows cached before the last four features (lex, lex_gap, focus_gap, pinned) were added get them
+    from the stored lexical scores and focus shares."""
+    missing = len(FEATURES) - len(rows.rows[0]) if rows.rows else 0
+    if missing == 4:
+        focus_at = FEATURES.index("focus")
+        best_lex = max(rows.lexical, default=0.0)
+        best_focus = max((r[focus_at] for r in rows.rows), default=0.0)
+        rows.rows = [[*r, lex, round(lex - best_lex, 4), round(r[focus_at] - best_focus, 4), 0.0]
+                     for r, lex in zip(rows.rows, rows.lexical, strict=True)]
+    return rows
+
+
+def _cached(cache_dir: Path, name: str) -> dict[str, QuestionRows]:
     out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        data = json.loads(line)
-        out[data["qid"]] = QuestionRows(**data)
+    for path in sorted(cache_dir.glob(f"{name}-*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            data = json.loads(line)
+            rows = _upgrade(QuestionRows(**data))
+            if not rows.rows or len(rows.rows[0]) == len(FEATURES):
+                out[data["qid"]] = rows
     return out
 
 
-def collect(base: Settings, sets: Sequence[str], cache_dir: Path, quiet: bool) -> list[QuestionRows]:
-    """Features of every question of ``sets`` (cached per question)."""
+def collect(base: Settings, sets: Sequence[str], cache_dir: Path, quiet: bool,
+            cached_only: bool = False) -> list[QuestionRows]:
+    """Features of every question of ``sets`` (cached per question; ``cached_only``: no extraction)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     pool: list[QuestionRows] = []
     no_model = {"answer_model_path": cache_dir / "none.json"}  # features do not depend on a model
     for name in sets:
         cache = cache_dir / f"{name}-{_VERSION}.jsonl"
-        known = _cached(cache)
+        known = _cached(cache_dir, name)
+        if cached_only:
+            pool.extend(known.values())
+            continue
         if name in EXTERNAL_PLAN:
             offset, limit, factor = EXTERNAL_PLAN[name]
             index_name = f"train-{name}-{offset}-{limit}x{factor}"
@@ -171,31 +190,70 @@ def _folds(pool: Sequence[QuestionRows], k: int, seed: int) -> list[int]:
     return fold
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float) -> Any:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
+def _fit(x: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
-    scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=c, max_iter=2000, random_state=SEED).fit(scaler.transform(x), y)
-    return scaler, model
+    return HistGradientBoostingClassifier(random_state=SEED, early_stopping=False, **params).fit(x, y)
 
 
 def _predict(fitted: Any, x: np.ndarray) -> np.ndarray:
-    scaler, model = fitted
-    return np.asarray(model.predict_proba(scaler.transform(x))[:, 1])
+    return np.asarray(fitted.predict_proba(x)[:, 1])
+
+
+def calibrated(iso: Any, raw: np.ndarray) -> np.ndarray:
+    """Isotonic calibration with the raw probability as a tie-breaker (a step function would tie
+    windows the model orders)."""
+    return np.asarray(np.minimum(1.0, iso.predict(raw) + TIE * raw))
+
+
+def export_trees(fitted: Any) -> dict[str, Any]:
+    """The fitted trees as plain arrays (``assistant.answer_model.Trees`` reads them back)."""
+    trees = []
+    for (predictor,) in fitted._predictors:
+        nodes = predictor.nodes
+        trees.append({"feature": nodes["feature_idx"].tolist(), "threshold": nodes["num_threshold"].round(6).tolist(),
+                      "left": nodes["left"].tolist(), "right": nodes["right"].tolist(),
+                      "value": nodes["value"].round(6).tolist(), "leaf": nodes["is_leaf"].astype(bool).tolist(),
+                      "missing_left": nodes["missing_go_to_left"].astype(bool).tolist()})
+    return {"kind": "hist_gradient_boosting", "baseline": float(np.ravel(fitted._baseline_prediction)[0]),
+            "trees": trees}
 
 
 def question_scores(pool: Sequence[QuestionRows], probs: Sequence[np.ndarray]) -> list[dict[str, Any]]:
-    """Per question: the best eligible window's probability and whether that window is a positive."""
+    """Per question: the best eligible window's probability and whether that window is a positive
+    (ties go to the earlier window, never to the positive one)."""
     out = []
     for q, p in zip(pool, probs, strict=True):
-        cand = [(float(pi), lab) for pi, lab, ok in zip(p, q.labels, q.eligible, strict=True) if ok]
-        best = max(cand, default=(0.0, 0))
-        top3 = sorted(cand, reverse=True)[:3]
-        out.append({"qid": q.qid, "dataset": q.dataset, "answerable": q.answerable, "p": best[0],
-                    "top_ok": bool(best[1]), "top3_ok": any(lab for _p, lab in top3),
-                    "has_pos": any(q.labels)})
+        cand = [i for i, ok in enumerate(q.eligible) if ok]
+        order = sorted(cand, key=lambda i: (-float(p[i]), i))
+        best = order[0] if order else None
+        out.append({"qid": q.qid, "dataset": q.dataset, "answerable": q.answerable,
+                    "p": float(p[best]) if best is not None else 0.0,
+                    "top_ok": bool(q.labels[best]) if best is not None else False,
+                    "top3_ok": any(q.labels[i] for i in order[:3]), "has_pos": any(q.labels)})
     return out
+
+
+def question_rows(pool: Sequence[QuestionRows], probs: Sequence[np.ndarray]) -> np.ndarray:
+    return np.asarray([question_features(np.asarray(q.rows, dtype=np.float64), np.asarray(p, dtype=np.float64),
+                                         np.asarray(q.eligible, dtype=bool)) for q, p in zip(pool, probs, strict=True)])
+
+
+def fit_question_model(qx: np.ndarray, qy: np.ndarray, fold: Sequence[int], k: int) -> tuple[Any, np.ndarray]:
+    """Logistic regression over the question features: fitted on all, and its out-of-fold probabilities."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    def fit(x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        scaler = StandardScaler().fit(x)
+        return scaler, LogisticRegression(C=1.0, max_iter=2000, random_state=SEED).fit(scaler.transform(x), y)
+
+    oof = np.zeros(len(qx))
+    folds = np.asarray(fold)
+    for f in range(k):
+        scaler, lr = fit(qx[folds != f], qy[folds != f])
+        oof[folds == f] = lr.predict_proba(scaler.transform(qx[folds == f]))[:, 1]
+    return fit(qx, qy), oof
 
 
 def decision_figures(scores: Sequence[dict[str, Any]], threshold: float) -> dict[str, Any]:
@@ -233,55 +291,98 @@ def reliability(scores: Sequence[dict[str, Any]], bins: int = 10) -> list[dict[s
     return rows
 
 
-def train(pool: Sequence[QuestionRows], max_false_refusal: float, c: float = 0.5, k: int = 5) -> dict[str, Any]:
+PARAMS = {"max_iter": 80, "learning_rate": 0.1, "max_leaf_nodes": 15, "min_samples_leaf": 40,
+          "l2_regularization": 1.0, "max_bins": 64}
+WINDOW_FLOOR = 0.02  # a window below this probability never answers, whatever the question model says
+KEEP_TOP = 40  # training rows per question: every positive, the top windows by each score, a few others
+KEEP_RANDOM = 15
+
+
+def sample(q: QuestionRows, seed: int) -> QuestionRows:
+    """The windows that teach the model (every positive, the hardest negatives by lexical score and by
+    meaning, a few random others); prediction on all windows is unaffected."""
+    n = len(q.rows)
+    if n <= KEEP_TOP + KEEP_RANDOM:
+        return q
+    sem_at = FEATURES.index("sem")
+    by_lex = np.argsort([-v for v in q.lexical])[:KEEP_TOP // 2]
+    by_sem = np.argsort([-r[sem_at] for r in q.rows])[:KEEP_TOP // 2]
+    keep = set(by_lex.tolist()) | set(by_sem.tolist()) | {i for i, lab in enumerate(q.labels) if lab}
+    rest = [i for i in range(n) if i not in keep]
+    rng = np.random.default_rng(seed)
+    keep |= set(rng.choice(rest, size=min(KEEP_RANDOM, len(rest)), replace=False).tolist())
+    idx = sorted(keep)
+    return QuestionRows(q.qid, q.dataset, q.answerable, q.broad, [q.rows[i] for i in idx], [q.labels[i] for i in idx],
+                        [q.eligible[i] for i in idx], [q.lexical[i] for i in idx])
+
+
+def train(pool: Sequence[QuestionRows], max_false_refusal: float, k: int = 5) -> dict[str, Any]:
     from sklearn.isotonic import IsotonicRegression
 
     pool = [q for q in pool if q.rows]
     fold = _folds(pool, k, SEED)
     xs = [np.asarray(q.rows, dtype=np.float64) for q in pool]
     ys = [np.asarray(q.labels, dtype=np.int64) for q in pool]
+    sampled = [sample(q, SEED + i) for i, q in enumerate(pool)]
+    sx = [np.asarray(q.rows, dtype=np.float64) for q in sampled]
+    sy = [np.asarray(q.labels, dtype=np.int64) for q in sampled]
     oof: list[np.ndarray] = [np.zeros(len(q.rows)) for q in pool]
     for f in range(k):
         train_idx = [i for i in range(len(pool)) if fold[i] != f]
-        fitted = _fit(np.concatenate([xs[i] for i in train_idx]), np.concatenate([ys[i] for i in train_idx]), c)
+        fitted = _fit(np.concatenate([sx[i] for i in train_idx]), np.concatenate([sy[i] for i in train_idx]), PARAMS)
         for i in range(len(pool)):
             if fold[i] == f:
                 oof[i] = _predict(fitted, xs[i])
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(np.concatenate(oof), np.concatenate(ys))
-    oof_cal = [iso.predict(p) for p in oof]
-    scores = question_scores(pool, oof_cal)
-    threshold = choose_threshold(scores, max_false_refusal)
-    final = _fit(np.concatenate(xs), np.concatenate(ys), c)
-    fit_cal = [iso.predict(_predict(final, x)) for x in xs]
-    fit_scores = question_scores(pool, fit_cal)
+    oof_cal = [calibrated(iso, p) for p in oof]
+    window_scores = question_scores(pool, oof_cal)
+    qx = question_rows(pool, oof_cal)
+    qy = np.asarray([float(s["answerable"] and s["top_ok"]) for s in window_scores])
+    (q_scaler, q_lr), q_oof = fit_question_model(qx, qy, fold, k)
+    q_iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(q_oof, qy)
+    q_cal = np.minimum(1.0, q_iso.predict(q_oof) + TIE * q_oof)
+    raw_scores = [dict(s, p=float(pc)) for s, pc in zip(window_scores, q_cal, strict=True)]
+    threshold = choose_threshold(raw_scores, max_false_refusal)
+    final = _fit(np.concatenate(sx), np.concatenate(sy), PARAMS)
+    fit_probs = [calibrated(iso, _predict(final, x)) for x in xs]
+    fit_q = q_lr.predict_proba(q_scaler.transform(question_rows(pool, fit_probs)))[:, 1]
+    fit_scores = [dict(s, p=float(pc)) for s, pc in
+                  zip(question_scores(pool, fit_probs), np.minimum(1.0, q_iso.predict(fit_q) + TIE * fit_q), strict=True)]
     lexical = question_scores(pool, [np.asarray(q.lexical) for q in pool])
-    scaler, model = final
     knots = np.unique(np.concatenate([iso.X_thresholds_, [0.0, 1.0]]))
+    q_knots = np.unique(np.concatenate([q_iso.X_thresholds_, [0.0, 1.0]]))
+    confidence = raw_scores
     per_dataset = {}
     for name in sorted({q.dataset for q in pool}):
-        own = [s for s in scores if s["dataset"] == name]
+        own = [s for s in raw_scores if s["dataset"] == name]
         per_dataset[name] = {
             "questions": len(own),
             "validation": decision_figures(own, threshold),
+            "training_fit": decision_figures([s for s in fit_scores if s["dataset"] == name], threshold),
             "lexical_top_window_holds_evidence": decision_figures(
                 [s for s in lexical if s["dataset"] == name], 0.0)["top_window_holds_evidence"],
         }
-    in_domain = [s for s in scores if s["dataset"] in IN_DOMAIN]
+    in_domain = [s for s in raw_scores if s["dataset"] in IN_DOMAIN]
     return {
-        "features": list(FEATURES),
-        "mean": scaler.mean_.round(6).tolist(), "scale": np.where(scaler.scale_ > 0, scaler.scale_, 1.0).round(6).tolist(),
-        "coef": model.coef_[0].round(6).tolist(), "intercept": round(float(model.intercept_[0]), 6),
+        "features": list(FEATURES), "model": export_trees(final),
         "iso_x": knots.round(6).tolist(), "iso_y": iso.predict(knots).round(6).tolist(),
-        "threshold": threshold, "follow_ratio": 0.6,
+        "q_iso_x": q_knots.round(6).tolist(), "q_iso_y": q_iso.predict(q_knots).round(6).tolist(),
+        "threshold": WINDOW_FLOOR, "follow_ratio": 0.6,
+        "question_model": {"features": list(QUESTION_FEATURES), "mean": q_scaler.mean_.round(6).tolist(),
+                           "scale": np.where(q_scaler.scale_ > 0, q_scaler.scale_, 1.0).round(6).tolist(),
+                           "coef": q_lr.coef_[0].round(6).tolist(), "intercept": round(float(q_lr.intercept_[0]), 6),
+                           "threshold": threshold},
         "meta": {
-            "trained": datetime.now(UTC).isoformat(timespec="seconds"), "seed": SEED, "folds": k, "C": c,
+            "trained": datetime.now(UTC).isoformat(timespec="seconds"), "seed": SEED, "folds": k, "params": PARAMS,
             "questions": len(pool), "windows": int(sum(len(q.rows) for q in pool)),
             "positives": int(sum(sum(q.labels) for q in pool)),
             "max_false_refusal": max_false_refusal,
             "validation_in_domain": decision_figures(in_domain, threshold),
             "training_fit_in_domain": decision_figures([s for s in fit_scores if s["dataset"] in IN_DOMAIN], threshold),
             "per_dataset": per_dataset,
-            "reliability_validation": reliability(scores),
+            "reliability_validation": reliability(confidence),
+            "brier_validation": round(float(np.mean([(s["p"] - float(s["answerable"] and s["top_ok"])) ** 2
+                                                     for s in confidence])), 4),
         },
     }
 
@@ -289,14 +390,15 @@ def train(pool: Sequence[QuestionRows], max_false_refusal: float, c: float = 0.5
 def model_card(model: dict[str, Any]) -> str:
     meta = model["meta"]
     lines = ["# Answer model card", "",
-             "Logistic regression over the window features below, isotonic calibration fitted on 5-fold "
+             "Gradient-boosted trees (scikit-learn HistGradientBoostingClassifier) over the window features below, "
+             "isotonic calibration (per window, and per question for `Answer.confidence`) fitted on 5-fold "
              "out-of-fold predictions (folds grouped by question), decision threshold chosen on the same "
              f"out-of-fold predictions for false refusal ≤ {meta['max_false_refusal']:.0%} on in-domain answerable "
              "questions. Rebuild: `python -m eval.train_answer_model` (seeded, deterministic). The held-out set "
              "`eval/sets/jjj.jsonl` is never used.", "",
-             f"- trained: {meta['trained']} · seed {meta['seed']} · C {meta['C']}",
+             f"- trained: {meta['trained']} · seed {meta['seed']} · trees {meta['params']}",
              f"- questions: {meta['questions']} · windows: {meta['windows']} · positive windows: {meta['positives']}",
-             f"- threshold: {model['threshold']:.4f}", "", "## Validation (out-of-fold) vs training fit, in-domain", "",
+             f"- question threshold: {model['question_model']['threshold']:.4f} (window floor {model['threshold']})", "", "## Validation (out-of-fold) vs training fit, in-domain", "",
              "| | false refusal | unanswerable refused | top window holds evidence | answered with the right window |",
              "|---|---|---|---|---|"]
     for name in ("validation_in_domain", "training_fit_in_domain"):
@@ -311,11 +413,10 @@ def model_card(model: dict[str, Any]) -> str:
         lines.append(f"| {name} | {d['questions']} | {v['answerable']} | {v['unanswerable']} | {v['false_refusal']} | "
                      f"{v['unanswerable_refused']} | {v['top_window_holds_evidence']} | "
                      f"{d['lexical_top_window_holds_evidence']} |")
-    lines += ["", "## Reliability (out-of-fold, all questions)", "", "| bin | n | predicted | observed |", "|---|---|---|---|"]
+    lines += ["", f"## Reliability of the question confidence (out-of-fold, all questions; Brier {meta['brier_validation']})",
+              "", "| bin | n | predicted | observed |", "|---|---|---|---|"]
     lines += [f"| {r['bin']} | {r['n']} | {r['predicted']} | {r['observed']} |" for r in meta["reliability_validation"]]
-    lines += ["", "## Features and coefficients (standardised)", "", "| feature | coefficient |", "|---|---|"]
-    lines += [f"| {n} | {c:+.3f} |" for n, c in sorted(zip(model["features"], model["coef"], strict=True),
-                                                      key=lambda t: -abs(t[1]))]
+    lines += ["", "## Features", "", ", ".join(f"`{n}`" for n in model["features"])]
     return "\n".join(lines) + "\n"
 
 
@@ -325,20 +426,20 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--sets", default="jjj_dev,broad_dev,shapes_dev,ncpqa,cmrc2018,drcd,rgb")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--max-false-refusal", type=float, default=0.05)
-    parser.add_argument("--C", type=float, default=0.5)
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--extract-only", action="store_true", help="只提取并缓存特征，不训练")
+    parser.add_argument("--cached-only", action="store_true", help="只用已缓存的特征训练（不提取）")
     args = parser.parse_args(list(argv) if argv is not None else None)
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     if "jjj" in sets:
         print("拒绝：留出集 jjj 不能用于训练。", file=sys.stderr)
         return 2
     base = Settings()
-    pool = collect(base, sets, base.data_dir / "train_cache", args.quiet)
+    pool = collect(base, sets, base.data_dir / "train_cache", args.quiet, args.cached_only)
     if args.extract_only:
         print(f"{len(pool)} 题特征已缓存", file=sys.stderr)
         return 0
-    model = train(pool, args.max_false_refusal, c=args.C)
+    model = train(pool, args.max_false_refusal)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, ensure_ascii=False, indent=1), encoding="utf-8")
     args.out.with_suffix(".md").write_text(model_card(model), encoding="utf-8")

@@ -26,7 +26,7 @@ from .background import OrderedWriter
 from .chunker import CHUNKER_VERSION, PolicyChunker
 from .embedder import Embedder, get_embedder
 from .errors import AssistantError, DocumentLoadError, IndexConfigMismatchError, RebuildWouldDropError
-from .injection import instruction_like_sentences
+from .injection import flagged_spans
 from .keyword import KeywordIndex, KeywordIndexCorrupt, tokenize, warm_tokenizer
 from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
 from .locking import WaitFn, try_write_lock, write_lock
@@ -379,12 +379,13 @@ class Indexer:
     def _flag_instructions(doc: Document, report: IndexReport) -> None:
         """Report instruction-like sentences (possible prompt injection) of a loaded document."""
         found = 0
-        for number, line in enumerate(doc.text.splitlines(), start=1):
-            for sentence in instruction_like_sentences(line):
-                report.flagged.append(FlaggedLine(doc.source, doc.doc_id, number, sentence[:200]))
-                found += 1
-                if found >= MAX_FLAGGED_PER_DOC:
-                    return
+        for start, end in flagged_spans(doc.text):
+            number = doc.text.count("\n", 0, start) + 1
+            sentence = " ".join(doc.text[start:end].split())
+            report.flagged.append(FlaggedLine(doc.source, doc.doc_id, number, sentence[:200]))
+            found += 1
+            if found >= MAX_FLAGGED_PER_DOC:
+                return
         if found:
             log.warning("《%s》中有 %d 处疑似指令的文字（可能是提示注入），回答时不会采用", doc.title, found)
 

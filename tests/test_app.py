@@ -306,6 +306,9 @@ def test_api_ask_returns_answer_json(server: AppServer) -> None:
     assert result["refused"] is False and result["citations"] and "六链" in result["text"]
     first = result["citations"][0]
     assert first["doc_id"] == SEED_DOC_ID and first["quote"] in first["text"] and "[1]" in result["text"]
+    # a document id and a file name, never a path on the server
+    assert first["source"] == "协同发展看京津冀.txt"
+    assert str(server.settings.data_dir.parent) not in json.dumps(result, ensure_ascii=False)
 
     refused = client.predict(OUT_OF_CORPUS_QUESTION, api_name="/ask")
     assert refused["refused"] is True and refused["citations"] == []

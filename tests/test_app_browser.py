@@ -521,3 +521,150 @@ def test_word_export_holds_answer_and_citations(browser: Any, server: AppServer,
         assert "问答记录" in text and SEED_QUESTION in text and "参考来源" in text
     finally:
         page.context.close()
+
+
+def test_same_name_upload_asks_before_replacing(browser: Any, server: AppServer, tmp_path: Path) -> None:
+    name = "替换确认测试.txt"
+    first = tmp_path / "first" / name
+    first.parent.mkdir()
+    first.write_text("一、说明\n\n京津冀三地推行“蒹葭共护”行动，由北京市水务局牵头。\n", encoding="utf-8")
+    assert server.app.kb.upload([(first, name)], ADMIN[0]).ok
+    second = tmp_path / "second" / name
+    second.parent.mkdir()
+    second.write_text("一、说明\n\n京津冀三地推行“蒹葭共护”行动，由河北省水利厅牵头。\n", encoding="utf-8")
+    stored = server.settings.uploads_dir / name
+    page = open_page(browser, server, ADMIN)
+    try:
+        page.get_by_role("tab", name="知识库管理").click()
+        page.wait_for_function("document.querySelector('#kb-table').innerText.includes('替换确认测试')")
+        dialog = page.locator("#kb-confirm").first
+        for confirm in (False, True):
+            page.locator("#kb-files input[type=file]").set_input_files(str(second))
+            page.wait_for_selector(f"#kb-files :text('{name}')", timeout=30_000)
+            page.click("#kb-upload")
+            dialog.wait_for(state="visible", timeout=ANSWER_TIMEOUT)
+            assert name in dialog.inner_text() and "替换" in dialog.inner_text()
+            assert "北京市水务局" in stored.read_text(encoding="utf-8")  # nothing replaced before the answer
+            if not confirm:
+                page.click("#kb-confirm-cancel")
+                dialog.wait_for(state="hidden")
+                page.wait_for_selector("#kb-status :text('同名文件未替换')")
+                assert "北京市水务局" in stored.read_text(encoding="utf-8")
+            else:
+                assert page.inner_text("#kb-confirm-ok") == "确认替换"
+                page.click("#kb-confirm-ok")
+                page.wait_for_selector("#kb-status :text('已收录')", timeout=ANSWER_TIMEOUT)
+                assert "河北省水利厅" in stored.read_text(encoding="utf-8")
+    finally:
+        page.context.close()
+    actions = [(e["action"], e["result"]) for e in audit_entries(server)][-3:]
+    assert actions == [("upload", "error"), ("upload", "error"), ("upload-replace", "ok")]
+
+
+def audit_entries(server: AppServer) -> list[dict[str, Any]]:
+    from assistant.app import audit
+
+    return [e for e in audit.read(server.settings) if e["action"].startswith("upload")]
+
+
+def test_login_page_tells_a_throttled_user_to_wait(browser: Any, server: AppServer) -> None:
+    """After failed attempts the right password is answered 尝试过于频繁，请N秒后再试 (not 'wrong
+    password'); once the wait is over it logs in."""
+    import re
+    import time
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server.url)
+        password = page.locator("input[type=password]")
+        password.wait_for(timeout=60_000)
+        username = page.locator("input:not([type=password])").first
+
+        def submit(secret: str) -> str:
+            username.fill(USER[0])
+            password.fill(secret)
+            password.press("Enter")
+            page.wait_for_selector(".creds", timeout=30_000)
+            page.wait_for_timeout(300)
+            return page.inner_text(".creds")
+
+        shown = ""
+        for i in range(12):
+            shown = submit(f"wrong-{i}")
+            if "尝试过于频繁" in shown:
+                break
+        assert re.fullmatch(r"尝试过于频繁，请\d+秒后再试", shown.strip()), shown
+        right = submit(USER[1])  # the right password while throttled: told to wait, not that it is wrong
+        match = re.fullmatch(r"尝试过于频繁，请(\d+)秒后再试", right.strip())
+        assert match, right
+        time.sleep(int(match.group(1)) + 0.5)
+        username.fill(USER[0])
+        password.fill(USER[1])
+        password.press("Enter")
+        page.wait_for_selector("#user-badge-inner", timeout=60_000)  # logged in
+    finally:
+        context.close()
+
+# -- issue #27: timelines and side-by-side answers ----------------------------------------------------
+TIMELINE_QUESTION = "这几年对“六链五群”的表述有什么变化？"
+TABLE_QUESTION = "三地对“六链五群”分别怎么说？"
+
+
+def test_timeline_and_table_rows_open_their_passages(browser: Any, server: AppServer, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page draws a timeline (rows = years) and a table (rows = regions) of the Answer's sections; each
+    row's markers open that passage with the quote highlighted. The rows come from the real service's
+    citations over the seed document (a shaped answer needs several documents, which this index lacks;
+    tests/test_shapes.py answers real ones)."""
+    import dataclasses
+
+    from assistant.models import Answer, AnswerSection
+
+    real = server.assistant.ask(SEED_QUESTION)
+    assert len(real.citations) >= 2
+    c1, c2 = (dataclasses.replace(c, n=i) for i, c in enumerate(real.citations[:2], start=1))
+    doc = c1.doc_id
+    rows = [AnswerSection("2023年", "", "", 2023, "河北", "报告未提及。", [], "not_found"),
+            AnswerSection("2024年", doc, c1.title, 2024, "河北", f"{c1.quote.rstrip('。')}[1]。", [1]),
+            AnswerSection("2025年", doc, c2.title, 2025, "河北", f"{c2.quote.rstrip('。')}[2]。", [2])]
+    timeline = Answer(question=TIMELINE_QUESTION, text="\n".join(f"{s.label}：{s.text}" for s in rows),
+                      citations=[c1, c2], layout="timeline", sections=rows, status="partial",
+                      missing=["未收录2022年河北省政府工作报告"])
+    regions = [AnswerSection("北京市", "", "", None, "北京", "报告未提及。", [], "not_found"),
+               AnswerSection("河北省", doc, c1.title, 2024, "河北", f"{c1.quote.rstrip('。')}[1]。", [1])]
+    table = Answer(question=TABLE_QUESTION, text="\n".join(f"{s.label}：{s.text}" for s in regions),
+                   citations=[c1], layout="comparison", sections=regions)
+    inject_answers(monkeypatch, server, {TIMELINE_QUESTION: timeline, TABLE_QUESTION: table})
+    page = open_page(browser, server, USER)
+    try:
+        turn = ask(page, TIMELINE_QUESTION)
+        items = turn.locator("ol.timeline li.tl-row")
+        assert items.count() == 3
+        assert [items.nth(i).locator(".tl-label").inner_text() for i in range(3)] == ["2023年", "2024年", "2025年"]
+        assert items.nth(0).get_attribute("data-status") == "not_found" and "报告未提及" in items.nth(0).inner_text()
+        assert "未收录2022年河北省政府工作报告" in turn.locator(".notice-partial").inner_text()
+        items.nth(2).locator("a.cite-marker").first.click()
+        opened = turn.locator(".cite:target")
+        opened.wait_for(state="visible")
+        assert opened.get_attribute("data-n") == "2" and opened.locator("mark").inner_text().strip()
+
+        grid = ask(page, TABLE_QUESTION)
+        table_rows = grid.locator("table.shape-table tbody tr")
+        assert table_rows.count() == 2 and grid.locator("table.shape-table thead").inner_text().startswith("地区")
+        assert table_rows.nth(0).locator("th").inner_text().startswith("北京市")
+        table_rows.nth(1).locator("a.cite-marker").first.click()
+        cell_source = grid.locator(".cite:target")
+        cell_source.wait_for(state="visible")
+        assert cell_source.locator("mark").is_visible()
+
+        page.mouse.move(0, 0)
+        box = turn.bounding_box()
+        assert box
+        scroll = page.evaluate("window.scrollY")
+        shot = tmp_path / "timeline.png"  # drawn, not blank (docs/screenshot-timeline.png shows a real one)
+        page.screenshot(path=str(shot), full_page=True,
+                        clip={"x": 0, "y": scroll + box["y"] - 8, "width": 1280, "height": box["height"] + 16})
+        assert shot.stat().st_size > 10_000
+    finally:
+        page.context.close()

@@ -1,8 +1,9 @@
 """The audit log: one JSON line per administrative action in ``<data_dir>/audit.jsonl``.
 
 Each line records who (the logged-in user, or the operating-system user for the command line),
-when (UTC, ISO 8601), what (``action``: upload, delete, rebuild, index, users-add, …), on which
-file(s), and the result (``ok``, ``error``, ``denied``) with a short Chinese message. Lines are
+when (UTC, ISO 8601), what (``action``: login, lockout, session, users-reload, upload, delete,
+rebuild, index, users-add, users-unlock, …), on which file(s), and the result (``ok``, ``error``,
+``denied``, ``throttled``, ``locked``) with a short Chinese message; logins add the client ``address``. Lines are
 appended with one ``write`` each (whole lines even with several writers) to a file of mode 600.
 Writing the log never stops the action it records: a failure to write is logged instead.
 """
@@ -23,7 +24,8 @@ from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["ok", "error", "denied"]
+Outcome = Literal["ok", "error", "denied", "throttled", "locked"]
+SYSTEM_USER = "系统"
 _lock = threading.Lock()
 
 

@@ -26,8 +26,7 @@ import logging
 import os
 import stat
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +36,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from ..errors import AssistantError, PermissionDeniedError
 from ..settings import Settings
+from . import audit
+from .throttle import Attempt, LoginGuard
+from .throttle import LoginThrottle as LoginThrottle  # re-exported (moved to throttle.py)
 
 log = logging.getLogger(__name__)
 
@@ -97,110 +99,124 @@ class User:
         return hmac.compare_digest(password.encode("utf-8"), self.password.encode("utf-8"))
 
 
-@dataclass
-class _Failures:
-    count: int = 0
-    last: float = 0.0
-    locked_until: float = 0.0
-
-
-class LoginThrottle:
-    """Failed logins per key (a user name or a client address).
-
-    The first ``free`` failures cost nothing; after them each attempt must wait
-    ``base_delay * 2**(n - free)`` seconds (at most ``max_delay``) after the last failure; at
-    ``lockout_after`` failures the key is locked for ``lockout_seconds`` (even the right password
-    is refused). Failures older than ``window`` seconds are forgotten. Attempts refused for
-    waiting are not counted (so they cannot extend a lockout).
-    """
-
-    def __init__(self, free: int = 3, base_delay: float = 1.0, max_delay: float = 30.0, lockout_after: int = 10,
-                 lockout_seconds: float = 900.0, window: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.free, self.base_delay, self.max_delay = free, base_delay, max_delay
-        self.lockout_after, self.lockout_seconds, self.window = lockout_after, lockout_seconds, window
-        self.clock = clock
-        self._records: dict[str, _Failures] = {}
-        self._lock = threading.Lock()
-
-    def _record(self, key: str, now: float) -> _Failures:
-        rec = self._records.get(key)
-        if rec is not None and rec.locked_until <= now and now - rec.last > self.window:
-            rec = None  # forgotten
-        if rec is None:
-            if len(self._records) > 10_000:  # bounded memory under a flood of invented names
-                self._records = {k: r for k, r in self._records.items()
-                                 if r.locked_until > now or now - r.last <= self.window}
-            rec = self._records[key] = _Failures()
-        return rec
-
-    def delay(self, count: int) -> float:
-        if count < self.free:
-            return 0.0
-        return float(min(self.base_delay * 2 ** (count - self.free), self.max_delay))
-
-    def retry_after(self, key: str) -> float:
-        """Seconds before ``key`` may try again (0: now)."""
-        with self._lock:
-            now = self.clock()
-            rec = self._record(key, now)
-            if rec.locked_until > now:
-                return rec.locked_until - now
-            return max(0.0, rec.last + self.delay(rec.count) - now) if rec.count else 0.0
-
-    def failure(self, key: str) -> tuple[int, bool]:
-        """Count a failure; (failures so far, whether this one started a lockout)."""
-        with self._lock:
-            now = self.clock()
-            rec = self._record(key, now)
-            rec.count += 1
-            rec.last = now
-            if rec.count >= self.lockout_after and rec.locked_until <= now:
-                rec.locked_until = now + self.lockout_seconds
-                return rec.count, True
-            return rec.count, False
-
-    def success(self, key: str) -> None:
-        with self._lock:
-            self._records.pop(key, None)
-
-
-def _default_user_throttle() -> LoginThrottle:
-    return LoginThrottle(free=3, lockout_after=10)
-
-
-def _default_address_throttle() -> LoginThrottle:
-    return LoginThrottle(free=10, lockout_after=30)  # an office behind one NAT address shares it
+def throttle_message(seconds: int) -> str:
+    return f"尝试过于频繁，请{seconds}秒后再试"
 
 
 @dataclass
 class AuthPolicy:
-    """Who may log in and with which role. ``enabled`` is False in local single-user mode."""
+    """Who may log in and with which role. ``enabled`` is False in local single-user mode.
+
+    Built by :func:`load_auth` it follows its auth file: :meth:`refresh` (called on every request by
+    :class:`ClientAddressMiddleware` and before every login) re-reads the file when it changed, so
+    added users, changed passwords and removed users take effect at the next request, and the
+    sessions of removed users and of users whose password changed end at once
+    (:meth:`bind_sessions`). Logins go through :class:`~.throttle.LoginGuard` (kept in
+    ``<data_dir>/login_state.json``) and every attempt is written to the audit log.
+    """
 
     users: dict[str, User] = field(default_factory=dict)
-    by_user: LoginThrottle = field(default_factory=_default_user_throttle, repr=False)
-    by_address: LoginThrottle = field(default_factory=_default_address_throttle, repr=False)
+    guard: LoginGuard = field(default_factory=LoginGuard, repr=False)
+    settings: Settings | None = field(default=None, repr=False)
+    source: Path | None = None  # the auth file followed by refresh()
+    fixed: dict[str, User] = field(default_factory=dict, repr=False)  # from settings.users (not reloaded)
+    _stamp: tuple[int, int, int, int] | None = field(default=None, repr=False)
+    _tokens: dict[str, str] | None = field(default=None, repr=False)
+    _ended: dict[str, str] = field(default_factory=dict, repr=False)  # revoked session token -> user
+    _lock: Any = field(default_factory=threading.RLock, repr=False)
+    allow_plaintext: bool = field(default=True, repr=False)  # False once bound to a non-loopback address
 
     @property
     def enabled(self) -> bool:
-        return bool(self.users)
+        return bool(self.users) or self.source is not None
 
     @property
     def plaintext_users(self) -> list[str]:
         return sorted(u.username for u in self.users.values() if not u.hashed)
 
-    def check(self, username: str, password: str, address: str | None = None) -> bool:
-        """The Gradio ``auth=`` callable: throttled, constant-time (hash) verification."""
+    # -- following the auth file ----------------------------------------------------------------
+    def _file_stamp(self) -> tuple[int, int, int, int] | None:
+        assert self.source is not None
+        try:
+            st = self.source.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns
+
+    def refresh(self) -> list[str]:
+        """Re-read the auth file if it changed; the users whose sessions were ended (removed, or
+        their password changed). A file that became unreadable, invalid or too open leaves nobody
+        able to log in until it is fixed (never an open door); the error is logged and audited."""
+        if self.source is None:
+            return []
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return []
+        with self._lock:
+            if stamp == self._stamp:
+                return []
+            old = self.users
+            try:
+                if stamp is None:
+                    raise AuthConfigError(f"auth file {self.source} is gone", f"找不到登录账号文件：{self.source.name}")
+                users = {**_read_users(self.source), **self.fixed}
+                plain = sorted(n for n, u in users.items() if not u.hashed)
+                if plain and not self.allow_plaintext:
+                    raise AuthConfigError(f"plaintext passwords for {plain} off loopback",
+                                          f"账号文件中用户 {'、'.join(plain)} 的密码是明文，非本机地址不允许使用。")
+                message = f"账号文件已重新读取：{len(users)} 个用户"
+                result: audit.Outcome = "ok"
+            except AssistantError as exc:
+                log.error("auth file %s could not be reloaded: %s; nobody can log in until it is fixed",
+                          self.source, exc)
+                users, message, result = dict(self.fixed), f"账号文件无法使用，暂时无人能登录：{exc.user_message}", "error"
+            self.users = users
+            self._stamp = stamp
+            ended = sorted(n for n, u in old.items() if n not in users or users[n].password != u.password)
+            self._end_sessions(set(ended))
+            self._audit(audit.SYSTEM_USER, "users-reload", result,
+                        message + (f"；结束会话：{'、'.join(ended)}" if ended else ""), ended_sessions=ended)
+            return ended
+
+    def bind_sessions(self, tokens: dict[str, str]) -> None:
+        """Follow the web app's login sessions (Gradio's token -> user table) to end them."""
+        self._tokens = tokens
+        self._end_sessions(set())
+
+    def _end_sessions(self, names: set[str]) -> None:
+        tokens = self._tokens
+        if tokens is None:
+            return
+        for token, user in list(tokens.items()):
+            if user in names or (self.enabled and user not in self.users):
+                tokens.pop(token, None)
+                if len(self._ended) > 10_000:
+                    self._ended.clear()
+                self._ended[token] = user
+
+    def ended_session(self, token: str | None) -> str | None:
+        """The user of a session token that was ended (recorded once per token), else None."""
+        return self._ended.pop(token, None) if token else None
+
+    # -- logging in -----------------------------------------------------------------------------
+    def _audit(self, user: str | None, action: str, result: audit.Outcome, message: str, **extra: Any) -> None:
+        if self.settings is not None:
+            audit.record(self.settings, user, action, None, result, message, **extra)
+
+    def attempt(self, username: str, password: str, address: str | None = None) -> Attempt:
+        """One login attempt, throttled (see ``throttle``), audited, constant-time for unknown users.
+        Runs the argon2 check in the calling thread (the web app calls it off the event loop)."""
         global _dummy_hash
+        self.refresh()
         name = str(username or "")[:128]
         address = address or CLIENT_ADDRESS.get()
         shown = f"{name[:64]!r} from {address or 'unknown address'}"
-        wait = self.by_user.retry_after(name)
-        if address:
-            wait = max(wait, self.by_address.retry_after(address))
-        if wait > 0:
-            log.warning("login refused for %s: throttled, %.0f s to wait after failed attempts", shown, wait)
-            return False
+        where = {"address": address or ""}
+        verdict = self.guard.before(name, address)
+        if verdict.verdict == "throttled":
+            log.warning("login refused for %s: throttled, %.0f s to wait after failed attempts", shown, verdict.wait)
+            self._audit(name[:64], "login", "throttled", throttle_message(verdict.wait_seconds), **where)
+            return verdict
         user = self.users.get(name)
         if user is None:
             if _dummy_hash is None:
@@ -210,24 +226,48 @@ class AuthPolicy:
         else:
             ok = user.verify(str(password or ""))
         if ok:
-            self.by_user.success(name)
-            return True
-        count, locked = self.by_user.failure(name)
-        if address:
-            _, address_locked = self.by_address.failure(address)
-            locked = locked or address_locked
-        log.warning("failed login for %s (%d failures)", shown, count)
-        if locked:
-            log.warning("login locked for %s for %.0f minutes after repeated failures", shown,
-                        self.by_user.lockout_seconds / 60)
-        return False
+            self.guard.succeeded(name, address)
+            self._audit(name, "login", "ok", "登录成功", known_address=verdict.known, **where)
+            return Attempt("ok", known=verdict.known)
+        result = self.guard.failed(name, address)
+        log.warning("failed login for %s (%d failures)", shown, result.failures)
+        self._audit(name[:64], "login", "denied", "用户名或密码错误", **where)
+        if result.locked:
+            minutes = (self.guard.pair if result.locked == "account-address" else self.guard.address).lockout_seconds / 60
+            log.warning("login locked for %s for %.0f minutes after repeated failures (%s)", shown, minutes,
+                        result.locked)
+            scope = "该账号从此地址" if result.locked == "account-address" else "此地址"
+            self._audit(name[:64], "lockout", "locked", f"连续登录失败，{scope}的登录已锁定 {minutes:.0f} 分钟",
+                        scope=result.locked, **where)
+        return result
 
+    def check(self, username: str, password: str, address: str | None = None) -> bool:
+        """Whether the login succeeds (throttled or wrong: False)."""
+        return self.attempt(username, password, address).verdict == "ok"
+
+    async def authenticate(self, username: str, password: str) -> bool:
+        """The Gradio ``auth=`` callable: the password check runs in a worker thread (argon2 takes
+        tens of milliseconds and must not stall other requests); a throttled attempt raises
+        :class:`LoginThrottled`, answered as HTTP 429 with 尝试过于频繁，请N秒后再试 and Retry-After."""
+        from starlette.concurrency import run_in_threadpool
+
+        address = CLIENT_ADDRESS.get()
+        result = await run_in_threadpool(self.attempt, username, password, address)
+        if result.verdict == "throttled":
+            from fastapi import HTTPException
+
+            raise HTTPException(status_code=429, detail=throttle_message(result.wait_seconds),
+                                headers={"Retry-After": str(result.wait_seconds)})
+        return result.verdict == "ok"
+
+    # -- roles ----------------------------------------------------------------------------------
     def role(self, username: str | None) -> Role | None:
         """The role of a request's user; ``None`` when the user is unknown (deny everything)."""
         if not self.enabled:
             return "admin"  # local single-user mode (only allowed on loopback)
         if not username:
             return None
+        self.refresh()
         user = self.users.get(username)
         return user.role if user else None
 
@@ -322,33 +362,46 @@ def check_auth_file_mode(path: Path) -> None:
         )
 
 
-def load_auth(settings: Settings) -> AuthPolicy:
-    """Read the configured users; raise :class:`AuthConfigError` (Chinese message) on a bad config."""
-    users: list[User] = []
-    path = auth_path(settings)
-    if path is not None:
-        try:
-            check_auth_file_mode(path)
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise AuthConfigError(f"auth file {path} not found", f"找不到登录账号文件：{path.name}") from exc
-        except (OSError, ValueError) as exc:
-            raise AuthConfigError(f"auth file {path} unreadable: {type(exc).__name__}",
-                                  f"登录账号文件无法读取或不是有效的 JSON：{path.name}") from exc
-        entries = data.get("users") if isinstance(data, dict) else None
-        if not isinstance(entries, list):
-            raise AuthConfigError("auth file has no users list", "登录账号文件中应有 users 列表。")
-        users += [_make_user(e, f"users[{i}]") for i, e in enumerate(entries)]
-    if settings.users:
-        users += parse_users_string(settings.users)
+def _read_users(path: Path) -> dict[str, User]:
+    """The users of an auth file (mode checked); :class:`AuthConfigError` on any problem."""
+    try:
+        check_auth_file_mode(path)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AuthConfigError(f"auth file {path} not found", f"找不到登录账号文件：{path.name}") from exc
+    except (OSError, ValueError) as exc:
+        raise AuthConfigError(f"auth file {path} unreadable: {type(exc).__name__}",
+                              f"登录账号文件无法读取或不是有效的 JSON：{path.name}") from exc
+    entries = data.get("users") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise AuthConfigError("auth file has no users list", "登录账号文件中应有 users 列表。")
+    return _unique([_make_user(e, f"users[{i}]") for i, e in enumerate(entries)])
+
+
+def _unique(users: list[User]) -> dict[str, User]:
     by_name: dict[str, User] = {}
     for user in users:
         if user.username in by_name:
             raise AuthConfigError(f"duplicate user {user.username!r}", f"登录账号配置有误：用户 {user.username} 重复。")
         by_name[user.username] = user
-    if path is not None and not by_name:
+    return by_name
+
+
+def load_auth(settings: Settings) -> AuthPolicy:
+    """Read the configured users; raise :class:`AuthConfigError` (Chinese message) on a bad config.
+    The policy follows the auth file afterwards (``AuthPolicy.refresh``) and keeps its login
+    throttling state in ``<data_dir>/login_state.json``."""
+    path = auth_path(settings)
+    fixed = _unique(parse_users_string(settings.users)) if settings.users else {}
+    from_file = _read_users(path) if path is not None else {}
+    users = _unique([*from_file.values(), *fixed.values()])
+    if path is not None and not from_file:
         raise AuthConfigError("auth file lists no users", "登录账号文件中没有任何用户。")
-    return AuthPolicy(by_name)
+    policy = AuthPolicy(users, guard=LoginGuard(settings.login_state_path), settings=settings, source=path,
+                        fixed=fixed)
+    if path is not None:
+        policy._stamp = policy._file_stamp()
+    return policy
 
 
 def read_auth_entries(path: Path) -> list[dict[str, Any]]:
@@ -405,21 +458,47 @@ def validate_new_password(password: str) -> str:
 
 
 class ClientAddressMiddleware:
-    """ASGI middleware recording each request's client address in :data:`CLIENT_ADDRESS`."""
+    """ASGI middleware: records each request's client address in :data:`CLIENT_ADDRESS` and, with a
+    ``policy``, re-reads a changed auth file before the request is handled (``AuthPolicy.refresh``),
+    so a removed user's session is gone by the time Gradio looks it up; a request that still carries
+    an ended session is written to the audit log once.
 
-    def __init__(self, app: Any) -> None:
+    The address is the TCP peer, unless the peer is one of ``ASSISTANT_TRUSTED_PROXIES`` (uvicorn's
+    proxy-header handling is limited to them in ``server.launch``); X-Forwarded-For from anyone else
+    is ignored."""
+
+    def __init__(self, app: Any, policy: AuthPolicy | None = None) -> None:
         self.app = app
+        self.policy = policy
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope.get("type") not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        token = CLIENT_ADDRESS.set(str(client[0]) if client else None)
+        address = str(client[0]) if client else None
+        token = CLIENT_ADDRESS.set(address)
         try:
+            if self.policy is not None and self.policy.source is not None:
+                self.policy.refresh()
+                self._note_ended_session(scope, address)
             await self.app(scope, receive, send)
         finally:
             CLIENT_ADDRESS.reset(token)
+
+    def _note_ended_session(self, scope: dict[str, Any], address: str | None) -> None:
+        assert self.policy is not None
+        if not self.policy._ended:
+            return
+        cookie = next((v for k, v in scope.get("headers") or [] if k == b"cookie"), b"").decode("latin1")
+        for part in cookie.split(";"):
+            name, _, value = part.strip().partition("=")
+            if name.startswith("access-token"):
+                user = self.policy.ended_session(value)
+                if user is not None:
+                    path = str(scope.get("path") or "")
+                    self.policy._audit(user, "session", "denied", f"账号已删除或密码已修改，会话已结束（请求 {path[:80]}）",
+                                       address=address or "")
 
 
 def is_loopback(host: str) -> bool:
@@ -436,6 +515,7 @@ def check_bind(host: str, policy: AuthPolicy) -> list[str]:
     """Refuse to expose the app beyond this machine without authentication or with plaintext
     passwords; return warnings (Chinese) to print on a loopback address."""
     plaintext = policy.plaintext_users
+    policy.allow_plaintext = is_loopback(host)  # also for users added to the auth file later
     if plaintext and not is_loopback(host):
         names = "、".join(plaintext[:5]) + ("等" if len(plaintext) > 5 else "")
         raise UnsafeBindError(

@@ -4,6 +4,8 @@ Both carry the export date and the index version (a digest of the indexed docume
 count and the latest indexing time), so a printed answer can be traced to the documents it came from.
 The Word file lists each answer's sources as a numbered list under it ([n] 《title》 section, page,
 issuer, date, file, and the quoted sentence); the markers [n] in the answer are superscript.
+A timeline or side-by-side answer (``Answer.layout``) is a real table there (and a Markdown table),
+one row per year, region or document, with the source list under it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from index.manifest import DocEntry
 
 from ..models import Answer, Citation
-from .render import REFUSAL_TITLE, answer_state, citation_facts, source_name
+from .render import REFUSAL_TITLE, answer_state, citation_facts, row_head, shaped, source_name
 from .session import Turn, turn_answer
 
 TITLE = "京津冀协同发展政策助手"
@@ -78,6 +80,18 @@ def _where(c: Citation) -> str:
     return "；".join(f"{k}：{v}" for k, v in citation_facts(c) if k != "来源文件")
 
 
+def _cell(text: str) -> str:
+    return _md_inline(text).replace("|", "\\|")
+
+
+def _markdown_rows(answer: Answer) -> list[str]:
+    """A timeline or comparison as a Markdown table (the lead sentence above it, the refusal line too)."""
+    first = answer.text.strip().splitlines()[0] if answer.text.strip() else ""
+    above = [answer.lead, ""] if answer.lead else ([first, ""] if answer.refused and first else [])
+    rows = [f"| {_cell(s.label)} | {_cell(s.text)} |" for s in answer.sections]
+    return [*above, f"| {row_head(answer)} | 内容 |", "|---|---|", *rows]
+
+
 def conversation_markdown(turns: list[Turn], username: str | None = None, version: str | None = None) -> str:
     now = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     lines = [f"# {TITLE} · 对话记录", "", f"- 导出时间：{now}"]
@@ -95,7 +109,7 @@ def conversation_markdown(turns: list[Turn], username: str | None = None, versio
             lines += [f"*检索范围：{_scope(turn)}*", ""]
         if answer.notice:
             lines += [f"> 提示：{answer.notice}", ""]
-        lines += ["**回答：**", "", answer.text.strip(), ""]
+        lines += ["**回答：**", "", *(_markdown_rows(answer) if shaped(answer) else [answer.text.strip()]), ""]
         if state == "partial":
             lines += ["**以下内容未在已收录文件中找到依据：**", ""]
             lines += [f"- {m}" for m in answer.missing] or ["- （问题的部分内容）"]
@@ -158,18 +172,43 @@ def _new_document() -> Any:
     return document
 
 
+def _marked_runs(paragraph: Any, line: str) -> None:
+    """``line`` as runs of ``paragraph``, markers [n] superscript."""
+    for piece in _MARKERS.split(line):
+        if not piece:
+            continue
+        run = paragraph.add_run(piece)
+        if _MARKERS.fullmatch(piece):
+            run.font.superscript = True
+
+
 def _answer_paragraphs(document: Any, text: str) -> None:
     """The answer text, one paragraph per line, markers [n] as superscript runs."""
     for line in (p.strip() for p in text.splitlines()):
-        if not line:
-            continue
-        paragraph = document.add_paragraph()
-        for piece in _MARKERS.split(line):
-            if not piece:
-                continue
-            run = paragraph.add_run(piece)
-            if _MARKERS.fullmatch(piece):
-                run.font.superscript = True
+        if line:
+            _marked_runs(document.add_paragraph(), line)
+
+
+def _answer_table(document: Any, answer: Answer) -> None:
+    """A timeline or comparison as a real Word table: a header row, then one row per year, region or
+    document (label | text with superscript markers); a row whose document lacks the topic in grey."""
+    from docx.shared import RGBColor
+
+    if answer.lead:
+        _marked_runs(document.add_paragraph(), answer.lead)
+    table = document.add_table(rows=1, cols=2)
+    table.style = "Table Grid"
+    head = table.rows[0].cells
+    for cell, text in zip(head, (row_head(answer), "内容"), strict=True):
+        cell.text = ""
+        cell.paragraphs[0].add_run(text).bold = True
+    for section in answer.sections:
+        label, body = table.add_row().cells
+        label.paragraphs[0].add_run(section.label).bold = True
+        _marked_runs(body.paragraphs[0], section.text)
+        if section.status == "not_found":
+            for run in body.paragraphs[0].runs:
+                run.font.color.rgb = RGBColor(0x8A, 0x94, 0xA3)
 
 
 def _source_entries(document: Any, items: list[tuple[str, Citation]], quote_label: str) -> None:
@@ -209,7 +248,11 @@ def _add_turn(document: Any, number: int | None, turn: Turn, answer: Answer) -> 
     if answer.rewritten_question and state != "not_found":
         document.add_paragraph().add_run(f"已按上下文理解为：{_md_inline(answer.rewritten_question)}").italic = True
     document.add_heading("回答", level=2)
-    if state == "not_found":
+    if shaped(answer):
+        if state == "not_found":
+            document.add_paragraph().add_run(answer.text.strip().splitlines()[0]).bold = True
+        _answer_table(document, answer)
+    elif state == "not_found":
         text = answer.text.strip() or REFUSAL_TITLE
         paragraph = document.add_paragraph()
         paragraph.add_run(text).bold = text.startswith(REFUSAL_TITLE)

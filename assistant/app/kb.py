@@ -40,8 +40,9 @@ class Result:
     ok: bool = True
     changed: bool = False
     warning: bool = False  # partly done (e.g. some files skipped): shown as a warning, not an error
-    needs_confirmation: bool = False  # a rebuild that would drop documents asks first
+    needs_confirmation: bool = False  # a rebuild that would drop documents, an upload that would replace one: ask
     would_drop: list[str] = field(default_factory=list)  # their sources
+    would_replace: list[tuple[Path, str]] = field(default_factory=list)  # (temp path, name) of same-name uploads
 
 
 def flagged_lines(report: IndexReport, limit: int = 10) -> str:
@@ -77,7 +78,8 @@ class KnowledgeBase:
     def settings(self) -> Settings:
         return self.assistant.settings
 
-    def _require_admin(self, username: str | None, action: str) -> None:
+    def require_admin(self, username: str | None, action: str) -> None:
+        """Refuse a non-admin (``PermissionDeniedError``), writing the refusal to the audit log."""
         try:
             self.policy.require_admin(username)
         except PermissionDeniedError as exc:
@@ -93,8 +95,8 @@ class KnowledgeBase:
         return notify
 
     # -- reading --------------------------------------------------------------------------
-    def documents(self, username: str | None) -> list[DocEntry]:
-        self.policy.require_admin(username)
+    def documents(self, username: str | None, action: str = "list") -> list[DocEntry]:
+        self.require_admin(username, action)
         return self.assistant.documents()
 
     def table(self, username: str | None) -> list[list[str | int]]:
@@ -108,15 +110,19 @@ class KnowledgeBase:
 
     # -- changing -------------------------------------------------------------------------
     def upload(self, files: Sequence[tuple[Path, str]], username: str | None,
-               progress: ProgressCb | None = None) -> Result:
-        """Add the uploaded (temp path, original name) files with ``Assistant.add_documents``."""
-        self._require_admin(username, "upload")
+               progress: ProgressCb | None = None, replace: bool = False) -> Result:
+        """Add the uploaded (temp path, original name) files with ``Assistant.add_documents``. A file
+        named like an earlier upload is not replaced unless ``replace``: the result then asks
+        (``needs_confirmation``, ``would_replace``), and the others are added meanwhile."""
+        action = "upload-replace" if replace else "upload"
+        self.require_admin(username, action)
         if not files:
             return Result("请先选择要上传的文件。", ok=False)
         try:
-            added = self.assistant.add_documents(list(files), progress=progress, on_wait=self._on_wait(progress))
+            added = self.assistant.add_documents(list(files), progress=progress, on_wait=self._on_wait(progress),
+                                                 replace=replace)
         except AssistantError as exc:
-            audit.record(self.settings, username, "upload", [name for _, name in files], "error", exc.user_message)
+            audit.record(self.settings, username, action, [name for _, name in files], "error", exc.user_message)
             raise
         report = added.report
         lines: list[str] = []
@@ -127,16 +133,23 @@ class KnowledgeBase:
                 lines.append(report.summary_zh("add"))
             if report.flagged:
                 lines.append(flagged_lines(report))
-        problems = [f"《{source_name(name) or '（未命名）'}》：{why}" for name, why in added.problems]
+        lines += [note for _, note in added.notes]
+        waiting = {name for _, name in added.duplicates}
+        problems = [f"《{source_name(name) or '（未命名）'}》：{why}" for name, why in added.problems if name not in waiting]
         if problems:
             lines.append("以下文件未收录：" + "；".join(problems))
+        if waiting:
+            lines.append("以下文件与已上传的文件同名，尚未替换（请在弹出的对话框中确认）：" + "、".join(f"《{n}》" for n in waiting))
         message = "\n".join(lines) or "没有文件被收录。"
-        audit.record(self.settings, username, "upload", [name for _, name in files], "ok" if not problems else "error",
-                     message)
-        return Result(message, ok=not problems, changed=changed, warning=bool(problems and lines))
+        audit.record(self.settings, username, action, [name for _, name in files],
+                     "ok" if not problems and not waiting else "error", message,
+                     **({"awaiting_confirmation": sorted(waiting)} if waiting else {}))
+        return Result(message, ok=not problems and not waiting, changed=changed,
+                      warning=bool((problems or waiting) and (changed or lines[:-1])),
+                      needs_confirmation=bool(waiting), would_replace=list(added.duplicates))
 
     def delete(self, doc_id: str | None, username: str | None) -> Result:
-        self._require_admin(username, "delete")
+        self.require_admin(username, "delete")
         if not doc_id:
             return Result("请先选择要删除的文件。", ok=False)
         entry = next((d for d in self.assistant.documents() if d.doc_id == doc_id), None)
@@ -162,7 +175,7 @@ class KnowledgeBase:
         indexed source that still exists, wherever it lives. When some indexed documents' sources
         are gone (so they cannot be re-embedded), nothing happens until ``confirm_drop``: the
         result lists them (``needs_confirmation``, ``would_drop``)."""
-        self._require_admin(username, "rebuild")
+        self.require_admin(username, "rebuild")
         paths = [self.settings.corpus_dir]
         if self.settings.uploads_dir.is_dir():
             paths.append(self.settings.uploads_dir)
@@ -189,7 +202,7 @@ class KnowledgeBase:
     def confirmation(self, action: str, doc_id: str | None, username: str | None) -> Result:
         """The Chinese question to confirm before ``action`` ("delete" | "rebuild"); ``ok=False``
         with the reason when there is nothing to confirm (no document chosen, unknown document)."""
-        self.policy.require_admin(username)
+        self.require_admin(username, f"confirm-{action}")
         docs = self.assistant.documents()
         if action == "delete":
             if not doc_id:
@@ -206,3 +219,10 @@ class KnowledgeBase:
             return Result(f"确定要重建全部索引吗？将按文档目录与上传目录从头重建（当前 {len(docs)} 个文件、{chunks} 个段落），"
                           "文件多时需要几分钟，期间提问可能变慢。")
         return Result(f"未知操作：{action}", ok=False)
+
+    @staticmethod
+    def replace_question(names: Sequence[str]) -> str:
+        """The Chinese question asked before same-name uploads replace the earlier ones."""
+        shown = "、".join(f"《{n}》" for n in names)
+        return (f"知识库中已有同名的上传文件：{shown}。确定要用新上传的文件替换吗？"
+                "替换后，原文件及其索引将被新文件取代，问答将引用新文件的内容。")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import Any
 
-from ..models import Answer, Citation, Suggestion
+from ..models import Answer, AnswerSection, Citation, Suggestion
 
 MARKER = re.compile(r"\[(\d{1,2})\]")
 REFUSAL_TITLE = "未在已收录文件中找到依据"
@@ -58,6 +58,7 @@ def citation_facts(c: Citation) -> list[tuple[str, str]]:
         ("章节", c.section or ""),
         ("页码", f"第 {c.page} 页" if c.page else ""),
         ("来源文件", source_name(c.source)),
+        ("文件ID", c.doc_id or ""),
     ]
     return [(k, v) for k, v in facts if v]
 
@@ -308,17 +309,73 @@ def render_not_found(answer: Answer, turn_id: str) -> str:
             f"{render_suggestions(answer.suggestions)}{render_related(answer, turn_id)}")
 
 
+SHAPE_HEADS = {"timeline": "年份", "comparison": "地区"}
+
+
+def shaped(answer: Answer) -> bool:
+    """A timeline or comparison answer with its rows (older answers and plain ones are not)."""
+    return answer.layout in ("timeline", "comparison") and bool(answer.sections)
+
+
+def row_head(answer: Answer) -> str:
+    if answer.layout == "comparison" and any(s.region is None for s in answer.sections):
+        return "文件"
+    return SHAPE_HEADS.get(answer.layout, "")
+
+
+def _row_doc(section: AnswerSection) -> str:
+    return f'<div class="row-doc">《{esc(section.title)}》</div>' if section.title and section.label not in section.title \
+        else ""
+
+
+def render_sections(answer: Answer, turn_id: str) -> str:
+    """The rows of a timeline (a list of years down a line) or a comparison (a table, one row per region
+    or document); each row's markers open the passage as in any answer. A row whose document has
+    nothing on the topic is drawn grey with its 报告未提及."""
+    by_n = {c.n: c for c in answer.citations}
+    lead = (f'<p class="shape-lead">{link_markers(esc(answer.lead), turn_id, by_n)}</p>'
+            if answer.lead else "")
+
+    def cell(section: AnswerSection) -> str:
+        return link_markers(esc(section.text), turn_id, by_n)
+
+    if answer.layout == "timeline":
+        items = "".join(
+            f'<li class="tl-row row-{esc(s.status)}" data-status="{esc(s.status)}" data-doc="{esc(s.doc_id)}"'
+            f'{f" data-year={int(s.year)}" if s.year is not None else ""}>'
+            f'<span class="tl-label">{esc(s.label)}</span><div class="tl-text">{cell(s)}</div></li>'
+            for s in answer.sections)
+        return (f'<div class="answer-shape shape-timeline" data-layout="timeline">{lead}'
+                f'<ol class="timeline">{items}</ol></div>')
+    rows = "".join(
+        f'<tr class="cmp-row row-{esc(s.status)}" data-status="{esc(s.status)}" data-doc="{esc(s.doc_id)}">'
+        f'<th scope="row">{esc(s.label)}{_row_doc(s)}</th><td>{cell(s)}</td></tr>'
+        for s in answer.sections)
+    return (f'<div class="answer-shape shape-comparison" data-layout="comparison">{lead}'
+            f'<table class="shape-table"><thead><tr><th scope="col">{esc(row_head(answer))}</th>'
+            f'<th scope="col">内容</th></tr></thead><tbody>{rows}</tbody></table></div>')
+
+
 def render_answer_body(answer: Answer, turn_id: str) -> str:
     parts: list[str] = []
     if answer.notice:
         parts.append(render_notice(answer.notice, "info"))
     state = answer_state(answer)
     if state == "not_found":
+        if shaped(answer):  # every row's document lacks the topic: the rows say so, one by one
+            title, _rest = _split_first_sentence(answer.text)
+            rest = answer.text.split("\n", 1)[0].removeprefix(title).lstrip("。.，, ")
+            parts.append(f'<div class="notice notice-refusal notice-not-found"><div class="refusal-title">{esc(title)}'
+                         f'</div>{paragraphs(esc(rest))}</div>{render_sections(answer, turn_id)}')
+            return "".join(parts)
         parts.append(render_not_found(answer, turn_id))
         return "".join(parts)
     parts.append(render_rewritten(answer.rewritten_question))
     by_n = {c.n: c for c in answer.citations}
-    parts.append(f'<div class="answer-text">{cited_paragraphs(answer.text, turn_id, by_n)}</div>')
+    if shaped(answer):
+        parts.append(f'<div class="answer-text">{render_sections(answer, turn_id)}</div>')
+    else:
+        parts.append(f'<div class="answer-text">{cited_paragraphs(answer.text, turn_id, by_n)}</div>')
     if state == "partial":
         parts.append(render_missing(answer.missing, "以下内容未在已收录文件中找到依据："
                                     if answer.missing else "问题的部分内容未在已收录文件中找到依据。"))

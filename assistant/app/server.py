@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import errno
+import ipaddress
 import logging
+import os
 import socket
 import sys
 from typing import TYPE_CHECKING, Any
@@ -16,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AssistantError
 from ..settings import Settings
 from .api_defaults import ApiDefaultsMiddleware, api_defaults
-from .auth import AuthPolicy, ClientAddressMiddleware, check_bind, is_loopback, load_auth
+from .auth import AuthConfigError, AuthPolicy, ClientAddressMiddleware, check_bind, is_loopback, load_auth
+from .login_notice import LoginNoticeMiddleware
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -41,16 +44,36 @@ def _middleware(cls: Any, **options: Any) -> Any:
     return Middleware(cls, **options)
 
 
+def trusted_proxies(settings: Settings) -> list[str]:
+    """``ASSISTANT_TRUSTED_PROXIES`` as a list of IP addresses / networks (:class:`AuthConfigError` on a bad entry)."""
+    out = []
+    for item in (p.strip() for p in settings.trusted_proxies.split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise AuthConfigError(f"bad trusted proxy {item!r}",
+                                  f"ASSISTANT_TRUSTED_PROXIES 中的 {item} 不是有效的 IP 地址或网段。") from exc
+        out.append(item)
+    return out
+
+
 def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, port: int,
            **extra: Any) -> str:
-    """Queue + launch without blocking; return the local URL."""
+    """Queue + launch without blocking; return the local URL.
+
+    X-Forwarded-For is believed only from ``ASSISTANT_TRUSTED_PROXIES`` (default: nobody): uvicorn,
+    which Gradio starts, reads its trusted proxies from ``FORWARDED_ALLOW_IPS`` (its default trusts
+    loopback, which let anyone on the machine or behind a careless proxy pick their address)."""
     from .ui import launch_kwargs
 
+    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(trusted_proxies(settings)) or "none"
     demo.queue(default_concurrency_limit=settings.concurrency_limit)
     kwargs: dict[str, Any] = {
         "server_name": host,
         "server_port": port,
-        "auth": policy.check if policy.enabled else None,
+        "auth": policy.authenticate if policy.enabled else None,
         "auth_message": AUTH_MESSAGE if policy.enabled else None,
         "share": False,
         "prevent_thread_lock": True,
@@ -64,12 +87,18 @@ def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, p
         "enable_monitoring": False,
         # The client address reaches the auth callable (login throttling per address).
         # A raw REST call may omit the optional trailing arguments of /ask (padded with their defaults).
-        "app_kwargs": {"middleware": [_middleware(ClientAddressMiddleware),
+        # The auth file is followed per request (added / changed / removed users; ended sessions), and
+        # the login page shows the throttling message.
+        "app_kwargs": {"middleware": [_middleware(LoginNoticeMiddleware),
+                                      _middleware(ClientAddressMiddleware, policy=policy),
                                       _middleware(ApiDefaultsMiddleware, defaults=api_defaults(demo))]},
         **launch_kwargs(),
     }
     kwargs.update(extra)
     _, local_url, _ = demo.launch(**kwargs)
+    tokens = getattr(getattr(demo, "server_app", None), "tokens", None)
+    if isinstance(tokens, dict):
+        policy.bind_sessions(tokens)  # sessions of removed users (or changed passwords) end at once
     return str(local_url)
 
 
@@ -97,11 +126,32 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
+def recover_uploads(assistant: Assistant) -> None:
+    """Uploads a crash left behind (saved, never indexed; partial copies) are indexed or removed at
+    start, printed and written to the audit log."""
+    from . import audit
+
+    if not assistant.leftover_uploads():
+        return
+    result = assistant.recover_uploads()
+    names = [p.name for p in result.stored] + [name for name, _ in result.problems]
+    lines = []
+    if result.report is not None:
+        lines.append(f"上次运行中断时留在上传目录、尚未索引的文件已补充索引：{'、'.join(p.name for p in result.stored)}。"
+                     + result.report.summary_zh("add"))
+    lines += [f"《{name}》：{why}" for name, why in result.problems]
+    message = "\n".join(lines)
+    print(message, file=sys.stderr, flush=True)
+    audit.record(assistant.settings, audit.SYSTEM_USER, "recover-uploads", names,
+                 "error" if result.problems else "ok", message)
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
     host = getattr(args, "host", None) or settings.host
     port = int(getattr(args, "port", None) or settings.port)
     try:
         policy = load_auth(settings)
+        trusted_proxies(settings)
         for warning in check_bind(host, policy):
             print(warning, file=sys.stderr)
     except AssistantError as exc:
@@ -122,6 +172,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             print(report.summary_zh("sync"), file=sys.stderr, flush=True)
             for skipped in report.skipped:
                 print(f"  跳过 {skipped.source}：{skipped.reason}", file=sys.stderr)
+        recover_uploads(assistant)
         demo = build_app(assistant, policy)
     except AssistantError as exc:
         print(f"错误：{exc.user_message}", file=sys.stderr)

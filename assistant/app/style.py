@@ -141,4 +141,20 @@ details.rewritten summary { cursor: pointer; list-style-position: inside; }
 #kb-confirm .confirm-buttons { justify-content: flex-end; gap: 8px; }
 #kb-confirm .confirm-buttons button { flex: 0 0 auto; min-width: 96px; }
 .fb-export { white-space: nowrap; }
+/* timelines (rows = years) and side-by-side tables (rows = regions or documents) */
+.shape-lead { font-weight: 600; color: #243245; }
+ol.timeline { list-style: none; margin: 6px 0 4px; padding: 0 0 0 4px; border-left: 2px solid #c5d4ea; }
+ol.timeline .tl-row { position: relative; display: flex; gap: 10px; padding: 3px 0 5px 14px; }
+ol.timeline .tl-row::before { content: ""; position: absolute; left: -6px; top: 0.75em; width: 10px; height: 10px;
+  border-radius: 50%; background: var(--jjj-blue); }
+ol.timeline .tl-label { flex: 0 0 4.8em; font-weight: 700; color: var(--jjj-blue); }
+ol.timeline .tl-text { flex: 1 1 auto; }
+.row-not_found .tl-text, .row-not_found td { color: #8a94a3; }
+ol.timeline .row-not_found::before { background: #c3cad4; }
+table.shape-table { width: 100%; border-collapse: collapse; margin: 6px 0 4px; font-size: 0.95rem; }
+table.shape-table th, table.shape-table td { border: 1px solid var(--jjj-border); padding: 6px 8px;
+  vertical-align: top; text-align: left; line-height: 1.7; }
+table.shape-table thead th { background: var(--jjj-blue-soft); color: #243245; }
+table.shape-table tbody th { width: 7.5em; color: var(--jjj-blue); white-space: nowrap; }
+table.shape-table .row-doc { font-weight: 400; font-size: 0.78rem; color: #6b7686; white-space: normal; }
 """ + ICONS

@@ -43,7 +43,7 @@ STREAM_INTERVAL = 0.08  # seconds between streamed UI updates
 # Knowledge-base table: share of the width per column (文件ID, 标题, 发文机关, 地区, 日期/年份, 类型, 段落数, 字数,
 # 来源, 收录时间), so that every column, 来源 and 收录时间 included, is visible at 1,400 px.
 TABLE_WIDTHS = ["11%", "19%", "10%", "6%", "8%", "7%", "6%", "6%", "15%", "12%"]
-CONFIRM_LABELS = {"delete": "确认删除", "rebuild": "确认重建"}
+CONFIRM_LABELS = {"delete": "确认删除", "rebuild": "确认重建", "replace": "确认替换"}
 
 
 def user_message(exc: BaseException) -> str:
@@ -308,15 +308,36 @@ class ChatApp:
 
     def kb_upload(self, files: list[str] | None, request: gr.Request,
                   progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        """Outputs: the knowledge-base outputs, the file box, then the dialog (pending, dialog, text, button):
+        files named like earlier uploads are not replaced before the admin confirms (like delete)."""
         username = username_of(request)
+        closed = (gr.skip(),) * 4
         try:
-            self.policy.require_admin(username)
+            self.kb.require_admin(username, "upload")
             items = [(Path(f), Path(f).name) for f in (files or [])]
             progress(0, desc="正在保存上传的文件")
             result = self.kb.upload(items, username, progress=self._progress_cb(progress))
-            return (*self._kb_outputs(result, username), None)
+            if result.needs_confirmation:
+                names = [name for _, name in result.would_replace]
+                pending = {"action": "replace", "files": [(str(p), n) for p, n in result.would_replace]}
+                text = (f'<div class="confirm-title">替换文件</div>'
+                        f'<p class="confirm-question">{esc(self.kb.replace_question(names))}</p>')
+                return (*self._kb_outputs(result, username), None, pending, gr.update(visible=True), text,
+                        gr.update(value=CONFIRM_LABELS["replace"]))
+            return (*self._kb_outputs(result, username), None, *closed)
         except Exception as exc:
-            return (*self._kb_error(exc), gr.skip())
+            return (*self._kb_error(exc), gr.skip(), *closed)
+
+    def kb_replace(self, pending: dict[str, Any], request: gr.Request,
+                   progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        username = username_of(request)
+        try:
+            items = [(Path(p), str(n)) for p, n in pending.get("files") or []]
+            progress(0, desc="正在替换同名文件")
+            return self._kb_outputs(self.kb.upload(items, username, progress=self._progress_cb(progress),
+                                                   replace=True), username)
+        except Exception as exc:
+            return self._kb_error(exc)
 
     # -- confirmation of delete and rebuild: one dialog, one pending action per session ----
     def kb_ask_confirm(self, action: str) -> Callable[..., tuple[Any, ...]]:
@@ -339,9 +360,11 @@ class ChatApp:
 
         return handler
 
-    def kb_cancel(self) -> tuple[Any, ...]:
+    def kb_cancel(self, pending: dict[str, Any] | None = None) -> tuple[Any, ...]:
         """(action status, pending, dialog)."""
-        return status_html("已取消，知识库未作改动。"), None, gr.update(visible=False)
+        replacing = (pending or {}).get("action") == "replace"
+        message = "已取消，同名文件未替换（其余文件已按上方结果处理）。" if replacing else "已取消，知识库未作改动。"
+        return status_html(message), None, gr.update(visible=False)
 
     def kb_confirmed(self, pending: dict[str, Any] | None, request: gr.Request,
                      progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
@@ -352,6 +375,8 @@ class ChatApp:
             return (*self.kb_delete(pending.get("doc_id") if pending else None, request), *hide)
         if action == "rebuild":
             return (*self.kb_rebuild(request, progress), *hide)
+        if action == "replace" and pending:
+            return (*self.kb_replace(pending, request, progress), *hide)
         return (status_html("没有待确认的操作。", ok=False), *(gr.skip(),) * 6, *hide)
 
     def kb_delete(self, doc_id: str | None, request: gr.Request) -> tuple[Any, ...]:
@@ -364,7 +389,7 @@ class ChatApp:
     def kb_rebuild(self, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         username = username_of(request)
         try:
-            self.policy.require_admin(username)
+            self.kb.require_admin(username, "rebuild")
             progress(0, desc="正在重建索引")
             return self._kb_outputs(self.kb.rebuild(username, progress=self._progress_cb(progress)), username)
         except Exception as exc:
@@ -514,13 +539,14 @@ def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Bloc
         # progress is drawn once, on the status line (not over every output)
         once: dict[str, Any] = {"show_progress_on": [kb["status"]]}
         kb["refresh"].click(app.kb_refresh, None, kb_outputs, **private, **once)
-        kb["upload"].click(app.kb_upload, kb["files"], [*kb_outputs, kb["files"]], **serial, **once)
+        kb["upload"].click(app.kb_upload, kb["files"], [*kb_outputs, kb["files"], kb["pending"], kb["confirm"],
+                                                         kb["confirm_text"], kb["confirm_ok"]], **serial, **once)
         dialog = [kb["status"], kb["pending"], kb["confirm"], kb["confirm_text"], kb["confirm_ok"]]
         kb["delete"].click(app.kb_ask_confirm("delete"), kb["delete_choice"], dialog, show_progress="hidden",
                            **private)
         kb["rebuild"].click(app.kb_ask_confirm("rebuild"), None, dialog, show_progress="hidden",
                             **private)
-        kb["confirm_cancel"].click(app.kb_cancel, None, [kb["status"], kb["pending"], kb["confirm"]],
+        kb["confirm_cancel"].click(app.kb_cancel, kb["pending"], [kb["status"], kb["pending"], kb["confirm"]],
                                    show_progress="hidden", **private)
         kb["confirm_ok"].click(lambda: gr.update(visible=False), None, kb["confirm"], queue=False,
                                show_progress="hidden", **private).then(

@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from index.injection import flagged_spans, overlaps_flagged, strip_flagged
+
 from ..errors import LLMUnavailableError
 from ..models import Hit
 from ..ranking import SentenceEvidence
@@ -95,27 +97,10 @@ _QUESTION = re.compile(r"[？?]|什么|多少|哪|怎么|怎样|如何|是否|�
 _MAX_PENDING = 16
 
 
-# Sentences that address the model rather than state policy (prompt injection). Policy documents
-# do not contain them, so they are dropped from passages before the model sees them.
-_INJECTION = re.compile(
-    r"(?:忽略|无视|忘记|忘掉|不要理会|不要遵守).{0,4}(?:以上|之前|前面|上述|上面|先前|此前|所有|全部|一切|你的|原有|原来)"
-    r".{0,8}(?:指令|指示|提示词?|规则|要求|设定)"
-    r"|(?:ignore|disregard|forget).{0,30}(?:instruction|prompt|rule)"
-    r"|(?:请|只|只能|必须|一律|直接|统一)\s*(?:回答|回复|输出|说)\s*[:：“\"]"
-    r"|(?:回答|回复)(?:本|这个|该|此|任何)?问题时"
-    r"|你现在(?:是|扮演|的身份)|从现在(?:开始|起)，?你|新的指令|系统指令|system\s*prompt"
-    r"|(?:^|\n)\s*(?:系统|system|assistant|助手)\s*[:：]",
-    re.IGNORECASE,
-)
-_SENTENCE = re.compile(r"[^。！？!?\n]*?(?:[。！？!?]+|\.\s+|\n|$)")
-
-
 def strip_injections(text: str) -> str:
-    """Drop the sentences of a passage that try to instruct the model."""
-    if not _INJECTION.search(text):
-        return text
-    kept = [s for s in _SENTENCE.findall(text) if s and not _INJECTION.search(s)]
-    return "".join(kept).strip()
+    """Drop the sentences of a passage that try to instruct the model: the same rules that flag them
+    at index time and keep them out of every answer (``index.injection``)."""
+    return strip_flagged(text)
 
 
 def neutralise(text: str) -> str:
@@ -262,8 +247,13 @@ def build_prompt(question: str, passages: Sequence[Hit], evidence: Sequence[Sent
     question = " ".join(question.split())
     groups: dict[int, list[str]] = {}
     if evidence:
+        flagged: dict[int, list[tuple[int, int]]] = {}
         for w in evidence:
             if 0 <= w.hit < len(passages):
+                if w.hit not in flagged:
+                    flagged[w.hit] = flagged_spans(passages[w.hit].chunk.text)
+                if overlaps_flagged(flagged[w.hit], w.start, w.end):
+                    continue  # an instruction inside a document is never sent to the model
                 texts = groups.setdefault(w.hit, [])
                 clean = _clean_text(w.text)
                 if clean and clean not in texts:
