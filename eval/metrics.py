@@ -89,10 +89,17 @@ def score_question(q: Question, config: str, answer: Answer | None, hits: Sequen
     r.confidence = float(confidence) if isinstance(confidence, (int, float)) else None
     targets = q.answers or q.key_points
     if q.answerable and targets:
-        # a refusal reads as nothing: 0 found (the key points are what the documents say)
-        r.kp_recall_text = 0.0 if answer.refused else key_point_recall(targets, [answer.text])
-        r.kp_recall_cited = 0.0 if answer.refused else key_point_recall(
-            targets, [answer.text, *(c.text for c in answer.citations)])
+        # a refusal reads as nothing: 0 found (the key points are what the documents say); external sets
+        # list acceptable answers, of which one suffices
+        def recall(texts: list[str]) -> float:
+            if answer.refused:
+                return 0.0
+            if q.answers:
+                return 1.0 if any(key_point_recall([a], texts) for a in q.answers) else 0.0
+            return key_point_recall(targets, texts)
+
+        r.kp_recall_text = recall([answer.text])
+        r.kp_recall_cited = recall([answer.text, *(c.text for c in answer.citations)])
     r.answer = answer.text
     r.refused = answer.refused
     r.correct = answer.refused if not q.answerable else False

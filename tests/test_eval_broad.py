@@ -54,6 +54,9 @@ def test_key_point_recall_reads_the_text_without_markers_and_with_the_citations(
     assert (result.kp_recall_text, result.kp_recall_cited) == (0.25, 1.0)
     refused = score_question(q, "hybrid", _answer(q.question, "已收录文件中没有相关内容。", [_citation(1)], refused=True), [])
     assert (refused.kp_recall_text, refused.kp_recall_cited) == (0.0, 0.0)  # a refusal reads as nothing
+    external = Question("x1", "哪一年？", True, "cmrc2018", doc=BJ, answers=["2025年", "二〇二五年"], key_points=["2025年"])
+    found = score_question(external, "hybrid", _answer(external.question, "是2025年。[1]", [_citation(1)]), [])
+    assert (found.kp_recall_text, found.kp_recall_cited) == (1.0, 1.0)  # one acceptable answer suffices
     unanswerable = Question("u1", "2030年的目标是多少？", False, "unanswerable")
     assert score_question(unanswerable, "hybrid", _answer(unanswerable.question, "x", []), []).kp_recall_text is None
 
