@@ -71,37 +71,50 @@ def answer_sentences(text: str) -> list[str]:
     return out
 
 
-def _heading_labels(citations: Sequence[Citation]) -> set[str]:
+def _heading_labels(citations: Sequence[Citation]) -> tuple[set[str], set[str]]:
+    """(headings, cut headings) of the cited passages: the labels of their heading paths (a label the chunker
+    cut at 40 characters, ``…``, as a prefix) and their whole short lines without an end mark."""
     labels: set[str] = set()
+    cut: set[str] = set()
     for c in citations:
         for label in (c.section or "").split(" › "):
-            label = label.strip().rstrip("…")
-            if label:
+            label = label.strip()
+            if label.endswith("…"):
+                cut.add(normalise(label.rstrip("…")))
+            elif label:
                 labels.add(normalise(label))
-        for line in (c.text or "").splitlines():  # whole short lines without an end mark: the passage's headings
+        for line in (c.text or "").splitlines():
             line = line.strip()
             if line and len(line) <= _HEADING_MAX and line[-1] not in SENTENCE_END:
                 labels.add(normalise(line))
-    return labels
+    return labels, cut
 
 
-def is_heading(sentence: str, labels: set[str]) -> bool:
-    """A sentence that is a heading: one of the cited passages' headings (or a label cut at 40 characters),
-    or a numbered heading line (一、… （二）… 第三章 …) with no sentence end inside."""
+def is_heading(sentence: str, labels: set[str], cut: frozenset[str] | set[str] = frozenset(),
+               quoted: bool = False) -> bool:
+    """A sentence that is a heading: one of the cited passages' headings (or starts with a heading label cut
+    at 40 characters). A sentence not quoted from any cited passage (a generated one) is a heading when it
+    reads as a numbered heading (一、… （二）… 第三章 …, not an article with its text) with no end inside.
+    An item of a list (``（三）城市副中心行政办公区；``) or an article with its text is no heading."""
     bare = normalise(sentence)
     if not bare:
         return False
-    if bare in labels or any(len(label) >= 8 and bare.startswith(label) and len(bare) <= _HEADING_MAX for label in labels):
+    if bare in labels or any(len(prefix) >= 8 and bare.startswith(prefix) for prefix in cut):
         return True
-    return (_heading_kind(sentence) is not None and len(sentence) <= _HEADING_MAX
+    if quoted:
+        return False
+    kind = _heading_kind(sentence)
+    return (kind is not None and kind != "article" and len(sentence) <= _HEADING_MAX
             and not any(ch in SENTENCE_END for ch in sentence))
 
 
 def headings_only(text: str, citations: Sequence[Citation]) -> bool:
     """The answer has sentences and every one of them is a heading."""
     sentences = answer_sentences(text)
-    labels = _heading_labels(citations)
-    return bool(sentences) and all(is_heading(s, labels) for s in sentences)
+    labels, cut = _heading_labels(citations)
+    passages = [normalise(c.text) for c in citations]
+    return bool(sentences) and all(
+        is_heading(s, labels, cut, quoted=any(normalise(s) in p for p in passages)) for s in sentences)
 
 
 def _words(analysis: Mapping[str, Any], key: str) -> list[str]:

@@ -70,6 +70,16 @@ def test_an_answer_of_headings_only_is_recognised() -> None:
                           score=1.0)
     assert headings_only("区域路网更加完善[1]", [unnumbered])  # a heading of the cited passage, though unnumbered
     assert not headings_only(heading + "\n支持雄安新区建设，深化京津冀产业链协同。[1]", [_citation(1)])
+    # an article with its text, and an item of a list, are no headings
+    article = _citation(1, text="第六十二条 本条例自2024年7月1日起施行。", section="第七章 附则 › 第六十二条")
+    assert not headings_only("根据《北京市乡村振兴促进条例》：第六十二条 本条例自2024年7月1日起施行[1]。", [article])
+    items = _citation(1, text="下列区域禁止设置标语：\n（一）党政机关办公区；\n（三）城市副中心行政办公区；",
+                      section="第三章 › 第二十条")
+    assert not headings_only("（三）城市副中心行政办公区[1]；", [items])
+    assert headings_only("（三）推进城市副中心建设。[1]", [])  # not quoted from a passage: read as a numbered heading
+    long_heading = "（一）深入落实城市总体规划，推动京津冀协同发展走深走实，加快建设现代化首都都市圈，不断提升区域综合竞争力"
+    cut = _citation(1, text=long_heading + "\n正文。", section=long_heading[:40] + "…")
+    assert headings_only(long_heading + "[1]", [cut])
     assert not headings_only("", [_citation(1)])
     q = _broad()
     assert score_question(q, "hybrid", _answer(q.question, heading, [_citation(1)]), []).headings_only
