@@ -43,6 +43,7 @@ GENERIC = frozenset((
     "地方", "地区", "全国", "国家", "中央", "我国", "本市", "全市", "全省", "三地", "两地", "区域", "一体化",
     "生效", "施行", "时间", "日期", "多少", "哪天", "哪年", "规模", "数量", "进展", "成效", "成果", "作用",
     "支持", "提升", "增加", "业务", "稳定", "引导", "激励", "内部", "融合", "保障", "服务", "管理", "体系",
+    "哪几个", "哪几", "几个", "实际", "办好", "能不能", "不能", "可以", "需要", "应该", "上作", "开通", "新增",
 ))
 
 
@@ -149,7 +150,15 @@ def answer_topic_terms(question: str, analysis: Mapping[str, Any] | None) -> lis
     return list(dict.fromkeys(terms))
 
 
+def _forms(term: str) -> set[str]:
+    """``term``, its written variants (社保卡 / 社会保障卡) and its own non-generic words (吸引外资 → 外资)."""
+    import jieba
+
+    words = [w for w in jieba.lcut_for_search(term) if len(w) >= 2 and w not in GENERIC and w != term] if len(term) >= 4 else []
+    return {v for w in (term, *words) for v in variants(w) if v}
+
+
 def off_topic(text: str, terms: Sequence[str]) -> bool:
-    """No sentence of the answer holds any of ``terms`` (or a written variant: 社保卡 / 社会保障卡)."""
-    forms = {v for t in terms for v in variants(t) if v}
+    """No sentence of the answer holds any of ``terms`` (or a written variant, or one of its own words)."""
+    forms = {f for t in terms for f in _forms(t)}
     return not any(form in sentence.lower() for sentence in answer_sentences(text) for form in forms)

@@ -111,7 +111,7 @@ def score_question(q: Question, config: str, answer: Answer | None, hits: Sequen
     if answer.refused:
         return r
     r.headings_only = headings_only(answer.text, answer.citations)
-    r.topic_terms = answer_topic_terms(q.question, answer.analysis)
+    r.topic_terms = answer_topic_terms(answer.rewritten_question or q.question, answer.analysis)  # follow-ups: rewritten
     r.off_topic = off_topic(answer.text, r.topic_terms) if r.topic_terms else None
     if targets:
         found = [t for t in targets if t in answer.text]

@@ -97,6 +97,8 @@ def test_an_answer_none_of_whose_sentences_holds_the_core_topic_is_off_topic() -
     assert off_topic("根据《北京市推进京津冀社会保障卡一卡通规定》：本规定自公布之日起施行。[1]", ["京津冀"])
     # written variants count (社保卡 / 社会保障卡); the analysis' own core topic is used when it has one
     assert not off_topic("持卡人可以凭社会保障卡就医。[1]", ["社保卡"])
+    assert not off_topic("服务好存量外资企业，实际使用外资40亿美元。[1]", ["吸引外资"])  # its own word 外资
+    assert off_topic("拟发行特别国债5000亿元。[1]", ["专项债券"])
     assert "副中心" in answer_topic_terms("这方面有哪些安排？", {"core_topic": ["副中心"]})
     assert answer_topic_terms("有哪些重点任务？", {"focus": ["任务"], "topic": ["北京市"]}) == []
     q = Question("b2", question, True, "broad", doc="2024年中华人民共和国国务院政府工作报告", key_points=["京津冀"])
