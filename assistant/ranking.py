@@ -283,6 +283,8 @@ class EvidenceRanker:
         asked_regions = [r for r in analysis.regions if r in ("北京", "天津", "河北")]
         if asked_regions and len(asked_regions) < 3:
             doc_region = meta.get("region")
+            if doc_region in ("北京", "天津", "河北") and doc_region not in asked_regions:
+                return False, "region"  # one region's report is no answer about another (那天津呢？)
             context = regions_in(window + chunk.section)
             mentions_all = "京津冀" in window
             if not mentions_all and not (set(asked_regions) & set(context)) and doc_region not in asked_regions and doc_region is not None:
@@ -428,17 +430,24 @@ class EvidenceRanker:
         return reranked, moved
 
 
-def _heading_line(text: str, start: int, end: int) -> bool:
-    """A whole short line without end punctuation is a heading (it labels, it never answers)."""
-    whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
-    return whole_line and end - start <= 60 and text[end - 1] not in SENTENCE_END
+_ENUMERATED = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}、|第[一二三四五六七八九十百]+[章节编])")
+
+
+def heading_line(text: str, start: int, end: int) -> bool:
+    """A heading labels, it never answers: a whole short line without end punctuation, or a short
+    numbered line that opens a line (（六）聚力生态环境治理，加快全面绿色转型。) even with one."""
+    at_line_start = start == 0 or text[start - 1] == "\n"
+    whole_line = at_line_start and (end == len(text) or text[end] == "\n")
+    if whole_line and end - start <= 60 and text[end - 1] not in SENTENCE_END:
+        return True
+    return at_line_start and end - start <= 40 and _ENUMERATED.match(text[start:end]) is not None
 
 
 def _units(text: str) -> Iterator[tuple[str, int, int, bool]]:
     """(kind, start, end, is heading) of a passage: its sentences, adjacent pairs that do not cross a
     line break, and its body (every sentence after its leading heading lines) when it has two or more."""
     spans = sentence_spans(text) or [(0, len(text))]
-    heads = [_heading_line(text, s, e) for s, e in spans]
+    heads = [heading_line(text, s, e) for s, e in spans]
     for (s, e), head in zip(spans, heads, strict=True):
         yield "sentence", s, e, head
     for i in range(len(spans) - 1):
@@ -450,6 +459,13 @@ def _units(text: str) -> Iterator[tuple[str, int, int, bool]]:
     first = next((i for i, head in enumerate(heads) if not head), None)
     if first is not None and len(body) >= 2 and not any(heads[first:]):
         yield "body", spans[first][0], spans[-1][1], False
+
+
+def passage_body(text: str) -> tuple[int, int] | None:
+    """(start, end) of a passage's body: its sentences after any leading heading lines (None: all heading)."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    body = [(s, e) for s, e in spans if not heading_line(text, s, e)]
+    return (body[0][0], spans[-1][1]) if body else None
 
 
 def sentence_texts(texts: Sequence[str]) -> list[str]:

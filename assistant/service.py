@@ -29,11 +29,11 @@ from index.zh import CANONICAL_REGIONS, SENTENCE_END, WORD_CHAR_RE
 from . import shapes
 from .analysis import DocCatalog, QuestionAnalysis, analyse
 from .answer_model import AnswerModel, load_model
-from .decide import Decision, decide, filters_label, related_windows
+from .decide import MAX_BODY_CHARS, Decision, decide, filters_label, related_windows
 from .errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from .markup import strip_markup
 from .models import Answer, Citation, Facets, Filters, Hit, StreamEvent, Suggestion
-from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates, sentence_texts
+from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates, passage_body, sentence_texts
 from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overlapping
 from .semantic import SentenceSimilarity
 from .settings import Settings
@@ -508,6 +508,7 @@ class Assistant:
         if decision.status == "not_found":
             yield from self._refuse(run, base, analysis, decision, hits)
             return
+        hits = self._whole_sections(decision, hits)
         draft = yield from run.timed_stream("write", self._write(run, base, hits, decision))
         verified = run.timed("verify", lambda: verify(draft, hits, question=run.question))
         if not verified.citations:
@@ -538,6 +539,36 @@ class Assistant:
         if not run.filters.is_empty():
             message = self._outside_filters(run.question, analysis, run.filters, message)
         yield from self._not_found(base, message, decision.missing, decision.related, hits, run.t0)
+
+    def _whole_sections(self, decision: Decision, hits: list[Hit]) -> list[Hit]:
+        """A broad answer quotes a section whole: each chosen passage body is followed by the next passages
+        of the same section (same document and heading path) up to ``MAX_BODY_CHARS``. Returns the hits
+        with those passages appended; their bodies join ``decision.chosen`` right after their section's."""
+        bodies = [w for w in decision.chosen if w.kind == "body"]
+        if not bodies:
+            return hits
+        by_place = {(c.doc_id, c.ordinal): c for c in self.keyword_index().chunks}
+        held = {h.chunk_id for h in hits}
+        out = list(hits)
+        chosen: list[SentenceEvidence] = []
+        for w in decision.chosen:
+            chosen.append(w)
+            if w.kind != "body":
+                continue
+            chunk = hits[w.hit].chunk
+            total = len(w.text)
+            ordinal = chunk.ordinal + 1
+            while (nxt := by_place.get((chunk.doc_id, ordinal))) is not None and nxt.section == chunk.section:
+                body = passage_body(nxt.text)
+                if body is None or total + (body[1] - body[0]) > MAX_BODY_CHARS or nxt.chunk_id in held:
+                    break
+                out.append(Hit(chunk=nxt, score=0.0, pinned=True))
+                held.add(nxt.chunk_id)
+                chosen.append(replace(w, hit=len(out) - 1, start=body[0], end=body[1], text=nxt.text[body[0]:body[1]]))
+                total += body[1] - body[0]
+                ordinal += 1
+        decision.chosen = chosen
+        return out
 
     def _write(self, run: _Run, base: Answer, hits: list[Hit], decision: Decision) -> Generator[StreamEvent, None, str]:
         """A generating writer's draft when it is usable, else the extractive answer from the chosen windows."""

@@ -2,7 +2,7 @@
 
 The pool (never the held-out set ``jjj``):
 
-- the development sets over the policy corpus (``jjj_dev``, ``broad_dev``, ``shapes_dev`` when present);
+- the development sets over the policy corpus (``jjj_dev``, ``broad_dev``);
 - ``ncpqa`` (``../shared/eval-external/ncpqa_train.jsonl``, 356 government-policy questions over their
   319 documents);
 - CMRC2018 and DRCD rows the evaluation never asks (an offset past its rows), and RGB rows past the
@@ -47,7 +47,7 @@ from .datasets import SETS_DIR, Question, load_external_set, load_own_set
 from .run import _eval_settings, own_index_name
 
 SEED = 20261204
-IN_DOMAIN = ("jjj_dev", "broad_dev", "shapes_dev", "ncpqa")
+IN_DOMAIN = ("jjj_dev", "broad_dev", "ncpqa")
 # External rows used for training start past those the evaluation asks (at most 200 per set).
 EXTERNAL_PLAN = {"ncpqa": (0, None, 1), "cmrc2018": (1000, 200, 2), "drcd": (400, 120, 2), "rgb": (200, 100, 1)}
 _VERSION = hashlib.sha1(("|".join(FEATURES) + "v2").encode()).hexdigest()[:10]
@@ -337,9 +337,12 @@ def train(pool: Sequence[QuestionRows], max_false_refusal: float, k: int = 5) ->
     oof_cal = [calibrated(iso, p) for p in oof]
     window_scores = question_scores(pool, oof_cal)
     qx = question_rows(pool, oof_cal)
-    qy = np.asarray([float(s["answerable"] and s["top_ok"]) for s in window_scores])
+    # The question model learns whether the documents answer the question at all; its isotonic calibration
+    # maps that to the probability that the answer given is right (answerable and the lead window right).
+    qy = np.asarray([float(s["answerable"]) for s in window_scores])
+    right = np.asarray([float(s["answerable"] and s["top_ok"]) for s in window_scores])
     (q_scaler, q_lr), q_oof = fit_question_model(qx, qy, fold, k)
-    q_iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(q_oof, qy)
+    q_iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(q_oof, right)
     q_cal = np.minimum(1.0, q_iso.predict(q_oof) + TIE * q_oof)
     raw_scores = [dict(s, p=float(pc)) for s, pc in zip(window_scores, q_cal, strict=True)]
     threshold = choose_threshold(raw_scores, max_false_refusal)
@@ -381,6 +384,14 @@ def train(pool: Sequence[QuestionRows], max_false_refusal: float, k: int = 5) ->
             "training_fit_in_domain": decision_figures([s for s in fit_scores if s["dataset"] in IN_DOMAIN], threshold),
             "per_dataset": per_dataset,
             "reliability_validation": reliability(confidence),
+            "trade_off_validation": [
+                {"max_false_refusal": fr, "threshold": (t := choose_threshold(raw_scores, fr)),
+                 **{k: v for k, v in decision_figures(in_domain, t).items()
+                    if k in ("false_refusal", "unanswerable_refused")},
+                 "jjj_dev": {k: v for k, v in decision_figures(
+                     [x for x in raw_scores if x["dataset"] == "jjj_dev"], t).items()
+                     if k in ("false_refusal", "unanswerable_refused")}}
+                for fr in (0.03, 0.05, 0.08, 0.10, 0.15, 0.20)],
             "brier_validation": round(float(np.mean([(s["p"] - float(s["answerable"] and s["top_ok"])) ** 2
                                                      for s in confidence])), 4),
         },
@@ -416,6 +427,12 @@ def model_card(model: dict[str, Any]) -> str:
     lines += ["", f"## Reliability of the question confidence (out-of-fold, all questions; Brier {meta['brier_validation']})",
               "", "| bin | n | predicted | observed |", "|---|---|---|---|"]
     lines += [f"| {r['bin']} | {r['n']} | {r['predicted']} | {r['observed']} |" for r in meta["reliability_validation"]]
+    lines += ["", "## Trade-off (out-of-fold): the threshold for other false-refusal limits", "",
+              "| limit | threshold | in-domain false refusal | in-domain unanswerable refused | jjj_dev false refusal | "
+              "jjj_dev unanswerable refused |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['max_false_refusal']} | {r['threshold']:.3f} | {r['false_refusal']} | {r['unanswerable_refused']} | "
+              f"{r['jjj_dev']['false_refusal']} | {r['jjj_dev']['unanswerable_refused']} |"
+              for r in meta["trade_off_validation"]]
     lines += ["", "## Features", "", ", ".join(f"`{n}`" for n in model["features"])]
     return "\n".join(lines) + "\n"
 
@@ -423,7 +440,7 @@ def model_card(model: dict[str, Any]) -> str:
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.train_answer_model",
                                      description="训练回答模型（开发集与外部训练集；从不使用留出集）")
-    parser.add_argument("--sets", default="jjj_dev,broad_dev,shapes_dev,ncpqa,cmrc2018,drcd,rgb")
+    parser.add_argument("--sets", default="jjj_dev,broad_dev,ncpqa,cmrc2018,drcd,rgb")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--max-false-refusal", type=float, default=0.05)
     parser.add_argument("--quiet", action="store_true")

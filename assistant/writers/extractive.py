@@ -16,6 +16,7 @@ from index.zh import SENTENCE_END
 
 from ..models import Hit
 from ..ranking import SentenceEvidence, period_years
+from ..ranking import heading_line as is_heading
 from ..text import TermWeights, char_bigrams, coverage, sentence_spans
 from .base import REFUSAL_PHRASE, AnswerWriter, History
 
@@ -148,7 +149,7 @@ class ExtractiveWriter(AnswerWriter):
                 for start, end in sentence_spans(w.text) or [(0, len(w.text))]:  # a marker after every sentence
                     sentence = w.text[start:end]
                     body = sentence.rstrip(SENTENCE_END)
-                    if body in emitted or _is_heading_line(w.text, start, end):
+                    if body in emitted or is_heading(w.text, start, end):
                         continue
                     emitted.add(body)
                     parts.append(f"{body}[{w.hit + 1}]{sentence[len(body):] or '。'}")
