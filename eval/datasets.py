@@ -38,6 +38,7 @@ class Question:
     why: str | None = None  # unanswerable: missing_fact | missing_document | wrong_scope | false_premise
     missing_doc: str | None = None  # why == missing_document: the document the question names
     names_doc: bool = False  # the question names its document (doc-scoped hit@5)
+    section: str = ""  # broad sets: the heading (path) of the section that answers the question
 
     @property
     def gold_docs(self) -> list[str]:
@@ -68,6 +69,9 @@ def load_own_set(name_or_path: str, repo_corpus: Path, shared_dir: Path) -> Eval
     path = Path(name_or_path)
     if not path.exists():
         path = SETS_DIR / f"{name_or_path}.jsonl"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in SETS_DIR.glob("*.jsonl")))
+        raise FileNotFoundError(f"{path} not found (sets in {SETS_DIR}: {known})")
     questions = [
         Question(
             id=r["id"],
@@ -82,6 +86,7 @@ def load_own_set(name_or_path: str, repo_corpus: Path, shared_dir: Path) -> Eval
             why=r.get("why"),
             missing_doc=r.get("missing_doc"),
             names_doc=bool(r.get("names_doc")),
+            section=str(r.get("section") or ""),
         )
         for r in load_jsonl(path)
     ]

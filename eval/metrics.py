@@ -10,7 +10,9 @@ from typing import Any
 from assistant.models import Answer, Hit
 from assistant.verify import find_support, split_claims
 
+from .broad import answer_topic_terms, headings_only, key_point_recall, off_topic
 from .datasets import Question
+from .reliability import calibration
 
 WHYS = ("missing_fact", "missing_document", "wrong_scope", "false_premise")
 STATUSES = ("answered", "partial", "not_found")
@@ -55,6 +57,17 @@ class QuestionResult:
     writer: str = ""  # the writer that produced the answer (after any fallback)
     fallback_reason: str | None = None  # Answer.fallback_reason (the llm writer fell back)
     llm: dict[str, Any] = field(default_factory=dict)  # the llm draft's figures (Answer.llm, without the draft)
+    # issue #24: key points found verbatim in what the official reads (Answer.text without [n] markers),
+    # and counting the opened citations too (Answer.text + every Citation.text); None: no key points
+    kp_recall_text: float | None = None
+    kp_recall_cited: float | None = None
+    headings_only: bool = False  # an answer (not refused) whose every sentence is a heading
+    off_topic: bool | None = None  # no answer sentence holds the question's core topic (None: not checked)
+    topic_terms: list[str] = field(default_factory=list)  # the core topic terms checked
+    # issue #23: the answer's calibrated confidence (Answer.confidence) and whether the outcome was right
+    # (answerable: answered with the evidence in a citation; unanswerable: refused)
+    confidence: float | None = None
+    correct: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,8 +85,24 @@ def score_question(q: Question, config: str, answer: Answer | None, hits: Sequen
     r.doc_hit5 = any(d in q.gold_docs for d in top_docs)
     if answer is None:
         return r
+    confidence = getattr(answer, "confidence", None)
+    r.confidence = float(confidence) if isinstance(confidence, (int, float)) else None
+    targets = q.answers or q.key_points
+    if q.answerable and targets:
+        # a refusal reads as nothing: 0 found (the key points are what the documents say); external sets
+        # list acceptable answers, of which one suffices
+        def recall(texts: list[str]) -> float:
+            if answer.refused:
+                return 0.0
+            if q.answers:
+                return 1.0 if any(key_point_recall([a], texts) for a in q.answers) else 0.0
+            return key_point_recall(targets, texts)
+
+        r.kp_recall_text = recall([answer.text])
+        r.kp_recall_cited = recall([answer.text, *(c.text for c in answer.citations)])
     r.answer = answer.text
     r.refused = answer.refused
+    r.correct = answer.refused if not q.answerable else False
     r.status = getattr(answer, "status", None) or ("not_found" if answer.refused else "answered")
     r.evidence_score = answer.evidence_score
     r.writer = answer.writer
@@ -81,7 +110,9 @@ def score_question(q: Question, config: str, answer: Answer | None, hits: Sequen
     r.llm = {k: v for k, v in answer.llm.items() if k != "draft"}
     if answer.refused:
         return r
-    targets = q.answers or q.key_points
+    r.headings_only = headings_only(answer.text, answer.citations)
+    r.topic_terms = answer_topic_terms(answer.rewritten_question or q.question, answer.analysis)  # follow-ups: rewritten
+    r.off_topic = off_topic(answer.text, r.topic_terms) if r.topic_terms else None
     if targets:
         found = [t for t in targets if t in answer.text]
         r.key_point_coverage = (1.0 if found else 0.0) if q.answers else len(found) / len(targets)
@@ -99,6 +130,7 @@ def score_question(q: Question, config: str, answer: Answer | None, hits: Sequen
     r.citations_supported = len(supported)
     r.citation_recall = any(passage_relevant(q, c.doc_id, c.text) for c in answer.citations)
     r.answer_in_cited = bool(q.answers) and any(a in c.text for c in answer.citations for a in q.answers)
+    r.correct = q.answerable and r.citation_recall
     return r
 
 
@@ -141,6 +173,7 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
             r.kind in ("cmrc2018", "rgb", "drcd") for r in ans) else None,
         "errors": sum(1 for r in results if r.error),
     }
+    out.update(broad_summary(results))
     named = [r for r in ans if r.names_doc]
     out["doc_scoped_hit@5"] = _mean([1.0 if r.doc_hit5 else 0.0 for r in named]) if named else None
     out["doc_scoped_questions"] = len(named)
@@ -160,6 +193,28 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, Any]:
     if drafted:
         out["llm"] = llm_summary(drafted)
     return out
+
+
+def broad_summary(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    """Issue #24/#23 figures: key-point recall of the answer text and with the opened citations (answerable
+    questions with key points; a refusal counts 0), the share of answers (not refused) made only of headings
+    and of those none of whose sentences holds the question's core topic, and the confidence calibration."""
+    with_points = [r for r in results if r.kp_recall_text is not None]
+    shown = [r for r in results if not r.refused and not r.error and r.status is not None]
+    checked = [r for r in shown if r.off_topic is not None]
+    return {
+        "kp_recall_text": _mean([r.kp_recall_text or 0.0 for r in with_points]) if with_points else None,
+        "kp_recall_cited": _mean([r.kp_recall_cited or 0.0 for r in with_points]) if with_points else None,
+        "kp_questions": len(with_points),
+        "headings_only_rate": _mean([1.0 if r.headings_only else 0.0 for r in shown]) if shown else None,
+        "headings_only_answers": sum(1 for r in shown if r.headings_only),
+        "off_topic_rate": _mean([1.0 if r.off_topic else 0.0 for r in checked]) if checked else None,
+        "off_topic_answers": sum(1 for r in checked if r.off_topic),
+        "topic_checked": len(checked),
+        "shown_answers": len(shown),
+        "calibration": calibration([(r.confidence, r.correct) for r in results
+                                    if r.confidence is not None and not r.error]),
+    }
 
 
 def llm_summary(drafted: Sequence[QuestionResult]) -> dict[str, Any]:

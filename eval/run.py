@@ -25,6 +25,7 @@ from assistant.verify import verify
 
 from .datasets import CORPUS_FACTOR, EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set, own_corpus
 from .metrics import QuestionResult, aggregate, per_kind, per_why, score_question
+from .reliability import BINS, render_reliability
 from .shapes import shape_set_path
 
 REPORTS_DIR = REPO_ROOT / "eval" / "reports"
@@ -36,13 +37,21 @@ LLM_COLUMNS = ("drafts", "first_token_p50", "first_token_p95", "tokens_per_s_p50
 WHY_COLUMNS = ("missing_fact", "missing_document", "wrong_scope", "false_premise")
 EXTERNAL_LIMIT = 20  # questions per external set added to every run's summary (``--external-limit``)
 EXTERNAL_HEADLINE = ("questions", "hit@1", "hit@5", "mrr", "answer_in_cited_passage", "key_point_coverage",
-                     "false_refusal_rate", "negative_rejection")
+                     "false_refusal_rate", "negative_rejection", "ece", "brier")
+# Issue #24: whole answers to broad questions (what the official reads), per configuration side by side.
+BROAD_COLUMNS = ("kp_recall_text", "kp_recall_cited", "kp_questions", "headings_only_rate", "headings_only_answers",
+                 "off_topic_rate", "off_topic_answers", "topic_checked")
+# Kinds shown first in the per-kind tables (any other kind follows in name order).
+KIND_ORDER = ("fact", "number", "list", "broad", "paraphrase", "colloquial", "cross_document", "temporal",
+              "follow_up", "named_doc", "unanswerable")
+RELIABILITY_PNG = "reliability.png"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant eval", description="评测：检索、回答、引用与拒答")
     p.add_argument("--set", default="jjj", help=(
-        "jjj | jjj_dev | shapes | shapes_dev（历年变化与分地区对比） | cmrc2018 | rgb | drcd | external | 路径.jsonl"))
+        "jjj | jjj_dev | broad | broad_dev | shapes | shapes_dev（历年变化与分地区对比） | cmrc2018 | rgb | drcd | external | "
+        "路径.jsonl"))
     p.add_argument("--writer", choices=["extractive", "llm"], default="extractive",
                    help="回答方式：extractive（默认）或 llm（需先 make llm；未运行 assistant llm-serve 时自动启动本地"
                         " llama.cpp 服务）。llm 时默认同场对比 hybrid（摘录式）与 llm 两个配置")
@@ -279,7 +288,9 @@ def external_summary(settings: Settings, limit: int, writer: str, quiet: bool) -
         out["sets"][name] = {
             "questions": result["questions"],
             "index": result["index"],
-            **{k: overall.get(k) for k in EXTERNAL_HEADLINE if k != "questions"},
+            **{k: overall.get(k) for k in EXTERNAL_HEADLINE if k not in ("questions", "ece", "brier")},
+            "ece": (overall.get("calibration") or {}).get("ece"),
+            "brier": (overall.get("calibration") or {}).get("brier"),
             "status_counts": overall.get("status_counts"),
             "latency_total": overall.get("latency", {}).get("total"),
         }
@@ -298,10 +309,82 @@ def write_report(summary: dict[str, Any], out_dir: Path, chart: bool) -> Path:
     with open(target / "questions.jsonl", "w", encoding="utf-8") as fh:
         for row in per_question:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    (target / "report.md").write_text(render_markdown(summary, per_question), encoding="utf-8")
+    calibrations = _calibrations(summary)
+    (target / "report.md").write_text(render_markdown(summary, per_question, reliability=chart and bool(calibrations)),
+                                      encoding="utf-8")
     if chart:
         render_chart(summary, target / "chart.png")
+        if calibrations:
+            render_reliability(calibrations, f"{summary['set']} — confidence vs correct", target / RELIABILITY_PNG)
     return target
+
+
+def _calibrations(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The configurations whose answers carried a confidence, with their calibration figures."""
+    return {name: data["overall"]["calibration"] for name, data in summary.get("configs", {}).items()
+            if data.get("overall", {}).get("calibration")}
+
+
+def _kinds(names: Sequence[str]) -> list[str]:
+    return sorted(names, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k))
+
+
+def broad_markdown(summary: dict[str, Any], reliability: bool, per_question: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """The report's sections for issue #24 (whole answers: key-point recall of the answer text, with the
+    opened citations, answers of headings only, answers off the question's topic; per configuration and
+    per kind, side by side) and issue #23 (confidence calibration: ECE, Brier, the reliability chart)."""
+    configs = summary["configs"]
+    lines = ["", "## Broad answers: what the official reads", "",
+             "Key points found verbatim in the answer text ([n] removed) and counting the opened citations "
+             "(answer text + every cited passage); refusals count 0. Headings only / off topic: shares of the answers "
+             "shown (not refused) made only of headings / none of whose sentences holds the question's core topic.", "",
+             "| config | " + " | ".join(BROAD_COLUMNS) + " |", "|---|" + "---|" * len(BROAD_COLUMNS)]
+    for name, data in configs.items():
+        lines.append(f"| {name} | " + " | ".join(_fmt(data["overall"].get(k)) for k in BROAD_COLUMNS) + " |")
+    kinds = _kinds(list(dict.fromkeys(k for data in configs.values() for k in data.get("per_kind", {}))))
+    if kinds:
+        heads = [f"{name} {col}" for name in configs for col in ("kp text", "kp +cited", "headings only", "off topic")]
+        lines += ["", "### Per kind", "", "| kind | n | " + " | ".join(heads) + " |", "|---|---|" + "---|" * len(heads)]
+        for kind in kinds:
+            n = next((data["per_kind"][kind]["questions"] for data in configs.values() if kind in data.get("per_kind", {})), 0)
+            cells = []
+            for data in configs.values():
+                o = data.get("per_kind", {}).get(kind, {})
+                cells += [_fmt(o.get("kp_recall_text")), _fmt(o.get("kp_recall_cited")),
+                          _fmt(o.get("headings_only_rate")), _fmt(o.get("off_topic_rate"))]
+            lines.append(f"| {kind} | {n} | " + " | ".join(cells) + " |")
+    first = next(iter(configs))
+    flagged = [r for r in per_question if r.get("config") == first and (r.get("headings_only") or r.get("off_topic"))]
+    if flagged:
+        lines += ["", f"Answers of headings only or off the question's topic ({first}, {len(flagged)}):", ""]
+        for r in flagged[:40]:
+            what = "headings only" if r.get("headings_only") else "off topic: no sentence holds " + "、".join(
+                r.get("topic_terms") or [])
+            lines.append(f"- `{r['id']}` ({r['kind']}, {what}): {r['question']}")
+    lines += ["", "## Confidence calibration", ""]
+    calibrations = _calibrations(summary)
+    if not calibrations:
+        lines.append("No answer carried a confidence (Answer.confidence is absent or None): nothing to calibrate.")
+        return lines
+    lines += ["Correct: an answerable question answered with the evidence in a citation, an unanswerable one refused. "
+              f"ECE over {BINS} equal-width bins.", "",
+              "| config | n | ECE | Brier | mean confidence | observed correct |", "|---|---|---|---|---|---|"]
+    for name, cal in calibrations.items():
+        lines.append(f"| {name} | {cal['n']} | {_fmt(cal['ece'])} | {_fmt(cal['brier'])} | "
+                     f"{_fmt(cal['mean_confidence'])} | {_fmt(cal['accuracy'])} |")
+    first_name = next(iter(configs))
+    per_kind_cal = {k: o["calibration"] for k, o in configs[first_name].get("per_kind", {}).items() if o.get("calibration")}
+    if per_kind_cal:
+        lines += ["", f"Per kind ({first_name}): " + ", ".join(
+            f"{k} ECE {_fmt(c['ece'])} / Brier {_fmt(c['brier'])} (n={c['n']})"
+            for k, c in sorted(per_kind_cal.items(), key=lambda kv: _kinds(list(per_kind_cal)).index(kv[0])))]
+    for name, cal in calibrations.items():
+        lines += ["", f"Bins ({name}): " + ", ".join(
+            f"[{b['lo']:.1f}, {b['hi']:.1f}) n={b['n']} conf {_fmt(b['confidence'])} correct {_fmt(b['accuracy'])}"
+            for b in cal["bins"] if b["n"])]
+    if reliability:
+        lines += ["", f"![reliability]({RELIABILITY_PNG})"]
+    return lines
 
 
 def _fmt(value: Any) -> str:
@@ -312,7 +395,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def render_markdown(summary: dict[str, Any], per_question: Sequence[dict[str, Any]]) -> str:
+def render_markdown(summary: dict[str, Any], per_question: Sequence[dict[str, Any]], reliability: bool = False) -> str:
     lines = [f"# 评测报告 / Evaluation report — {summary['set']}", "",
              f"Date: {summary['date']} · writer: {summary['writer']} · questions: {summary['questions']} · "
              f"index: {summary['index']['documents']} documents, {summary['index']['chunks']} chunks", "",
@@ -345,7 +428,9 @@ def render_markdown(summary: dict[str, Any], per_question: Sequence[dict[str, An
     lines += ["", f"## Per kind ({first})", "",
               "| kind | n | hit@1 | hit@5 | mrr | doc hit@5 | key points | citation recall | refused | "
               "answered / partial / not_found |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for kind, o in summary["configs"][first]["per_kind"].items():
+    per_kind_rows = summary["configs"][first]["per_kind"]
+    for kind in _kinds(list(per_kind_rows)):
+        o = per_kind_rows[kind]
         refused = o["refusal_rate_unanswerable"] if kind == "unanswerable" else o["false_refusal_rate"]
         sc = o.get("status_counts") or {}
         lines.append(f"| {kind} | {o['questions']} | {_fmt(o['hit@1'])} | {_fmt(o['hit@5'])} | {_fmt(o['mrr'])} | "
@@ -359,6 +444,7 @@ def render_markdown(summary: dict[str, Any], per_question: Sequence[dict[str, An
             sc = o["status_counts"]
             lines.append(f"| {why} | {o['questions']} | {_fmt(o['refused'])} | "
                          f"{sc.get('answered', 0)} / {sc.get('partial', 0)} / {sc.get('not_found', 0)} |")
+    lines += broad_markdown(summary, reliability, per_question)
     ext = summary.get("external")
     if ext:
         lines += ["", "## External sets (hybrid)", ""]
@@ -428,6 +514,15 @@ def print_table(summary: dict[str, Any]) -> None:
         extra.add_row(name, *(str(sc.get(s, 0)) for s in ("answered", "partial", "not_found")),
                       _fmt(o.get("doc_scoped_hit@5")), *(_fmt(by_why.get(w)) for w in WHY_COLUMNS))
     console.print(extra)
+    broad = Table(title="整段回答（#24：要点召回＝回答正文 / 含引文；仅标题、偏题的回答比例）与置信度校准（#23）")
+    for col in ("config", "kp 正文", "kp 含引文", "仅标题", "偏题", "ECE", "Brier"):
+        broad.add_column(col, justify="right")
+    for name, data in summary["configs"].items():
+        o = data["overall"]
+        cal = o.get("calibration") or {}
+        broad.add_row(name, _fmt(o.get("kp_recall_text")), _fmt(o.get("kp_recall_cited")), _fmt(o.get("headings_only_rate")),
+                      _fmt(o.get("off_topic_rate")), _fmt(cal.get("ece")), _fmt(cal.get("brier")))
+    console.print(broad)
     llm_rows = [(name, data["overall"]["llm"]) for name, data in summary["configs"].items() if data["overall"].get("llm")]
     if llm_rows:
         lt = Table(title="llm 回答（首字时间从提问算起，单位秒；unsupported 为核对前的草稿句子比例）")
@@ -500,7 +595,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             eval_set, index_name = load_external(name, settings, limit)
             configs = (args.configs or "hybrid").split(",")
         else:
-            eval_set = load_own_set(name, settings.corpus_dir, settings.shared_dir)
+            try:
+                eval_set = load_own_set(name, settings.corpus_dir, settings.shared_dir)
+            except FileNotFoundError as exc:
+                print(f"评测集 {name} 无法读取：{exc}", file=sys.stderr)
+                return 2
             if args.distractors:
                 eval_set.corpus.append(settings.shared_dir / "corpus" / "distractors")
             default = "hybrid,llm" if args.writer == "llm" else ",".join(OWN_CONFIGS)

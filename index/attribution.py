@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .chunker import _heading_kind
 from .models import DocPart
-from .zh import CJK_RE, DATE_RE, SENTENCE_END_RE
+from .zh import CJK_RE, DATE_RE, PROVINCE_FULL_NAMES, SENTENCE_END_RE
 
 _TITLE_MAX = 80
 _HEADER_LINES = 6  # the title block of a document: title, date and adopting body, document number
 _ORG_SUFFIX = r"(?:人民代表大会常务委员会|人民代表大会|人民政府办公厅|人民政府办公室|人民政府|国务院办公厅|国务院|委员会|办公厅|办公室|厅|局|部|院)"
-_ISSUER_IN_TITLE = re.compile(rf"^(\S{{2,30}}?{_ORG_SUFFIX})(?:关于|印发)")
+_ISSUER_IN_TITLE = re.compile(rf"^(?:[^_\s]{{1,12}}_)?([^_\s《》]{{2,30}}?{_ORG_SUFFIX})(?:关于|印发)")  # 行政法规_国务院关于…
 _ISSUER_IN_HEADER = re.compile(rf"((?:中华人民共和国)?[\u4e00-\u9fff]{{0,12}}?(?:第[一二三四五六七八九十]+届)?{_ORG_SUFFIX})")
 _SESSION = re.compile(r"第[一二三四五六七八九十]+届")
 _ISO_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
@@ -31,6 +32,48 @@ _CLOSING = ("下一步", "今后", "接下来")  # the closing formula of a news
 _HEAD_CHARS = 2000  # the title and header are read from the start of the text only (profiled: whole-text scans
 # of 1,000 files cost 18 s)
 _MARKERS = ("本报", "新华社", "作者")  # no article split without one of these (a cheap test first)
+
+
+# A government work report is delivered by the government of the region whose congress hears it:
+# "2025年1月14日在北京市第十六届人民代表大会第三次会议上" → 北京市人民政府, "在第十四届全国人民代表大会…" → 国务院.
+_WORK_REPORT = "政府工作报告"
+_REPORT_CONGRESS = re.compile(
+    r"在\s*(?P<place>[\u4e00-\u9fff]{2,12}?(?:省|市|自治区|特别行政区|自治州|州|盟|地区|县|区))?\s*第[一二三四五六七八九十]+届"
+    r"(?P<national>全国)?人民代表大会")
+# "现在，我代表北京市人民政府，向大会报告" (a full name), "我代表国务院"; "我代表市人民政府" names no place.
+_DELIVERED_FOR = re.compile(r"我代表(?P<body>[\u4e00-\u9fff]{0,14}?(?:人民政府|国务院))[，,\s]*向")
+_BARE_GOVERNMENT = re.compile(r"^(?:省|市|自治区|区|县|州)?人民政府$")
+_REPORT_IN_TITLE = re.compile(r"^(?:\d{4}年)?(?:中华人民共和国)?(?P<place>[\u4e00-\u9fff]{2,12}?)(?:\d{4}年)?(?:人民)?政府工作报告")
+_PLACE_SUFFIX = ("省", "市", "自治区", "特别行政区", "自治州", "州", "盟", "地区", "县", "区")
+
+
+def _government_of(place: str) -> str | None:
+    """北京市 → 北京市人民政府, 宁夏 → 宁夏回族自治区人民政府, 国务院 → 国务院; None for anything else."""
+    if "国务院" in place or place in ("中华人民共和国", "全国", "中央"):
+        return "国务院"
+    if place in PROVINCE_FULL_NAMES:
+        return f"{PROVINCE_FULL_NAMES[place]}人民政府"
+    if place.endswith(_PLACE_SUFFIX) and len(place) >= 2:
+        return f"{place}人民政府"
+    return None
+
+
+def work_report_issuer(text: str, title: str) -> str | None:
+    """The government that delivers a government work report (北京市人民政府, 国务院 …), from the congress
+    named in its header, the body it speaks for (我代表…), or its title; None for other documents."""
+    head = text[:_HEAD_CHARS]
+    if _WORK_REPORT not in title and _WORK_REPORT not in head[:300]:
+        return None
+    if congress := _REPORT_CONGRESS.search(head):
+        if congress.group("national"):
+            return "国务院"
+        if congress.group("place") and (body := _government_of(congress.group("place"))):
+            return body
+    if (spoken := _DELIVERED_FOR.search(head)) and not _BARE_GOVERNMENT.match(spoken.group("body")):
+        return "国务院" if spoken.group("body").endswith("国务院") else spoken.group("body")
+    if named := _REPORT_IN_TITLE.match(title):
+        return _government_of(named.group("place"))
+    return None
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -48,14 +91,76 @@ def _is_title_line(line: str) -> bool:
             and not line.endswith(("：", ":", "，", ",")))
 
 
+# Where the body starts on a scraped page's first line "标题 2020年2月4日，为做好…": a date, a news lead,
+# a document number, the salutation of a notice, or a segment that holds a sentence or clause mark.
+_BODY_START = re.compile(
+    r"^(?:(?:\d{4}|[一二〇○零]{4})年|\d{1,2}月\d{1,2}日|[（(]?\d{1,2}[）)]?日|近日|日前|今天|今日|昨天|昨日|据|为|"
+    r"本报|新华社|[\u4e00-\u9fff]{2,6}(?:网|报|日报|新闻)讯|记者|各[\u4e00-\u9fff（）()、]{1,30}[：:]|尊敬的|广大)")
+_DOC_NUMBER = re.compile(r"〔\d{4}〕\s*\d+\s*号|\[\d{4}\]\s*\d+\s*号|第\s*\d+\s*号$")
+# A title ends with its document kind; what follows it is the body (…的通知 各设区市人民政府：…).
+_TITLE_END = re.compile(r"(?:通知|通告|公告|公报|决定|意见|办法|规定|规则|条例|方案|细则|措施|计划|规划|纲要|指引|指南|提示|"
+                        r"倡议书|公开信|报告|批复|函|令)》?$")
+_SEGMENTS = re.compile(r"[^\s\u3000\xa0]+")
+_TITLE_MIN_CJK = 4
+
+
+def _title_segment(segment: str, first: bool) -> bool:
+    """A piece of a headline: Chinese, no full stop or semicolon, not ending in a clause mark. A headline
+    may ask or exclaim (…怎么办？, 最新消息！); only its first piece may hold a comma (…作用，助力…)."""
+    return (CJK_RE.search(segment) is not None and re.search(r"[。；;]", segment) is None
+            and not re.search(r"[，,、：:]$", segment) and (first or re.search(r"[，,]", segment) is None))
+
+
+def title_of_run_in_line(line: str) -> str | None:
+    """The title at the start of a line that runs title and body together, as scraped pages do:
+    ``工业和信息化部组织开展负压救护车重点生产企业督导检查 2020年2月4日，为做好…`` → the part before the
+    date. The title is the leading white-space separated segments that read as a title (no sentence
+    mark), up to the first that starts the body (a date, a lead, a document number, the addressees of
+    a notice) or the document kind that ends a title (…的通知); None when no such start is found."""
+    segments = [(m.start(), m.end()) for m in _SEGMENTS.finditer(line)]
+    title_end = None
+    for k, (start, end) in enumerate(segments):
+        segment = line[start:end]
+        if k > 0 and _BODY_START.match(segment):
+            break
+        if number := _DOC_NUMBER.search(segment):  # "…的通知人社部发〔2020〕11号": the title ends before it
+            head = re.sub(r"[\u4e00-\u9fff]{1,6}$", "", segment[: number.start()]) if number.start() else ""
+            if head and _TITLE_END.search(head) and _title_segment(head, k == 0) and start + len(head) <= _TITLE_MAX:
+                title_end = start + len(head)
+            elif k == 0 and number.start() == 0:
+                return None
+            break
+        if not _title_segment(segment, k == 0) or (k == 0 and "，" in segment and _BODY_START.match(segment)):
+            break
+        if end > _TITLE_MAX:
+            break
+        title_end = end
+        if _TITLE_END.search(segment):
+            break
+    if title_end is None and len(segments) == 1:
+        # No white space: "标题2020年2月4日，为做好…" — the title ends where a dated body starts.
+        date = DATE_RE.search(line, 6, _TITLE_MAX)
+        if date and _title_segment(line[: date.start()], True):
+            title_end = date.start()
+    if title_end is None or title_end >= len(line.rstrip()):
+        return None
+    title = line[:title_end].strip()
+    if len(CJK_RE.findall(title)) < _TITLE_MIN_CJK or _heading_kind(title) is not None:
+        return None  # too short, or a numbered heading ("一、总体要求 为深入贯彻…"): no title
+    return title
+
+
 def title_from_text(text: str) -> str | None:
-    """The first line when it reads as a title (short, Chinese, no sentence or clause end)."""
+    """The first line when it reads as a title (short, Chinese, no sentence or clause end); else the
+    title that starts a first line running title and body together (``title_of_run_in_line``)."""
     head = text[:_HEAD_CHARS]
     spans = _lines(head)
     if not spans:
         return None
     first = head[spans[0][0] : spans[0][1]]
-    return first if _is_title_line(first) else None
+    if _is_title_line(first):
+        return first
+    return title_of_run_in_line(first)
 
 
 def header_metadata(text: str, title: str) -> dict[str, Any]:
@@ -64,6 +169,8 @@ def header_metadata(text: str, title: str) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     if match := _ISSUER_IN_TITLE.match(title):
         meta["issuer"] = match.group(1)
+    elif government := work_report_issuer(text, title):
+        meta["issuer"] = government
     text = text[:_HEAD_CHARS]
     for start, end in _lines(text)[:_HEADER_LINES]:
         line = text[start:end]
@@ -74,7 +181,7 @@ def header_metadata(text: str, title: str) -> dict[str, Any]:
             meta.setdefault("date", f"{iso.group(1)}-{int(iso.group(2)):02d}-{int(iso.group(3)):02d}")
         adopted = any(word in line for word in ("通过", "公布", "发布", "批准", "印发"))
         if adopted and (body := _ISSUER_IN_HEADER.search(line, date.end())):
-            meta.setdefault("issuer", _SESSION.sub("", body.group(1)))
+            meta.setdefault("issuer", _SESSION.sub("", body.group(1)).removeprefix("经"))  # 经国务院批准
         break
     return meta
 

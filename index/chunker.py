@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass
 
 from .models import Chunk, DocPart, Document
-from .zh import CLAUSE_END_RE, DATE_RE, SENTENCE_END_RE
+from .zh import CLAUSE_END_RE, DATE_RE, SENTENCE_END_RE, is_source_line
 
 # Bump when the chunks of an unchanged file would differ: recorded in the manifest's chunking
 # settings, so an index built by an older chunker asks for ``assistant index --rebuild``.
 # 2: cleaned text (index/clean.py), list items kept with their article, small pieces merged.
 # 3: titles and header attribution from the text, one heading path and byline per article of a page.
-CHUNKER_VERSION = 3
+# 4: source lines (来源：北京日报, 责任编辑：…) are never headings nor joined to their neighbours.
+CHUNKER_VERSION = 4
 
 _NUM = "一二三四五六七八九十百千零〇两"
 # (kind, pattern) in no particular order: the nesting is learned from the order they appear in.
@@ -71,6 +72,8 @@ def _is_plain_heading(line: str, next_line: str | None, after: str | None = None
     another such line that is (a headline in two lines: title, then subtitle)."""
     if len(line) > _PLAIN_HEADING_MAX or _SENTENCE_END.search(line) or _CLAUSE_END.search(line[-1:]):
         return False
+    if is_source_line(line):
+        return False  # 来源：北京日报, 责任编辑：…: about the page, not a heading
     if DATE_RE.match(line):
         return False  # a header line ("2017年10月1日 施行", "2024年9月27日 …通过"), not a heading
     if next_line is not None and after is not None and _is_plain_heading(next_line, after):
@@ -123,6 +126,21 @@ def _is_list_item(line: str) -> bool:
     return match is not None and not line[match.end():].strip()
 
 
+def _is_source_line_at(text: str, paragraphs: list[tuple[int, int]], i: int) -> bool:
+    """A source line (来源：北京日报), or the rest of one broken over two lines: the value after a bare
+    ``来源:`` or the last step of a breadcrumb (``首页>政务信息>`` then ``宁夏要闻``, ``首页>云南要闻``
+    then ``云南要闻``)."""
+    line = text[paragraphs[i][0] : paragraphs[i][1]]
+    if is_source_line(line):
+        return True
+    if i == 0:
+        return False
+    prev = text[paragraphs[i - 1][0] : paragraphs[i - 1][1]].rstrip()
+    if not is_source_line(prev):
+        return False
+    return prev.endswith((":", "：", ">", "＞", "›", "»", "/")) or prev.endswith(line)
+
+
 def _section_of(group: list[_Piece], last: bool = False) -> tuple[str, ...]:
     return group[-1].section if last else group[0].section
 
@@ -148,7 +166,7 @@ class PolicyChunker:
         self.min_chunk_chars = min_chunk_chars
 
     # -- structure ------------------------------------------------------------------------
-    def _pieces(self, text: str, parts: list[DocPart] | None = None) -> list[_Piece]:
+    def _pieces(self, text: str, parts: list[DocPart] | None = None, title: str = "") -> list[_Piece]:
         paragraphs = _paragraphs(text)
         stack: list[tuple[str, str]] = []  # (kind, label)
         pieces: list[_Piece] = []
@@ -159,6 +177,9 @@ class PolicyChunker:
         for i, (start, end) in enumerate(paragraphs):
             line = text[start:end]
             kind = _heading_kind(line)
+            source_line = _is_source_line_at(text, paragraphs, i)
+            if source_line:
+                kind = None
             here = next((p for p in parts or () if p.start <= start < p.end), None)
             if here is not part:
                 # Each article of a page gets its own heading path, rooted at its own heading.
@@ -167,18 +188,18 @@ class PolicyChunker:
                 stack = [("part", part.heading)] if part and part.heading else []
                 if part and part.heading == line:
                     kind = "part_root"
-            if kind == "part_root":
+            if kind == "part_root" or source_line:
                 pass
             elif kind in _ITEM_KINDS and in_list and _is_list_item(line):
                 kind = None  # an item stays in its article's section, beside its siblings
                 in_list = True
             else:
                 in_list = line.rstrip().endswith(("：", ":"))
-            if kind is None:
+            if kind is None and not source_line:
                 nxt = text[paragraphs[i + 1][0] : paragraphs[i + 1][1]] if i + 1 < len(paragraphs) else None
                 after = text[paragraphs[i + 2][0] : paragraphs[i + 2][1]] if i + 2 < len(paragraphs) else None
-                if i > 0 and _is_plain_heading(line, nxt, after):
-                    kind = "plain"
+                if i > 0 and _is_plain_heading(line, nxt, after) and not (title and line in title):
+                    kind = "plain"  # (the title repeated in the header, "政府工作报告", is no heading)
             if kind is not None and kind != "part_root":
                 match = HEADING_PATTERNS_BY_KIND[kind].match(line) if kind == "article" else None
                 label = match.group() if match else _label(line)
@@ -212,7 +233,7 @@ class PolicyChunker:
         def size_with(piece: _Piece) -> int:
             return piece.end - current[0].start if current else piece.end - piece.start
 
-        for piece in self._pieces(text, doc.parts):
+        for piece in self._pieces(text, doc.parts, doc.title):
             if current:
                 only_headings = all(p.is_heading_only for p in current)
                 new_part = piece.part != current[-1].part  # two articles of a page never share a chunk

@@ -15,7 +15,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from .zh import CJK_RE, CLAUSE_END, CLOSERS, DATE_RE, SENTENCE_END, WORD_CHAR_RE, ZERO_WIDTH
+from .zh import CJK_RE, CLAUSE_END, CLOSERS, DATE_RE, SENTENCE_END, WORD_CHAR_RE, ZERO_WIDTH, is_source_line
 
 _ZERO_WIDTH_RE = re.compile(f"[{re.escape(ZERO_WIDTH)}]")
 # Scraped footnote / citation markers: a bracket, a line break, an optional short label and a
@@ -97,6 +97,10 @@ def _headline(line: str) -> bool:
 
 
 def _join(prev: str, nxt: str, after: str | None, prev_is_first: bool, prev_joined: bool) -> bool:
+    if is_source_line(prev) or is_source_line(nxt):
+        return False  # 来源：北京日报, 责任编辑：… stay lines of their own (never part of a heading or a sentence)
+    if not _is_heading(prev) and _is_heading(prev + nxt):
+        return False  # the join would make a numbered heading of what was none ("2\n." → "2.")
     if _starts_continuation(nxt):
         return True  # a line cannot start with these: it continues the one before ("PM\n2.5\n）和…")
     if _ends_clause(prev) or _is_heading(nxt) or (_is_heading(prev) and not _is_article_with_body(prev)):

@@ -85,6 +85,32 @@ def provinces_in(text: str) -> list[str]:
     return [p for p in PROVINCES if p in text]
 
 
+# Full names of the provincial-level regions, as their governments are named (北京市人民政府, 宁夏回族自治区人民政府).
+PROVINCE_FULL_NAMES: dict[str, str] = {
+    "北京": "北京市", "天津": "天津市", "上海": "上海市", "重庆": "重庆市", "内蒙古": "内蒙古自治区",
+    "广西": "广西壮族自治区", "西藏": "西藏自治区", "宁夏": "宁夏回族自治区", "新疆": "新疆维吾尔自治区",
+    "香港": "香港特别行政区", "澳门": "澳门特别行政区",
+    **{p: f"{p}省" for p in ("河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东",
+                              "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾")},
+}  # fmt: skip
+
+# -- source lines --------------------------------------------------------------------------------
+# A page's furniture, not its structure: where it was published, who edited it, when, the font switch
+# (来源：北京日报, 来源: 新华社, 责任编辑：张三, 作者：李四, 时间：2026-02-02, 【字体：大 中 小】, 首页>要闻).
+# Never a heading, never part of a heading path, never joined to the lines around it.
+SOURCE_LINE_RE = re.compile(
+    r"^\s*[【\[]?\s*(?:来源|稿源|信息来源|文章来源|新闻来源|出处|责任编辑|责编|编辑|校对|审核|作者|撰稿|记者|通讯员|摄影|"
+    r"时间|发布时间|发布日期|发文日期|日期|浏览次数|阅读次数|点击数|访问量|字体|字号|分享到|分享|打印|"
+    r"您的位置|您现在的位置|当前位置)\s*[:：]"
+    r"|^\s*首页\s*[>＞›»/]"
+)
+
+
+def is_source_line(line: str) -> bool:
+    """``来源：北京日报`` and the like: a line about the page, not a heading or a sentence of the text."""
+    return SOURCE_LINE_RE.match(line) is not None
+
+
 # -- numbers, units, measure words ---------------------------------------------------------------
 CN_DIGITS = "零〇一二三四五六七八九十百千万亿两"
 NUMBER = rf"(?:\d+(?:[.,]\d+)*|[{CN_DIGITS}]+|\d+(?:\.\d+)?[万亿])"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.models import Answer, Citation, Filters
 from index.attribution import header_metadata, split_articles, title_from_text
 from index.chunker import PolicyChunker
 from index.loaders import load_document
@@ -38,7 +39,8 @@ def test_issuer_and_date_from_the_header() -> None:
     meta = header_metadata(text, "北京市推进京津冀社会保障卡一卡通规定")
     assert meta == {"date": "2024-09-27", "issuer": "北京市人民代表大会常务委员会"}
     report = "2025年北京市政府工作报告\n2025年1月14日在北京市第十六届人民代表大会第三次会议上\n各位代表："
-    assert header_metadata(report, "2025年北京市政府工作报告") == {"date": "2025-01-14"}  # not the congress
+    # a work report is issued by the government that delivers it, not the congress that hears it (#24)
+    assert header_metadata(report, "2025年北京市政府工作报告") == {"date": "2025-01-14", "issuer": "北京市人民政府"}
 
 
 def test_seed_page_gives_each_article_its_heading_and_byline() -> None:
@@ -61,3 +63,63 @@ def test_seed_page_gives_each_article_its_heading_and_byline() -> None:
 
 def test_a_single_article_is_not_split() -> None:
     assert split_articles("标题\n本报讯 张三 近日，某地召开会议。\n会议指出，要推进协同发展。") == []
+
+
+# -- issue #24, item 4: metadata that reads right, on uploads indexed with the real model --------------------
+_UPLOAD_REPORT = (
+    "2025年北京市政府工作报告\n来源：北京日报\n"
+    "2025年1月14日在北京市第十六届人民代表大会第三次会议上北京市市长 殷勇同志作政府工作报告。\n"
+    "各位代表：\n现在，我代表北京市人民政府，向大会报告政府工作，请予审议，并请市政协委员提出意见。\n"
+    "一、2024年工作回顾\n2024年全市经济运行稳中向好，地区生产总值增长5.2％左右，城市副中心建设取得新进展。\n"
+    "二、2025年工作总体要求和重点任务\n（二）纵深推动京津冀协同发展\n"
+    "深入实施京津冀协同发展战略，推动北京城市副中心高质量发展，支持雄安新区建设，深化京津冀产业链协同，"
+    "推进轨道交通一体化，加快建设以首都为核心的世界级城市群。\n"
+)
+_UPLOAD_PAGE = (
+    "工业和信息化部组织开展负压救护车重点生产企业督导检查 2020年2月4日，为做好新型冠状病毒感染的肺炎疫情防控物资保障工作，"
+    "加强负压救护车生产质量检查工作，工业和信息化部装备工业一司会同有关部门赴企业进行督导检查。\n"
+    "来源：新华社\n责任编辑：张三\n"
+    "检查组要求企业严格落实质量主体责任，确保负压救护车产品质量和生产一致性，全力保障疫情防控需要。\n"
+)
+
+
+def test_uploads_get_issuer_title_clean_sections_and_named_examples(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    import docx
+
+    from assistant import Assistant
+    from assistant.app.export import conversation_docx
+    from assistant.app.session import make_turn
+
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    (folder / "2025年北京市政府工作报告.txt").write_text(_UPLOAD_REPORT, encoding="utf-8")
+    (folder / "a3f9c2e1.txt").write_text(_UPLOAD_PAGE, encoding="utf-8")
+    bot = Assistant(settings)
+    result = bot.add_documents(sorted(folder.iterdir()))
+    assert not result.problems, result.problems
+    docs = {d.title: d for d in bot.documents()}
+    report = docs["2025年北京市政府工作报告"]
+    assert report.metadata["issuer"] == "北京市人民政府"
+    assert (report.metadata["region"], report.metadata["year"]) == ("北京", 2025)
+    assert "工业和信息化部组织开展负压救护车重点生产企业督导检查" in docs  # not "a3f9c2e1"
+    chunks = bot.keyword_index().chunks
+    assert any("纵深推动京津冀协同发展" in c.section for c in chunks)
+    assert all(c.metadata.get("issuer") == "北京市人民政府" for c in chunks if c.title == "2025年北京市政府工作报告")
+    for c in chunks:
+        assert not any(word in c.section for word in ("来源", "责任编辑")), c.section
+    examples = bot.example_questions(6)
+    assert examples and all(q.startswith(("《2025年北京市政府工作报告》", "《工业和信息化部")) for q in examples), examples
+    # the Word export's 章节 never shows a source line: an answer citing every indexed passage of the report
+    answer = bot.ask("2025年北京市在京津冀协同发展方面有哪些重点任务？")
+    assert not any("来源" in c.section for c in answer.citations)
+    every = [Citation(n=i, doc_id=c.doc_id, title=c.title, source=c.source, section=c.section, page=c.page, text=c.text,
+                      quote=c.text[:20], start=c.start, end=c.end, score=1.0, metadata=c.metadata)
+             for i, c in enumerate((c for c in chunks if c.title == "2025年北京市政府工作报告"), start=1)]
+    cited = Answer(question=answer.question, text="".join(f"引文。[{c.n}]" for c in every), citations=every)
+    turn = make_turn("t1", cited.question, cited, Filters(), None)
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(conversation_docx([turn]))).paragraphs]
+    sections = [p.split("章节：", 1)[1].split("；")[0] for p in paragraphs if "章节：" in p]
+    assert any("纵深推动京津冀协同发展" in s for s in sections), paragraphs
+    assert not any("来源" in s for s in sections), sections
