@@ -403,17 +403,17 @@ def analyse(question: str, catalog: DocCatalog | None = None) -> QuestionAnalysi
     if a.wants_header:  # 何时施行/哪天开始实施: the act asked about is the asked item, not a generic word
         acts = [w for w in ("施行", "实施", "生效", "实行", "通过", "公布", "颁布", "发布", "修订", "修正", "批准") if w in text]
         a.focus = list(dict.fromkeys([*a.focus, *acts]))
-        for part in a.parts:
-            part.focus = list(dict.fromkeys([*part.focus, *[w for w in acts if w in part.text]]))
+        for q_part in a.parts:
+            q_part.focus = list(dict.fromkeys([*q_part.focus, *[w for w in acts if w in q_part.text]]))
     if a.target_docs and catalog is not None:  # words of the named document's title place the question
         titles = " ".join(catalog.by_id[d].title for d in a.target_docs if d in catalog.by_id)
         named = [w for w in a.focus if w in titles]
         if named and len(named) < len(a.focus):
             a.focus = [w for w in a.focus if w not in named]
             a.topic = list(dict.fromkeys([*a.topic, *named]))
-            for part in a.parts:
-                kept = [w for w in part.focus if w not in named]
-                part.focus = kept or part.focus
+            for q_part in a.parts:
+                kept = [w for w in q_part.focus if w not in named]
+                q_part.focus = kept or q_part.focus
     return a
 
 
