@@ -148,6 +148,7 @@ class AnswerModel:
     q_coef: np.ndarray | None = None
     q_intercept: float = 0.0
     q_threshold: float = 0.5  # a question (part) is answered at or above this probability
+    relevance_floor: float = 0.0  # USE cosine a window with few of the question's words needs (from data)
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> AnswerModel | None:
@@ -165,7 +166,8 @@ class AnswerModel:
                    iso_y=arr("iso_y"), q_iso_x=arr("q_iso_x"), q_iso_y=arr("q_iso_y"),
                    threshold=float(data["threshold"]), follow_ratio=float(data.get("follow_ratio", 0.6)),
                    meta=data.get("meta"), q_mean=np.asarray(q["mean"]), q_scale=np.asarray(q["scale"]),
-                   q_coef=np.asarray(q["coef"]), q_intercept=float(q["intercept"]), q_threshold=float(q["threshold"]))
+                   q_coef=np.asarray(q["coef"]), q_intercept=float(q["intercept"]), q_threshold=float(q["threshold"]),
+                   relevance_floor=float(data.get("relevance_floor", 0.0)))
 
     def predict(self, windows: Sequence[SentenceEvidence]) -> np.ndarray:
         if not windows:

@@ -125,8 +125,13 @@ def key_phrase(analysis: QuestionAnalysis, part: QuestionPart, limit: int = 14) 
         start -= 1
     while end < len(question) and _PHRASE_CHAR.match(question[end]) and end - start < limit:
         end += 1
+    for place in analysis.places:  # 雄安新区的常住人口: the place it belongs to reads with it
+        for joint in (place + "的", place):
+            if question[max(0, start - len(joint)):start] == joint:
+                start -= len(joint)
+                break
     phrase = question[start:end]
-    if len(phrase) > limit or is_instruction_like(phrase) or not re.search(r"[\u4e00-\u9fff]{2}", phrase):
+    if len(phrase) > limit + 6 or is_instruction_like(phrase) or not re.search(r"[\u4e00-\u9fff]{2}", phrase):
         return ""
     return phrase
 

@@ -65,9 +65,11 @@ class Gate:
     threshold: float = 0.5  # a window below this probability never answers
     follow_ratio: float = 0.6  # further windows need this share of the best window's probability
     question_threshold: float = 0.5  # a question (part) is answered when its probability reaches this
+    sem_floor: float = 0.0  # a window sharing too few words (focus < MIN_FOCUS_WORDS) must be this close in meaning
 
 
 DEFAULT_GATE = Gate()
+MIN_FOCUS_WORDS = 0.2  # below this share of the asked item's words a window needs the meaning floor
 MIN_PLACES = 0.75  # share of the named places (雄安新区 …) in the window, its heading or its title
 VERB_WEIGHT = 0.5  # a focus verb (改善, 完成) weighs half: questions reword verbs more than nouns
 _OPEN_TYPES = frozenset({"explanation", "fact", "list", "yesno"})
@@ -138,6 +140,8 @@ class SentenceEvidence:
             return False
         if self.has_anchor and self.anchor <= 0.0:
             return False
+        if self.focus < MIN_FOCUS_WORDS and self.sem < self.gate.sem_floor:
+            return False  # neither the question's words nor its meaning
         return self.open_type or self.type_ok
 
     @property

@@ -462,7 +462,8 @@ class Assistant:
             return Gate(threshold=self.settings.answer_threshold or DEFAULT_LEXICAL_THRESHOLD, follow_ratio=0.8)
         question = self.settings.answer_threshold
         return Gate(threshold=model.threshold, follow_ratio=model.follow_ratio,
-                    question_threshold=model.q_threshold if question is None else question)
+                    question_threshold=model.q_threshold if question is None else question,
+                    sem_floor=model.relevance_floor)
 
     def ask(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
             writer: str | None = None) -> Answer:

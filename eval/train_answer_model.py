@@ -37,8 +37,9 @@ import numpy as np
 
 from assistant.answer_model import FEATURES, MODEL_PATH, QUESTION_FEATURES, TIE, feature_vector, question_features
 from assistant.decide import is_broad
+from assistant.errors import IndexConfigMismatchError
 from assistant.models import Filters
-from assistant.ranking import SentenceEvidence
+from assistant.ranking import MIN_FOCUS_WORDS, SentenceEvidence
 from assistant.rewrite import rewrite_followup
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -161,7 +162,10 @@ def collect(base: Settings, sets: Sequence[str], cache_dir: Path, quiet: bool,
         negatives = [q for q in eval_set.questions if q.negative_docs and f"{q.id}#neg" not in known]
         if todo or negatives:
             t0 = time.perf_counter()
-            bot.index(eval_set.corpus, prune=True)
+            try:
+                bot.index(eval_set.corpus, prune=True)
+            except IndexConfigMismatchError:  # derived data of its own: rebuilt rather than stop
+                bot.index(eval_set.corpus, rebuild=True, prune=True, allow_drop=True)
             if not quiet:
                 print(f"[{name}] 索引就绪（{time.perf_counter() - t0:.0f} 秒），提取 {len(todo) + len(negatives)} 题特征",
                       file=sys.stderr, flush=True)
@@ -316,10 +320,29 @@ def sample(q: QuestionRows, seed: int) -> QuestionRows:
                         [q.eligible[i] for i in idx], [q.lexical[i] for i in idx])
 
 
+def relevance_floor(pool: Sequence[QuestionRows], share: float = 5.0) -> float:
+    """The meaning a window must have when it shares few of the question's words: the ``share`` percentile
+    of the USE cosine of the answering windows (of answerable questions) that share fewer than
+    ``MIN_FOCUS_WORDS`` of them, so that almost no answer is lost to it."""
+    focus_at, sem_at = FEATURES.index("focus"), FEATURES.index("sem")
+    sems = [r[sem_at] for q in pool if q.answerable for r, lab in zip(q.rows, q.labels, strict=True)
+            if lab and r[focus_at] < MIN_FOCUS_WORDS]
+    return round(float(np.percentile(sems, share)), 4) if sems else 0.0
+
+
+def apply_floor(pool: Sequence[QuestionRows], floor: float) -> None:
+    focus_at, sem_at = FEATURES.index("focus"), FEATURES.index("sem")
+    for q in pool:
+        q.eligible = [ok and (r[focus_at] >= MIN_FOCUS_WORDS or r[sem_at] >= floor)
+                      for ok, r in zip(q.eligible, q.rows, strict=True)]
+
+
 def train(pool: Sequence[QuestionRows], max_false_refusal: float, k: int = 5) -> dict[str, Any]:
     from sklearn.isotonic import IsotonicRegression
 
     pool = [q for q in pool if q.rows]
+    floor = relevance_floor(pool)
+    apply_floor(pool, floor)
     fold = _folds(pool, k, SEED)
     xs = [np.asarray(q.rows, dtype=np.float64) for q in pool]
     ys = [np.asarray(q.labels, dtype=np.int64) for q in pool]
@@ -370,7 +393,7 @@ def train(pool: Sequence[QuestionRows], max_false_refusal: float, k: int = 5) ->
         "features": list(FEATURES), "model": export_trees(final),
         "iso_x": knots.round(6).tolist(), "iso_y": iso.predict(knots).round(6).tolist(),
         "q_iso_x": q_knots.round(6).tolist(), "q_iso_y": q_iso.predict(q_knots).round(6).tolist(),
-        "threshold": WINDOW_FLOOR, "follow_ratio": 0.6,
+        "threshold": WINDOW_FLOOR, "follow_ratio": 0.6, "relevance_floor": floor,
         "question_model": {"features": list(QUESTION_FEATURES), "mean": q_scaler.mean_.round(6).tolist(),
                            "scale": np.where(q_scaler.scale_ > 0, q_scaler.scale_, 1.0).round(6).tolist(),
                            "coef": q_lr.coef_[0].round(6).tolist(), "intercept": round(float(q_lr.intercept_[0]), 6),
@@ -409,7 +432,8 @@ def model_card(model: dict[str, Any]) -> str:
              "`eval/sets/jjj.jsonl` is never used.", "",
              f"- trained: {meta['trained']} · seed {meta['seed']} · trees {meta['params']}",
              f"- questions: {meta['questions']} · windows: {meta['windows']} · positive windows: {meta['positives']}",
-             f"- question threshold: {model['question_model']['threshold']:.4f} (window floor {model['threshold']})", "", "## Validation (out-of-fold) vs training fit, in-domain", "",
+             f"- question threshold: {model['question_model']['threshold']:.4f} (window floor {model['threshold']}; "
+             f"meaning floor for windows with few of the question's words: {model['relevance_floor']})", "", "## Validation (out-of-fold) vs training fit, in-domain", "",
              "| | false refusal | unanswerable refused | top window holds evidence | answered with the right window |",
              "|---|---|---|---|---|"]
     for name in ("validation_in_domain", "training_fit_in_domain"):
