@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import Any
 
+from index.zh import QUANTITY_RE
+
 from ..models import Answer, AnswerSection, Citation, Suggestion
 
 MARKER = re.compile(r"\[(\d{1,2})\]")
@@ -147,9 +149,31 @@ def paragraphs(escaped_text: str) -> str:
     return "".join(f"<p>{p}</p>" for p in parts)
 
 
-def cited_paragraphs(text: str, turn_id: str, citations: Mapping[int, Citation]) -> str:
-    """Answer text as escaped paragraphs with linked markers."""
+# A sentence that carries a concrete measure: a figure with its unit, a date, a named project or place.
+_MEASURE = re.compile(rf"{QUANTITY_RE.pattern}|\d{{4}}年(?:底|前|内)?|[一二三四五六七八九十\d]+(?:个|项|条|批|家|所)|"
+                      r"(?:项目|工程|基地|园区|中心|示范区|片区|铁路|高铁|城际|机场|港)[，、。；]")
+_CLAIM_SPLIT = re.compile(r"(.*?(?:\[\d{1,2}\])+[。！？；]?)")
+
+
+def highlight_measures(escaped_paragraph: str) -> str:
+    """Wrap the sentences of a paragraph that carry concrete measures in ``<mark class="measure">``."""
+    pieces = [p for p in _CLAIM_SPLIT.split(escaped_paragraph) if p]
+    out = []
+    for piece in pieces:
+        body = MARKER.sub("", piece)
+        if MARKER.search(piece) and _MEASURE.search(body):
+            out.append(f'<mark class="measure">{piece}</mark>')
+        else:
+            out.append(piece)
+    return "".join(out)
+
+
+def cited_paragraphs(text: str, turn_id: str, citations: Mapping[int, Citation], highlight: bool = False) -> str:
+    """Answer text as escaped paragraphs with linked markers (``highlight``: sentences with concrete
+    measures marked, for the quoted section bodies of broad answers)."""
     parts = [p.strip() for p in esc(text).split("\n") if p.strip()]
+    if highlight:
+        parts = [highlight_measures(p) for p in parts]
     return "".join(f"<p>{link_markers(p, turn_id, citations)}</p>" for p in parts)
 
 
@@ -375,7 +399,8 @@ def render_answer_body(answer: Answer, turn_id: str) -> str:
     if shaped(answer):
         parts.append(f'<div class="answer-text">{render_sections(answer, turn_id)}</div>')
     else:
-        parts.append(f'<div class="answer-text">{cited_paragraphs(answer.text, turn_id, by_n)}</div>')
+        broad = "”部分：" in answer.text  # a section body quoted whole: its concrete measures stand out
+    parts.append(f'<div class="answer-text">{cited_paragraphs(answer.text, turn_id, by_n, highlight=broad)}</div>')
     if state == "partial":
         parts.append(render_missing(answer.missing, "以下内容未在已收录文件中找到依据："
                                     if answer.missing else "问题的部分内容未在已收录文件中找到依据。"))

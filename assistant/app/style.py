@@ -45,6 +45,7 @@ CSS = """
 a.cite-marker { display: inline-block; font-size: 0.78em; font-weight: 600; color: var(--jjj-blue) !important;
   background: var(--jjj-blue-soft); border: 1px solid #c5d4ea; border-radius: 4px; padding: 0 3px; margin: 0 1px;
   line-height: 1.35; vertical-align: super; text-decoration: none !important; cursor: pointer; }
+mark.measure { background: #fff4cc; color: inherit; padding: 0 1px; border-radius: 2px; }
 a.cite-marker:hover { background: var(--jjj-blue); color: #fff !important; }
 .sources { margin-top: 10px; border-top: 1px dashed var(--jjj-border); padding-top: 8px; }
 .sources-title { font-size: 0.82rem; color: #6b7686; margin-bottom: 4px; }
