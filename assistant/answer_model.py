@@ -176,15 +176,23 @@ class AnswerModel:
         raw = self.trees.raw(rows)
         return np.minimum(1.0, np.interp(raw, self.iso_x, self.iso_y) + TIE * raw)
 
-    def question_probability(self, windows: Sequence[SentenceEvidence], eligible: Sequence[bool]) -> float:
-        """The calibrated probability that the best eligible window answers the question (part)."""
+    def question_score(self, windows: Sequence[SentenceEvidence], eligible: Sequence[bool]) -> float:
+        """The question model's probability that the documents answer the question (part); compared with
+        ``q_threshold`` (chosen on this scale, which is continuous; the calibrated one has steps)."""
         if not windows or self.q_coef is None or self.q_mean is None or self.q_scale is None:
             return 0.0
         rows = np.asarray([feature_vector(w) for w in windows], dtype=np.float64)
         probs = np.asarray([w.prob for w in windows], dtype=np.float64)
         x = (np.asarray(question_features(rows, probs, np.asarray(eligible, dtype=bool))) - self.q_mean) / self.q_scale
-        z = float(x @ self.q_coef + self.q_intercept)
-        return float(np.interp(1.0 / (1.0 + np.exp(-z)), self.q_iso_x, self.q_iso_y))
+        return float(1.0 / (1.0 + np.exp(-float(x @ self.q_coef + self.q_intercept))))
+
+    def confidence(self, score: float) -> float:
+        """The calibrated probability that an answer with this question score is right."""
+        return float(np.interp(score, self.q_iso_x, self.q_iso_y))
+
+    def question_probability(self, windows: Sequence[SentenceEvidence], eligible: Sequence[bool]) -> float:
+        """The calibrated probability that the best eligible window answers the question (part)."""
+        return self.confidence(self.question_score(windows, eligible))
 
 
 @lru_cache(maxsize=4)

@@ -121,7 +121,8 @@ def key_phrase(analysis: QuestionAnalysis, part: QuestionPart, limit: int = 14) 
     start = min(p for p, _w in spots)
     end = max(p + len(w) for p, w in spots)
     # Whole words: stretch to the word boundaries jieba may have cut inside (京雄|快线, 赤字|率).
-    while start > 0 and _PHRASE_CHAR.match(question[start - 1]) and end - start < limit:
+    while (start > 0 and _PHRASE_CHAR.match(question[start - 1]) and end - start < limit
+           and question[max(0, start - 2)] not in "哪几么少"):  # 哪次|会议: the measure word stays out
         start -= 1
     while end < len(question) and _PHRASE_CHAR.match(question[end]) and end - start < limit:
         end += 1
@@ -196,8 +197,9 @@ def decide(analysis: QuestionAnalysis, windows: Sequence[SentenceEvidence], max_
         mine = [w for w in windows if w.part == p_index]
         good = [w for w in mine if w.answers]
         if model is not None:
-            q_prob = model.question_probability(mine, [w.eligible for w in mine])
-            if q_prob < (mine[0].gate.question_threshold if mine else 1.0):
+            q_score = model.question_score(mine, [w.eligible for w in mine])
+            q_prob = model.confidence(q_score)
+            if q_score < (mine[0].gate.question_threshold if mine else 1.0):
                 good = []
         else:
             q_prob = max((w.prob for w in mine if w.eligible), default=0.0)

@@ -76,7 +76,7 @@ _OPEN_TYPES = frozenset({"explanation", "fact", "list", "yesno"})
 RELATED_MIN = 0.25  # below this a passage is not even "related"
 MAX_SENTENCE = 260
 
-_ORG = re.compile(r"委员会|人民代表大会|人大|常委会|会议|政府|国务院|部|厅|局|办公室|办|小组|中心|集团|公司|大学|学院|银行|协会|联盟|机构")
+_ORG = re.compile(r"委员会|人民代表大会|人大|常委会|会议|政府|国务院|[\u4e00-\u9fff]部(?![分署门])|厅|局|办公室|联合办|小组|中心|集团|公司|大学|学院|银行|协会|联盟|机构")
 _ROLE = re.compile(r"组长|副组长|主任|书记|部长|市长|省长|总理|主席|局长|厅长|负责人|同志|院长|委员")
 _NOT_QUANTITY = re.compile(
     r"(?:19|20)\d{2}\s*年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|\d{1,2}月|"
@@ -434,12 +434,15 @@ class EvidenceRanker:
         return reranked, moved
 
 
+_RECORD_LINE = re.compile(r"^\s*(?:19|20)\d{2}年\d{1,2}月\d{1,2}日|会议(?:审议)?通过|起施行|批准|公布施行|修正|修订")
 _ENUMERATED = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}、|第[一二三四五六七八九十百]+[章节编])")
 
 
 def heading_line(text: str, start: int, end: int) -> bool:
     """A heading labels, it never answers: a whole short line without end punctuation, or a short
     numbered line that opens a line (（六）聚力生态环境治理，加快全面绿色转型。) even with one."""
+    if _RECORD_LINE.search(text[start:end]):
+        return False  # 2018年3月30日 …常务委员会第三次会议通过: the adoption record, an answer
     at_line_start = start == 0 or text[start - 1] == "\n"
     whole_line = at_line_start and (end == len(text) or text[end] == "\n")
     if whole_line and end - start <= 60 and text[end - 1] not in SENTENCE_END:

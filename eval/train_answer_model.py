@@ -366,18 +366,20 @@ def train(pool: Sequence[QuestionRows], max_false_refusal: float, k: int = 5) ->
     right = np.asarray([float(s["answerable"] and s["top_ok"]) for s in window_scores])
     (q_scaler, q_lr), q_oof = fit_question_model(qx, qy, fold, k)
     q_iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(q_oof, right)
-    q_cal = np.minimum(1.0, q_iso.predict(q_oof) + TIE * q_oof)
-    raw_scores = [dict(s, p=float(pc)) for s, pc in zip(window_scores, q_cal, strict=True)]
-    threshold = choose_threshold(raw_scores, max_false_refusal)
+    q_cal = q_iso.predict(q_oof)
+    # The threshold lives on the question model's own (continuous) scale; the calibrated one has steps.
+    threshold = choose_threshold([dict(s, p=float(p)) for s, p in zip(window_scores, q_oof, strict=True)],
+                                 max_false_refusal)
+    raw_scores = [dict(s, p=float(pc), score=float(p)) for s, pc, p in zip(window_scores, q_cal, q_oof, strict=True)]
     final = _fit(np.concatenate(sx), np.concatenate(sy), PARAMS)
     fit_probs = [calibrated(iso, _predict(final, x)) for x in xs]
     fit_q = q_lr.predict_proba(q_scaler.transform(question_rows(pool, fit_probs)))[:, 1]
-    fit_scores = [dict(s, p=float(pc)) for s, pc in
-                  zip(question_scores(pool, fit_probs), np.minimum(1.0, q_iso.predict(fit_q) + TIE * fit_q), strict=True)]
+    fit_scores = [dict(s, p=float(p)) for s, p in zip(question_scores(pool, fit_probs), fit_q, strict=True)]
     lexical = question_scores(pool, [np.asarray(q.lexical) for q in pool])
     knots = np.unique(np.concatenate([iso.X_thresholds_, [0.0, 1.0]]))
     q_knots = np.unique(np.concatenate([q_iso.X_thresholds_, [0.0, 1.0]]))
     confidence = raw_scores
+    raw_scores = [dict(s, p=s["score"]) for s in raw_scores]  # decisions on the question model's scale
     per_dataset = {}
     for name in sorted({q.dataset for q in pool}):
         own = [s for s in raw_scores if s["dataset"] == name]

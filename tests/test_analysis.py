@@ -122,7 +122,7 @@ def test_missing_focus_is_not_found_and_named() -> None:
     windows = EvidenceRanker(_Weights()).windows(a, hits)  # type: ignore[arg-type]
     decision = decide(a, windows)
     assert decision.status == "not_found"
-    assert "“常住人口”" in decision.message  # the question's own words, quoted whole
+    assert "常住人口”" in decision.message  # the question's own words, quoted whole
 
 
 def test_focus_with_the_asked_type_answers() -> None:
