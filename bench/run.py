@@ -2,8 +2,8 @@
 
 Sections (``--only`` picks a comma-separated subset):
 
-* ``ingest`` — chunks/s and characters/s of indexing the topic corpus (``docs_corpus/`` +
-  ``../shared/corpus/jjj``) into a fresh data dir, against the raw throughput of the same embedding
+* ``ingest`` — chunks/s and characters/s of indexing the topic corpus (the shipped library,
+  ``docs_corpus/``: the seed + 42 texts) into a fresh data dir, against the raw throughput of the same embedding
   model encoding the very same chunk texts (the physical limit; goal ratio ≥ 0.9), and the naive
   LangChain ingest (splitter + same embedder + Chroma). Our embedder *is* the naive torch fp32
   sentence-transformers pipeline, so the raw figure doubles as that baseline.
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=None, help="bench indexes (default <data_dir>/bench); kept")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where result JSON and plots go (default bench/results)")
     p.add_argument("--corpus", type=Path, action="append", default=None,
-                   help="topic corpus file/folder (repeatable; default docs_corpus/ + ../shared/corpus/jjj)")
+                   help="topic corpus file/folder (repeatable; default docs_corpus/, the shipped library)")
     p.add_argument("--distractors", type=Path, default=None, help="default ../shared/corpus/distractors")
     p.add_argument("--distractor-fraction", type=float, default=None,
                    help="share of the distractors' characters to use (default 1.0; quick 0.003)")
@@ -128,13 +128,13 @@ def make_plan(args: argparse.Namespace) -> Plan:
     quick = bool(args.quick)
     if args.corpus:
         topic = [Path(p) for p in args.corpus]
-    elif quick:  # docs_corpus + the two smallest jjj files that some question is about
+    elif quick:  # the library's smallest text (the seed) + the two smallest texts some question is about
         gold = {d for q in all_questions for d in q.gold_docs}
-        jjj = sorted((s for s in discover([shared / "corpus" / "jjj"]) if s.doc_id in gold),
-                     key=lambda s: s.path.stat().st_size)
-        topic = [base.corpus_dir, *(s.path for s in jjj[:2])]
+        library = sorted(discover([base.corpus_dir]), key=lambda s: s.path.stat().st_size)
+        about = [s for s in library if s.doc_id in gold]
+        topic = [library[0].path, *(s.path for s in about[:2] if s.path != library[0].path)]
     else:
-        topic = [base.corpus_dir, shared / "corpus" / "jjj"]
+        topic = [base.corpus_dir]
     topic_sources = discover(topic)
     if not topic_sources:
         raise FileNotFoundError(f"no documents under {', '.join(map(str, topic))}")

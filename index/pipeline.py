@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # (done, total, current file). A callback may also have a ``chunks(embedded)`` method: it is called
 # after each embedded batch with the run's count of embedded chunks (the CLI's progress bar shows it).
 ProgressFn = Callable[[int, int, str], None]
-_IGNORED_NAMES = {"readme.md", "readme.txt", "readme"}
+_IGNORED_NAMES = {"readme.md", "readme.txt", "readme", "sources.md"}  # notes about a folder, not documents
 # Per-chunk bookkeeping stored in Chroma beside the chunk's own metadata (enough to rebuild the
 # manifest from the store); not part of a chunk's metadata anywhere else.
 STORE_ONLY_KEYS = ("content_hash", "n_chunks", "doc_chars", "indexed_at")
