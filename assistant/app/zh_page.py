@@ -35,10 +35,13 @@ _SCRIPT = """<script>(() => {
     }
   };
   new MutationObserver((records) => {
-    for (const r of records) for (const n of r.addedNodes) {
-      if (n.nodeType === 1) fix(n); else if (n.nodeType === 3 && n.parentNode) fix(n.parentNode);
+    for (const r of records) {
+      if (r.type === "characterData") { if (r.target.parentNode) fix(r.target.parentNode); continue; }
+      for (const n of r.addedNodes) {
+        if (n.nodeType === 1) fix(n); else if (n.nodeType === 3 && n.parentNode) fix(n.parentNode);
+      }
     }
-  }).observe(document.documentElement, { childList: true, subtree: true, characterData: false });
+  }).observe(document.documentElement, { childList: true, subtree: true, characterData: true });
 })();</script>"""
 
 
