@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .common import RESULTS_DIR, AppProcess, stamp
+from .machine import measure
 from .plan import SECTIONS, Plan, load_average, progress, text_chars
 from .report import merge_results, plot, print_table, table_rows, write_results
 from .results import BenchResults, ConcurrencyResult, RunMeta, SectionError, SectionResult
@@ -245,15 +246,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if name not in sections:
                 continue
             progress(f"section {name} …")
-            t0 = time.perf_counter()
             section: SectionResult | SectionError
-            try:
-                section = runners[name]()
-            except Exception as exc:  # one broken section must not lose the others
-                log.debug("section %s failed", name, exc_info=True)
-                section = SectionError(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-3000:])
-                failed = True
-            section.section_s = round(time.perf_counter() - t0, 2)
+            with measure() as span:  # the load and CPU shares while the section ran, kept with its figures
+                try:
+                    section = runners[name]()
+                except Exception as exc:  # one broken section must not lose the others
+                    log.debug("section %s failed", name, exc_info=True)
+                    section = SectionError(error=f"{type(exc).__name__}: {exc}",
+                                           traceback=traceback.format_exc()[-3000:])
+                    failed = True
+            section.section_s = round(span.wall_s, 2)
+            if isinstance(section, SectionResult):
+                section.machine = span.state
             setattr(results, name, section)
             if name == "cold" and "concurrency" not in sections:
                 for app in apps:
