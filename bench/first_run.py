@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import REPO_ROOT, RESULTS_DIR, free_port, stamp
+from .machine import measure
 
 QUESTION = "京津冀协同发展有哪些重点任务？"
 # make echoes each recipe line before running it: the first line of a phase marks its start
@@ -117,12 +118,15 @@ class MakeRun:
 def one_run(label: str, venv: Path, data_dir: Path, model_dir: Path, out_dir: Path, timeout: float) -> dict[str, Any]:
     run = MakeRun(venv, data_dir, model_dir, free_port(), out_dir / f"first-run-{label}.log")
     start_load = load()
-    try:
-        answer = run.first_answer(timeout)
-    finally:
-        run.stop()
+    with measure() as span:  # the machine's busy and stolen shares meanwhile (the work is make's children)
+        try:
+            answer = run.first_answer(timeout)
+        finally:
+            run.stop()
+    machine = span.state.model_copy(update={"cpu_s": None, "own_share": None}).to_json()
     result: dict[str, Any] = {"load_at_start": start_load, "phases": run.marks, **answer,
-                              "first_answer_s": run.marks.get("first_answer", {}).get("at_s")}
+                              "first_answer_s": run.marks.get("first_answer", {}).get("at_s"),
+                              "machine": {k: v for k, v in machine.items() if v is not None}}
     print(f"[first-run] {label}: first answer after {result['first_answer_s']} s "
           f"(load {start_load} → {run.marks.get('first_answer', {}).get('load')})", file=sys.stderr, flush=True)
     return result
