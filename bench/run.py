@@ -28,7 +28,9 @@ Sections (``--only`` picks a comma-separated subset):
 Indexes live under ``--data-dir`` (default ``<data_dir>/bench``) in folders named after a hash of
 their source files, and are kept: the next run re-indexes nothing. Only the ingest section starts
 from an empty folder. Results go to ``bench/results/<timestamp>.json`` and ``.png``.
-Absolute times depend on the machine; nothing here asserts on them.
+Absolute times depend on the machine; nothing here asserts on them. Each section (and each pipeline of ``side``)
+records the machine it ran on (``machine``: load average at its start and end, this process's CPU seconds and
+share, the busy and stolen shares of all CPUs; see ``bench/machine.py`` and docs/performance.md).
 """
 
 from __future__ import annotations

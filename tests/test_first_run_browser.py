@@ -161,10 +161,12 @@ def test_first_run_answers_from_the_shipped_library(browser: Any, first_run: tup
 
         # feedback: the outcome reads as one line the width of the answer, not a column of characters
         page.locator(".fb-up").first.click()
-        status = page.locator(".fb-status :text('已记录')").first
-        status.wait_for(timeout=30_000)
-        box, row = status.bounding_box(), page.locator(".feedback-row").first.bounding_box()
-        assert box is not None and row is not None and box["height"] < 40 and box["width"] > 0.3 * row["width"]
+        text = page.locator(".fb-status :text('已记录')").first
+        text.wait_for(timeout=30_000)
+        line, area = text.bounding_box(), page.locator(".fb-status").first.bounding_box()
+        row = page.locator(".feedback-row").first.bounding_box()
+        assert line is not None and area is not None and row is not None
+        assert line["height"] < 30 and area["width"] > 0.6 * row["width"]  # one line, in a full-width area
         assert english_left(page) == []
     finally:
         page.context.close()
