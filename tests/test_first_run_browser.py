@@ -198,6 +198,7 @@ def test_first_administrator_gets_a_chinese_login_and_the_library(browser: Any,
             page.screenshot(path=str(LOGIN_SCREENSHOT))
             assert english_left(page) == []
 
+            page.locator("input[type=text], input:not([type])").first.fill(ADMIN[0])  # a failed login clears it
             page.locator("input[type=password]").fill(ADMIN[1])
             page.locator("button:has-text('登录')").last.click()
             page.wait_for_selector("#user-badge-inner", timeout=60_000)

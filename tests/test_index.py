@@ -284,3 +284,30 @@ def test_progress_counts_finished_documents_and_embedded_chunks(tmp_path: Path, 
     assert [d for d, _ in progress.calls] == sorted(d for d, _ in progress.calls)  # never goes back
     assert progress.embedded and progress.embedded[-1] == report.embedded_chunks
     assert progress.embedded == sorted(progress.embedded)
+
+
+def test_per_file_progress_embeds_each_file_as_it_is_read(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """The page's upload progress (``per_file``): with the default batch (1,024 chunks, more than the whole
+    corpus) each file is still finished before the next one is read, so the count moves file by file."""
+    settings = make_settings(tmp_path / "data", model_path)
+    corpus = _small_corpus(tmp_path)
+    shutil.copy(topic_files("北京市推进京津冀社会保障卡一卡通规定*.txt")[0], corpus / "规定.txt")
+
+    class Progress:
+        per_file = True
+
+        def __init__(self) -> None:
+            self.calls: list[tuple[int, int]] = []
+            self.embedded: list[int] = []
+
+        def __call__(self, done: int, total: int, name: str) -> None:
+            self.calls.append((done, total))
+
+        def chunks(self, embedded: int) -> None:
+            self.embedded.append(embedded)
+
+    progress = Progress()
+    report = Indexer(settings, embedder=embedder).run([corpus], progress=progress)
+    assert report.added == 3
+    assert [d for d, _ in progress.calls] == [0, 1, 2, 3]  # before each file: the ones finished so far
+    assert len(progress.embedded) == 3 and progress.embedded[-1] == report.embedded_chunks  # one batch a file
