@@ -31,6 +31,7 @@ from index.zh import (
     REGION_ALIASES,
     UNITS,
     YEAR_RE,
+    normalize_colloquial,
     provinces_in,
     regions_in,
 )
@@ -87,7 +88,7 @@ GENERIC_TOPIC = frozenset(
      # the asker's framing, not the asked item
      "文章", "文中", "里", "还有", "之外", "名字", "叫", "打算", "希望", "表述", "提法", "说法", "内容", "情况", "问题",
      "哪些方面", "起来", "目前", "现行", "现在", "进展", "举措", "措施", "部署", "安排",
-     "回顾", "回顾过去", "过去五年", "过去一年"]
+     "回顾", "回顾过去", "过去五年", "过去一年", "时候", "开始", "具体"]
 )
 _FOCUS_TAGS = frozenset("nvljaqi")  # nouns, verbs, idioms, abbreviations, adjectives, measure words
 # Generic words that carry no content even as a fallback focus.
@@ -225,7 +226,8 @@ class QuestionAnalysis:
     @property
     def wants_header(self) -> bool:
         """Asks when/where/by whom a document was adopted: the answer is in its header lines."""
-        return self.answer_type in ("date", "org") and bool(re.search(r"通过|施行|实施|公布|颁布|发布|修订|修正|批准", self.question))
+        return self.answer_type in ("date", "org") and bool(
+            re.search(r"通过|施行|实施|公布|颁布|发布|修订|修正|批准|生效|实行", self.question))
 
 
 def _answer_type(text: str) -> tuple[AnswerType, str | None]:
@@ -345,7 +347,7 @@ def _parts(text: str) -> list[str]:
 
 def analyse(question: str, catalog: DocCatalog | None = None) -> QuestionAnalysis:
     """Analyse one (self-contained) question; ``catalog`` resolves the documents it names."""
-    text = _QUESTION_FILLER.sub("", question.strip())
+    text = _QUESTION_FILLER.sub("", normalize_colloquial(question.strip())).strip() or question.strip()
     a = QuestionAnalysis(question=question)
     a.titles = [t.strip() for t in _TITLE.findall(text)]
     a.edition_years = [int(y) for y in _EDITION.findall(text)]
@@ -376,6 +378,8 @@ def analyse(question: str, catalog: DocCatalog | None = None) -> QuestionAnalysi
             core = re.sub(r"[（(][^）)]*[）)]$", "", doc.title).strip()
             if len(core) >= 6 and core in plain and core not in a.inline_titles:
                 a.inline_titles.append(core)
+        if not a.inline_titles and not a.titles:
+            a.inline_titles = _loose_titles(plain, catalog)
     a.review = bool(_REVIEW.search(text))
     a.comparison = bool(re.search(r"相比|比较|对比|区别|不同|异同|变化|多了|少了|新增|增加了哪些", text))
 
@@ -397,6 +401,31 @@ def analyse(question: str, catalog: DocCatalog | None = None) -> QuestionAnalysi
 
     _resolve_documents(a, catalog)
     return a
+
+
+_NAMED_RULE = re.compile(r"([\u4e00-\u9fff]{2,18}?(?:条例|规定|办法|决定))")
+_RULE_PREFIX = re.compile(r"^(?:(?:北京市?|天津市?|河北省?|本市)(?:的|关于)?|关于)")
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def _loose_titles(plain: str, catalog: DocCatalog) -> list[str]:
+    """A regulation named loosely (北京的数字经济促进条例, 数字经济条例): its words, in order, within an
+    indexed title of the same kind. At most three titles (editions of one regulation count once each)."""
+    found: list[str] = []
+    for phrase in _NAMED_RULE.findall(plain):
+        core = _RULE_PREFIX.sub("", phrase)
+        if len(core) < 5:
+            continue
+        for doc in catalog.docs:
+            title = re.sub(r"[（(][^）)]*[）)]$", "", doc.title).strip()
+            bare = _RULE_PREFIX.sub("", title)
+            if bare.endswith(core[-2:]) and _is_subsequence(core, bare) and title not in found:
+                found.append(title)
+    return found if len(found) <= 3 else []
 
 
 def _document_label(a: QuestionAnalysis) -> str:

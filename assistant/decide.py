@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from index.injection import is_instruction_like
+from index.zh import FULL_NAMES
 
 from .analysis import QuestionAnalysis, QuestionPart
 from .models import AnswerStatus, Filters
@@ -20,14 +21,15 @@ from .ranking import RELATED_MIN, SentenceEvidence
 from .text import char_bigrams
 from .writers.base import REFUSAL_PHRASE
 
-_WHAT = {
-    "number": "具体数据", "date": "具体时间", "person": "人员信息", "place": "具体地点", "org": "相关机构或会议的信息",
-    "list": "具体内容", "yesno": "相关说法", "explanation": "相关说明", "fact": "相关内容",
-}  # fmt: skip
 MAX_LIST_SENTENCES = 6
 MAX_RELATED = 3
 MIN_RELATED_CHARS = 12
+MAX_SOURCES = 3  # a broad answer quotes at most this many passage bodies (the rest one click away)
+MAX_BODY_CHARS = 600  # … each up to about this long
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_BROAD = re.compile(r"部署|任务|措施|举措|安排|如何|怎么|怎样|哪些方面|做了什么|做了哪些|干点?啥|干什么|有啥|用于|用途|重点|规划|打算")
+_VALUE_TYPES = frozenset({"number", "date", "person", "place", "org"})
+NO_ANSWER = "已收录文件中没有能回答这个问题的内容"
 
 
 @dataclass
@@ -38,16 +40,17 @@ class Decision:
     message: str = ""  # the not_found text
     related: list[SentenceEvidence] = field(default_factory=list)
     score: float = 0.0
+    confidence: float = 0.0  # calibrated: P(answered correctly), or P(no answer) for a refusal
 
 
-def _subject(analysis: QuestionAnalysis, part: QuestionPart) -> str:
-    topic = analysis.topic if part.topic is None else part.topic
-    words = [w for w in topic if w not in ("去年", "今年", "明年")][:2] + (part.focus or analysis.focus)[:3]
-    return "".join(dict.fromkeys(words)) or part.text.rstrip("？?")
-
-
-def _year_label(years: Sequence[int]) -> str:
-    return "、".join(f"{y}年" for y in years)
+def is_broad(analysis: QuestionAnalysis, part: QuestionPart | None = None) -> bool:
+    """A broad question (…有哪些重点任务？ …如何部署？ …采取了哪些措施？) is answered with the body of the
+    matching section, not with single sentences."""
+    kind = part.answer_type if part is not None else analysis.answer_type
+    if kind in _VALUE_TYPES:
+        return False
+    text = part.text if part is not None else analysis.question
+    return kind in ("list", "explanation") or _BROAD.search(text) is not None
 
 
 def _near_duplicate(a: SentenceEvidence, chosen: Sequence[SentenceEvidence]) -> bool:
@@ -68,62 +71,123 @@ def _near_duplicate(a: SentenceEvidence, chosen: Sequence[SentenceEvidence]) -> 
     return False
 
 
-def missing_text(analysis: QuestionAnalysis, part: QuestionPart, scoped_out: Sequence[SentenceEvidence]) -> str:
-    """Chinese: what the documents lack for ``part`` (and what they have instead, if out of scope)."""
-    subject = _subject(analysis, part)
-    what = _WHAT.get(part.answer_type, "相关内容")
-    years = [e for e in scoped_out if e.scope_issue == "year"]
-    regions = [e for e in scoped_out if e.scope_issue == "region"]
-    if analysis.years and years:
-        return f"已收录文件中没有{_year_label(analysis.years)}{subject}的{what}，只有其他年份的相关内容（见相关内容）"
-    if analysis.regions and regions:
-        asked = "、".join(r for r in analysis.regions if r != "国家")
-        return f"已收录文件中没有{asked}{subject}的{what}，只有其他地区的相关内容（见相关内容）"
-    if part.answer_type in ("yesno", "explanation", "fact"):
-        asked = part.text.rstrip("？?。")
-        if len(asked) > 40 or is_instruction_like(asked):  # never echo a long or instruction-like question
-            return f"已收录文件中没有关于{subject}的说法" if subject != part.text.rstrip("？?") else "已收录文件中没有相关说法"
-        return f"已收录文件中没有关于“{asked}”的说法"
-    return f"已收录文件中没有{subject}的{what}"
+def _scope_label(analysis: QuestionAnalysis) -> str:
+    """How the question's scope reads in a fixed sentence: 《named document》, or the years and regions."""
+    if analysis.target_docs and analysis.document_label:
+        return f"《{analysis.document_label}》"
+    bits = []
+    if analysis.years:
+        bits.append("、".join(f"{y}年" for y in analysis.years))
+    regions = [FULL_NAMES.get(r, r) for r in analysis.regions if r != "国家"]
+    if regions:
+        bits.append("、".join(regions))
+    return "".join(bits)
+
+
+def missing_text(analysis: QuestionAnalysis, part: QuestionPart, scoped_out: Sequence[SentenceEvidence],
+                 multi: bool = False) -> str:
+    """Chinese, in one of a few fixed forms: what the documents lack for ``part`` (never words glued
+    together: the named document, year or region, or the part's own words quoted whole)."""
+    label = _scope_label(analysis)
+    issues = {w.scope_issue for w in scoped_out}
+    if multi:
+        asked = part.text.rstrip("？?。 ")
+        if 2 <= len(asked) <= 40 and not is_instruction_like(asked):
+            return f"已收录文件中没有关于“{asked}”的内容"
+    if label and analysis.target_docs:
+        return f"{label}中没有能回答这个问题的内容"
+    if "year" in issues and analysis.years:
+        return f"已收录文件中没有{label}的相关内容，只有其他年份的（见相关内容）"
+    if "region" in issues and label:
+        return f"已收录文件中没有{label}的相关内容，只有其他地区的（见相关内容）"
+    if label:
+        return f"已收录的{label}文件中没有能回答这个问题的内容"
+    return NO_ANSWER
+
+
+def _choose_value(good: Sequence[SentenceEvidence], limit: int, chosen: list[SentenceEvidence]) -> int:
+    """A value question: the window holding the value leads; only windows that add to it follow."""
+    candidates = [w for w in good if w.kind != "body"] or list(good)
+    best = candidates[0].prob
+    picked = 0
+    for w in candidates:
+        if picked >= limit or w.prob < w.gate.follow_ratio * best:
+            break
+        if _near_duplicate(w, chosen):
+            continue
+        chosen.append(w)
+        picked += 1
+    return picked
+
+
+def _body_of(w: SentenceEvidence, windows: Sequence[SentenceEvidence]) -> SentenceEvidence:
+    """The body unit of ``w``'s passage (the paragraph under its heading), when it is not too long."""
+    if w.kind == "body":
+        return w
+    for other in windows:
+        if (other.kind == "body" and other.hit == w.hit and other.part == w.part and other.start <= w.start
+                and other.end >= w.end and len(other.text) <= MAX_BODY_CHARS and other.scope_ok):
+            return other
+    return w
+
+
+def _choose_broad(good: Sequence[SentenceEvidence], mine: Sequence[SentenceEvidence],
+                  chosen: list[SentenceEvidence]) -> int:
+    """A broad question: the body of each matching passage, quoted whole, at most ``MAX_SOURCES``."""
+    best = good[0].prob
+    picked = 0
+    for w in good:
+        if picked >= MAX_SOURCES or w.prob < w.gate.follow_ratio * best:
+            break
+        unit = _body_of(w, mine)
+        if any(c.hit == unit.hit for c in chosen) or _near_duplicate(unit, chosen):
+            continue
+        chosen.append(unit)
+        picked += 1
+    return picked
 
 
 def decide(analysis: QuestionAnalysis, windows: Sequence[SentenceEvidence], max_sentences: int = 4) -> Decision:
+    """Each part is answered by its windows the answer model accepts (``SentenceEvidence.answers``);
+    the status follows (answered | partial | not_found) and the confidence is the calibrated
+    probability of the best windows (for a refusal: that nothing answers)."""
     parts = analysis.parts or [QuestionPart(analysis.question, analysis.answer_type, analysis.unit, analysis.focus)]
     limit = MAX_LIST_SENTENCES if analysis.answer_type == "list" or analysis.comparison else max_sentences
     chosen: list[SentenceEvidence] = []
     missing: list[str] = []
+    best_probs: list[float] = []
     answered = 0
+    multi = len(parts) > 1
     for p_index, part in enumerate(parts):
         mine = [w for w in windows if w.part == p_index]
+        best_probs.append(max((w.prob for w in mine if not w.heading), default=0.0))
         good = [w for w in mine if w.answers]
         if not good:
-            out_of_scope = [w for w in mine if not w.scope_ok and w.type_ok and w.focus >= w.gate.min_focus
-                            and w.places_ok and w.topic >= w.gate.min_topic]
-            missing.append(missing_text(analysis, part, out_of_scope))
+            out_of_scope = [w for w in mine if not w.scope_ok and w.prob >= w.gate.threshold]
+            missing.append(missing_text(analysis, part, out_of_scope, multi))
             continue
         answered += 1
-        best = good[0].score
-        picked = 0
-        per_part = limit if len(parts) == 1 else max(1, limit // len(parts))
+        per_part = limit if not multi else max(1, limit // len(parts))
         # One window per named document first (comparisons answer side by side).
         if analysis.comparison and len(analysis.target_docs) > 1:
             for doc in analysis.target_docs:
                 first = next((w for w in good if w.doc_id == doc and not _near_duplicate(w, chosen)), None)
                 if first is not None:
                     chosen.append(first)
-                    picked += 1
-        for w in good:
-            if picked >= per_part or w.score < 0.8 * best:
-                break
-            if _near_duplicate(w, chosen):
-                continue
-            chosen.append(w)
-            picked += 1
+        if is_broad(analysis, part):
+            _choose_broad(good, mine, chosen)
+        else:
+            _choose_value(good, per_part, chosen)
     score = max((w.score for w in windows), default=0.0)
     if answered == 0:
-        return Decision("not_found", missing=missing, message=f"{REFUSAL_PHRASE}。" + "；".join(missing) + "。",
-                        related=related_windows(windows), score=score)
-    return Decision("answered" if not missing else "partial", chosen=chosen, missing=missing, score=score)
+        best = max(best_probs, default=0.0)
+        text = "；".join(dict.fromkeys(missing)) if multi else missing[0]
+        return Decision("not_found", missing=missing, message=f"{REFUSAL_PHRASE}。{text}。",
+                        related=related_windows(windows), score=score, confidence=round(1.0 - best, 4))
+    answered_probs = [p for p in best_probs if p > 0]
+    confidence = min(answered_probs) if answered_probs else 0.0
+    return Decision("answered" if not missing else "partial", chosen=chosen, missing=missing, score=score,
+                    confidence=round(confidence, 4))
 
 
 def related_windows(windows: Sequence[SentenceEvidence], n: int = MAX_RELATED) -> list[SentenceEvidence]:
@@ -131,7 +195,7 @@ def related_windows(windows: Sequence[SentenceEvidence], n: int = MAX_RELATED) -
     out: list[SentenceEvidence] = []
     seen: set[int] = set()
     for w in windows:
-        if w.score < RELATED_MIN or w.hit in seen or len(w.text) < MIN_RELATED_CHARS or _near_duplicate(w, out):
+        if w.heading or w.kind == "body" or w.score < RELATED_MIN or w.hit in seen or len(w.text) < MIN_RELATED_CHARS or _near_duplicate(w, out):
             continue
         seen.add(w.hit)
         out.append(w)

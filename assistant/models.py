@@ -20,6 +20,7 @@ class Hit:
     rerank_score: float | None = None
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    pinned: bool = False  # added by a rule (a named document's header or closing article), not retrieved
 
     @property
     def chunk_id(self) -> str:
@@ -165,6 +166,9 @@ class Answer:
     writer: str = "extractive"
     notice: str | None = None  # e.g. LLM fallback notice shown to the user (Chinese)
     evidence_score: float = 0.0
+    # Calibrated probability (0–1) that the answer is right: that its lead windows answer the question,
+    # or, for a refusal, that the documents hold no answer (the trained answer model's estimate).
+    confidence: float | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     status: AnswerStatus = "answered"
     missing: list[str] = field(default_factory=list)  # Chinese: what the documents lack (partial / not_found)

@@ -18,9 +18,11 @@ held-out set.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+
+import numpy as np
 
 from index.keyword import tokenize
 from index.zh import (
@@ -30,6 +32,7 @@ from index.zh import (
     PERCENT_RE,
     PROVINCES,
     REGION_ALIASES,
+    SENTENCE_END,
     YEAR_RE,
     regions_in,
     sentence_spans,
@@ -37,7 +40,9 @@ from index.zh import (
 )
 
 from .analysis import QuestionAnalysis, QuestionPart
+from .answer_model import AnswerModel
 from .models import Hit
+from .semantic import SentenceSimilarity, mean_unit
 from .text import TermWeights
 
 # Hand-set weights (checked on eval/sets/jjj_dev.jsonl).
@@ -47,17 +52,14 @@ TYPE_WEIGHT = 0.15
 TYPE_MISS_FACTOR = 0.55
 SCOPE_MISS_FACTOR = 0.5
 RANK_PRIOR = 0.25  # weight of the fused rank in the second-stage passage score
+SEM_TOP = 12  # passages whose every window is scored by meaning (lower ones only when they share words)
 @dataclass(frozen=True)
 class Gate:
-    """When a window answers: the thresholds of the decide stage (settings ``answer_*``; chosen on
-    the development set with ``python -m eval.calibrate``, never on the held-out set)."""
+    """When a window answers: the answer model's threshold (chosen on a validation split of the
+    training pool by ``python -m eval.train_answer_model``; ``ASSISTANT_ANSWER_THRESHOLD`` overrides)."""
 
-    min_focus: float = 0.6  # a value question's window holds this share of the focus …
-    min_topic: float = 0.35  # … and this share of the other words (in it or its title/heading): a
-    # figure of the wrong subject ("产业园的总投资" answered by another project's) is not an answer
-    min_focus_open: float = 0.45  # an open question's window needs this share of the focus …
-    min_focus_semantic: float = 0.3  # … or this share when its passage's cosine is at least min_cosine
-    min_cosine: float = 0.86
+    threshold: float = 0.5
+    follow_ratio: float = 0.6  # further windows need this share of the best window's probability
 
 
 DEFAULT_GATE = Gate()
@@ -73,12 +75,18 @@ _NOT_QUANTITY = re.compile(
     r"(?:19|20)\d{2}\s*年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|\d{1,2}月|"
     r"[A-Z][a-z]{2}\.? \d{1,2}, \d{4}|第[\d一二三四五六七八九十百]+[届次季期批条款章节轮]|[一二三四]季度"
 )
+_IN_FORCE = re.compile(r"自\S{2,16}起(?:施行|实施|生效)")
 _ADOPTION = re.compile(r"通过|施行|实施|公布|颁布|发布|修订|修正|批准")
 
 
 @dataclass
 class SentenceEvidence:
-    """One window of a candidate passage and how well it answers (a part of) the question."""
+    """One window of a candidate passage and how well it answers (a part of) the question.
+
+    A window is a sentence, two adjacent sentences (``kind="pair"``) or the body of a passage under
+    its heading (``kind="body"``: what a broad question is answered with). ``prob`` is the trained
+    answer model's calibrated probability that it answers its part (``answer_model``).
+    """
 
     hit: int  # index into the hits
     start: int  # offsets in the chunk's text
@@ -88,32 +96,44 @@ class SentenceEvidence:
     topic: float
     type_ok: bool
     scope_ok: bool
-    scope_issue: str  # "" | "document" | "year" | "region"
-    score: float
+    scope_issue: str  # "" | "document" | "year" | "region" | "article"
+    score: float  # the lexical evidence score (ordering before the model, and its fallback)
     part: int = 0  # which part of the question it answers
     doc_id: str = ""
 
     open_type: bool = False  # explanation / fact / list / yes-no: no value to look for
     places_ok: bool = True
-    semantic: float = 0.0  # the passage's dense cosine
+    semantic: float = 0.0  # the passage's dense (e5) cosine
     gate: Gate = field(default=DEFAULT_GATE, repr=False, compare=False)
+    kind: str = "sentence"  # sentence | pair | body
+    heading: bool = False  # a heading line: it labels a body, it never answers
+    sem: float = 0.0  # the window's USE cosine to the question
+    sem_gap: float = 0.0  # sem minus the best sem of the question's windows (0 for the best)
+    dense_gap: float = 0.0  # the passage's e5 cosine minus the best passage's
+    rank0: int = 0  # the passage's place in the fused first-stage order
+    in_keyword: bool = False
+    in_dense: bool = False
+    anchor: float = 1.0  # share of the question's core-topic terms in the window, its heading or title
+    anchor_window: float = 1.0  # … in the window itself
+    has_anchor: bool = False  # the question has core-topic terms
+    has_number: bool = False
+    names_doc: bool = False
+    in_target_doc: bool = False
+    answer_type: str = "fact"
+    prob: float = 0.0  # calibrated probability that the window answers its part
 
     @property
     def answers(self) -> bool:
-        """Holds the focus with the asked type, within scope, at the places asked about.
-
-        A value question (number, date, person, place, organisation) needs most of its focus in the
-        window itself; an open question (explanation, list, yes/no) may be worded differently from
-        the source, so a lower share suffices, or less still when the passage is semantically close.
-        """
-        g = self.gate
-        if not (self.type_ok and self.scope_ok and self.places_ok):
+        """The model's probability reaches the decision threshold, for a window that is no heading,
+        within scope, holds the core topic (when the question has one) and, for a value question,
+        the asked type."""
+        if self.heading or not (self.scope_ok and self.places_ok):
             return False
-        if not self.open_type and self.topic < g.min_topic:
+        if self.has_anchor and self.anchor <= 0.0:
             return False
-        if not self.open_type:
-            return self.focus >= g.min_focus
-        return self.focus >= g.min_focus_open or (self.focus >= g.min_focus_semantic and self.semantic >= g.min_cosine)
+        if not self.open_type and not self.type_ok:
+            return False
+        return self.prob >= self.gate.threshold
 
 
 @lru_cache(maxsize=4096)
@@ -195,9 +215,12 @@ def _has_pos(text: str, tags: tuple[str, ...]) -> bool:
 class EvidenceRanker:
     """Scores windows of candidate passages for a question's analysis; reranks the passages."""
 
-    def __init__(self, weights: TermWeights, gate: Gate = DEFAULT_GATE) -> None:
+    def __init__(self, weights: TermWeights, gate: Gate = DEFAULT_GATE, similarity: SentenceSimilarity | None = None,
+                 model: AnswerModel | None = None) -> None:
         self.weights = weights
         self.gate = gate
+        self.similarity = similarity
+        self.model = model
 
     def _terms(self, words: Sequence[str]) -> dict[str, float]:
         """IDF weights of the words; a verb weighs less, and a word the corpus never uses (nor its
@@ -259,12 +282,19 @@ class EvidenceRanker:
         return True, ""
 
     def windows(self, analysis: QuestionAnalysis, hits: Sequence[Hit]) -> list[SentenceEvidence]:
-        """Every sentence and two-sentence window of the hits, scored for each part of the question."""
+        """Every sentence, two-sentence window and passage body of the hits, described for each part of
+        the question (lexical shares, asked type, scope, core topic, meaning) and scored by the answer
+        model. Windows of passages below ``SEM_TOP`` are kept only when they share the focus words."""
         parts = analysis.parts or [QuestionPart(analysis.question, analysis.answer_type, analysis.unit, analysis.focus)]
         granularity = analysis.date_granularity
         if granularity == "any" and analysis.years:
             granularity = "month"  # a year is given: "when" asks for more than that year
         question_words = [*analysis.focus, *analysis.topic, *analysis.places]
+        anchors = anchor_terms(analysis)
+        anchor_weights = {a.lower(): 1.0 for a in anchors}
+        best_dense = max((h.dense_score or 0.0 for h in hits), default=0.0)
+        units = [list(_units(hit.chunk.text)) for hit in hits]
+        sem_rows = self._semantic(analysis.question, hits, units)
         out: list[SentenceEvidence] = []
         for p_index, part in enumerate(parts):
             focus_words = part.focus or analysis.focus or analysis.topic
@@ -275,53 +305,107 @@ class EvidenceRanker:
                                        and t not in places])
             place_terms = {p.lower(): 1.0 for p in places}
             open_type = part.answer_type in _OPEN_TYPES
+            part_sem = self._semantic_part(part.text, analysis.question, sem_rows) if len(parts) > 1 else sem_rows
             for h_index, hit in enumerate(hits):
                 text = hit.chunk.text
                 context = f"{hit.chunk.title} {hit.chunk.section}"
-                spans = sentence_spans(text) or [(0, len(text))]
-                for i, (start, _end) in enumerate(spans):
-                    for j in (i, i + 1):
-                        if j >= len(spans):
-                            break
-                        w_end = spans[j][1]
-                        window = text[start:w_end]
-                        if j > i and (len(window) > 2 * MAX_SENTENCE or "\n" in text[spans[i][1]:spans[j][0]]):
-                            break  # a pair never spans a line break (a heading, a header line)
-                        focus = term_share(focus_terms, window)
-                        if focus < 0.2:
-                            continue
-                        if j > i:
-                            focus *= 0.95  # a pair is weaker evidence than one sentence
-                        topic = term_share(topic_terms, window + " " + context) if topic_terms else 1.0
-                        type_ok = type_present(part, window, granularity, analysis.years, question_words) \
-                            if focus >= 0.4 else False
-                        scope_ok, issue = self.scope(analysis, hit, window)
-                        places_ok = not place_terms or term_share(place_terms, window + " " + context) >= MIN_PLACES
-                        score = FOCUS_WEIGHT * focus + TOPIC_WEIGHT * topic + TYPE_WEIGHT * float(type_ok)
-                        if not type_ok:
-                            score *= TYPE_MISS_FACTOR
-                        if not scope_ok:
-                            score *= SCOPE_MISS_FACTOR
-                        if not places_ok:
-                            score *= SCOPE_MISS_FACTOR
-                        out.append(SentenceEvidence(h_index, start, w_end, window, round(focus, 4), round(topic, 4),
-                                                    type_ok, scope_ok, "" if scope_ok else issue, round(score, 4),
-                                                    p_index, hit.chunk.doc_id, open_type, places_ok,
-                                                    hit.dense_score or 0.0, self.gate))
-        out.sort(key=lambda e: (e.score, -e.hit), reverse=True)
+                near = h_index < SEM_TOP or hit.pinned
+                for u_index, (kind, start, end, heading) in enumerate(units[h_index]):
+                    window = text[start:end]
+                    focus = term_share(focus_terms, window)
+                    if focus < 0.2 and not near:
+                        continue
+                    if kind == "pair":
+                        focus *= 0.95  # a pair is weaker evidence than one sentence
+                    topic = term_share(topic_terms, window + " " + context) if topic_terms else 1.0
+                    type_ok = type_present(part, window, granularity, analysis.years, question_words) \
+                        if (focus >= 0.4 or near) and not heading else False
+                    scope_ok, issue = self.scope(analysis, hit, window)
+                    places_ok = not place_terms or term_share(place_terms, window + " " + context) >= MIN_PLACES
+                    score = FOCUS_WEIGHT * focus + TOPIC_WEIGHT * topic + TYPE_WEIGHT * float(type_ok)
+                    if not type_ok:
+                        score *= TYPE_MISS_FACTOR
+                    if not scope_ok:
+                        score *= SCOPE_MISS_FACTOR
+                    if not places_ok:
+                        score *= SCOPE_MISS_FACTOR
+                    sem = float(part_sem[h_index][u_index]) if part_sem[h_index] is not None else 0.0
+                    out.append(SentenceEvidence(
+                        h_index, start, end, window, round(focus, 4), round(topic, 4), type_ok, scope_ok,
+                        "" if scope_ok else issue, round(score, 4), p_index, hit.chunk.doc_id, open_type, places_ok,
+                        hit.dense_score or 0.0, self.gate, kind=kind, heading=heading, sem=round(sem, 4),
+                        dense_gap=round((hit.dense_score or 0.0) - best_dense, 4), rank0=h_index,
+                        in_keyword=hit.keyword_score is not None, in_dense=hit.dense_score is not None,
+                        anchor=term_share(anchor_weights, window + " " + context) if anchors else 1.0,
+                        anchor_window=term_share(anchor_weights, window) if anchors else 1.0,
+                        has_anchor=bool(anchors), has_number=HAS_NUMBER_RE.search(window) is not None,
+                        names_doc=bool(analysis.target_docs),
+                        in_target_doc=hit.chunk.doc_id in analysis.target_docs, answer_type=part.answer_type,
+                    ))
+        self._score(out, len(parts))
         return out
+
+    def _semantic(self, question: str, hits: Sequence[Hit],
+                  units: Sequence[Sequence[tuple[str, int, int, bool]]]) -> list[np.ndarray | None]:
+        """USE cosine of the question to every unit of the top ``SEM_TOP`` passages (None below)."""
+        if self.similarity is None:
+            return [None] * len(hits)
+        rows: list[np.ndarray | None] = []
+        sentences: list[str] = []
+        near = [h_index < SEM_TOP or hit.pinned for h_index, hit in enumerate(hits)]
+        for h_index, hit in enumerate(hits):
+            if not near[h_index]:
+                continue
+            text = hit.chunk.text
+            sentences += [text[s:e] for kind, s, e, _h in units[h_index] if kind == "sentence"]
+        vectors = self.similarity.vectors([question, *dict.fromkeys(sentences)])
+        q, table = vectors[0], dict(zip(dict.fromkeys(sentences), vectors[1:], strict=True))
+        for h_index, hit in enumerate(hits):
+            if not near[h_index]:
+                rows.append(None)
+                continue
+            text = hit.chunk.text
+            own = {(s, e): table[text[s:e]] for kind, s, e, _h in units[h_index] if kind == "sentence"}
+            sims = []
+            for kind, s, e, _h in units[h_index]:
+                if kind == "sentence":
+                    vec = own[(s, e)]
+                else:
+                    inside = [v for (a, b), v in own.items() if a >= s and b <= e]
+                    vec = mean_unit(np.stack(inside)) if inside else q * 0
+                sims.append(float(vec @ q))
+            rows.append(np.asarray(sims))
+        return rows
+
+    def _semantic_part(self, part_text: str, question: str, rows: list[np.ndarray | None]) -> list[np.ndarray | None]:
+        """A sub-question is matched by its own words as much as by the whole question's."""
+        return rows  # the whole question's meaning carries the context a short part lacks
+
+    def _score(self, windows: list[SentenceEvidence], n_parts: int) -> None:
+        """Fill ``sem_gap`` per part, then the model's probabilities (the lexical score without a model)."""
+        best: dict[int, float] = {}
+        for w in windows:
+            best[w.part] = max(best.get(w.part, 0.0), w.sem)
+        for w in windows:
+            w.sem_gap = round(w.sem - best.get(w.part, 0.0), 4)
+        model = self.model
+        if model is None:
+            for w in windows:
+                w.prob = w.score
+        else:
+            for w, p in zip(windows, model.predict(windows), strict=True):
+                w.prob = round(float(p), 5)
+        windows.sort(key=lambda e: (e.prob, e.score, -e.hit), reverse=True)
 
     def rerank(self, analysis: QuestionAnalysis, hits: Sequence[Hit],
                windows: Sequence[SentenceEvidence] | None = None) -> tuple[list[Hit], list[SentenceEvidence]]:
-        """Second stage: passages ordered by their best window's score plus a prior from the fused rank.
-
-        Returns the reranked hits and the windows re-pointed at the new order.
-        """
+        """Second stage: passages ordered by their best window's probability plus a prior from the
+        fused rank. Returns the reranked hits and the windows re-pointed at the new order."""
         windows = list(windows) if windows is not None else self.windows(analysis, hits)
         best: dict[int, float] = {}
         for w in windows:
-            bonus = 0.15 if w.answers else 0.0
-            best[w.hit] = max(best.get(w.hit, 0.0), w.score + bonus)
+            if not w.heading:
+                best[w.hit] = max(best.get(w.hit, 0.0), w.prob + (0.15 if w.answers else 0.0))
         scored = []
         for i, _hit in enumerate(hits):
             prior = RANK_PRIOR / (1.0 + 0.2 * i)
@@ -331,6 +415,54 @@ class EvidenceRanker:
         reranked = [replace(hits[old], rerank_score=round(s, 6)) for s, old in scored]
         moved = [replace(w, hit=new_pos[w.hit]) for w in windows]
         return reranked, moved
+
+
+def _heading_line(text: str, start: int, end: int) -> bool:
+    """A whole short line without end punctuation is a heading (it labels, it never answers)."""
+    whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
+    return whole_line and end - start <= 60 and text[end - 1] not in SENTENCE_END
+
+
+def _units(text: str) -> Iterator[tuple[str, int, int, bool]]:
+    """(kind, start, end, is heading) of a passage: its sentences, adjacent pairs that do not cross a
+    line break, and its body (every sentence after its leading heading lines) when it has two or more."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    heads = [_heading_line(text, s, e) for s, e in spans]
+    for (s, e), head in zip(spans, heads, strict=True):
+        yield "sentence", s, e, head
+    for i in range(len(spans) - 1):
+        (s, _e), (_s2, e2) = spans[i], spans[i + 1]
+        if heads[i] or heads[i + 1] or e2 - s > 2 * MAX_SENTENCE or "\n" in text[spans[i][1]:spans[i + 1][0]]:
+            continue
+        yield "pair", s, e2, False
+    body = [(s, e) for (s, e), head in zip(spans, heads, strict=True) if not head]
+    first = next((i for i, head in enumerate(heads) if not head), None)
+    if first is not None and len(body) >= 2 and not any(heads[first:]):
+        yield "body", spans[first][0], spans[-1][1], False
+
+
+# Words that name what a question is about beyond any single document (issue #24: the core topic).
+CORE_TOPICS = (
+    "京津冀", "雄安", "副中心", "一卡通", "非首都功能", "冬奥", "大兴机场", "临空经济区", "北三县", "滨海新区",
+    "天津港", "曹妃甸", "张家口", "承德", "廊坊", "保定", "环京", "首都都市圈", "轨道上的京津冀", "自贸试验区",
+    "中关村", "服贸会", "京津", "津冀", "京冀",
+)  # fmt: skip
+GENERIC_ACTIONS = frozenset(
+    ["部署", "协同", "推进", "加强", "发展", "工作", "推动", "加快", "落实", "实施", "建设", "开展", "提升", "深化",
+     "重点任务", "任务", "措施", "举措", "安排", "方面", "重点", "主要", "哪些", "什么", "如何", "怎么", "怎样",
+     "提出", "要求", "情况", "进展", "成效", "有关", "相关"]
+)  # fmt: skip
+
+
+def anchor_terms(analysis: QuestionAnalysis) -> list[str]:
+    """The question's core topic: named places and the core topic words it uses (京津冀, 雄安 …).
+    A window that holds none of them (nor its heading path or title) is not evidence, however many
+    generic words (部署, 协同, 推进 …) it shares."""
+    q = analysis.question
+    found = [t for t in CORE_TOPICS if t in q]
+    found = [t for t in found if not any(t != o and t in o for o in found)]  # 京津 inside 京津冀
+    found += [p for p in analysis.places if p not in found and not any(p in f for f in found)]
+    return found
 
 
 @lru_cache(maxsize=4096)
@@ -377,11 +509,13 @@ def _is_report(hit: Hit) -> bool:
 
 
 def header_candidates(analysis: QuestionAnalysis, chunks_by_doc: dict[str, list[Hit]]) -> list[Hit]:
-    """The first passage of each named document when the question asks when/where it was adopted."""
+    """The first passage of each named document when the question asks when/where it was adopted, and
+    its closing passage when it asks when it takes effect (本条例自…起施行)."""
     if not (analysis.wants_header and analysis.target_docs):
         return []
     out: list[Hit] = []
     for doc_id in analysis.target_docs:
-        first = chunks_by_doc.get(doc_id, [])[:1]
-        out.extend(h for h in first if _ADOPTION.search(h.chunk.text[:300]))
+        held = chunks_by_doc.get(doc_id, [])
+        out.extend(replace(h, pinned=True) for h in held[:1] if _ADOPTION.search(h.chunk.text[:300]))
+        out.extend(replace(h, pinned=True) for h in held[1:] if _IN_FORCE.search(h.chunk.text))
     return out

@@ -26,12 +26,14 @@ from index.store import ChromaStore
 from index.zh import CANONICAL_REGIONS, SENTENCE_END, WORD_CHAR_RE
 
 from .analysis import DocCatalog, QuestionAnalysis, analyse
+from .answer_model import AnswerModel, load_model
 from .decide import Decision, decide, filters_label, related_windows
 from .errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from .markup import strip_markup
 from .models import Answer, Citation, Facets, Filters, Hit, StreamEvent, Suggestion
 from .ranking import EvidenceRanker, Gate, SentenceEvidence, header_candidates
 from .retrieval import CrossEncoderReranker, HybridRetriever, Mode, merge_overlapping
+from .semantic import SentenceSimilarity
 from .settings import Settings
 from .text import TermWeights, has_cjk
 from .uploads import UploadError, remove_upload, safe_filename, store_upload
@@ -51,6 +53,7 @@ FALLBACK_NOTICES = {  # per Answer.fallback_reason
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MEANINGFUL = WORD_CHAR_RE
+DEFAULT_LEXICAL_THRESHOLD = 0.62  # without a trained model: the lexical evidence score a window needs
 
 
 def clean_question(question: Any, max_chars: int) -> str:
@@ -128,6 +131,7 @@ class Assistant:
         self._catalog_of: Manifest | None = None
         self._first: dict[str, list[Hit]] | None = None
         self._first_of: KeywordIndex | None = None
+        self._similarity: SentenceSimilarity | None = None
 
     # -- resources ------------------------------------------------------------------------
     @property
@@ -330,9 +334,16 @@ class Assistant:
         with self._lock:
             if self._first is None or self._first_of is not self._keyword:
                 first: dict[str, list[Hit]] = {}
+                last: dict[str, Hit] = {}
                 for chunk in self._keyword.chunks:
                     if chunk.ordinal == 0:
-                        first[chunk.doc_id] = [Hit(chunk=chunk, score=0.0)]
+                        first.setdefault(chunk.doc_id, []).insert(0, Hit(chunk=chunk, score=0.0))
+                    held = last.get(chunk.doc_id)
+                    if held is None or chunk.ordinal > held.chunk.ordinal:
+                        last[chunk.doc_id] = Hit(chunk=chunk, score=0.0)
+                for doc_id, hit in last.items():  # the closing article (本条例自…起施行)
+                    if hit.chunk.ordinal > 0:
+                        first.setdefault(doc_id, []).append(hit)
                 self._first, self._first_of = first, self._keyword
             return self._first
 
@@ -349,18 +360,40 @@ class Assistant:
                 per_doc = max(4, k // len(analysis.target_docs))
                 for doc in analysis.target_docs:
                     hits.extend(retriever.retrieve(question, per_doc, replace(filters, doc_id=[doc])))
-            hits.extend(header_candidates(analysis, self._first_passages()))
-            hits = merge_overlapping(list({h.chunk_id: h for h in hits}.values()))
+            by_id: dict[str, Hit] = {}
+            for h in hits:
+                by_id.setdefault(h.chunk_id, h)
+            for pinned in header_candidates(analysis, self._first_passages()):
+                held = by_id.get(pinned.chunk_id)
+                by_id[pinned.chunk_id] = replace(held, pinned=True) if held is not None else pinned
+            hits = merge_overlapping(list(by_id.values()))
         else:
             hits = retriever.retrieve(question, k, filters)
         hits = self._rerank(question, hits)
-        ranker = EvidenceRanker(self.term_weights(), self.gate())
+        ranker = EvidenceRanker(self.term_weights(), self.gate(), self.similarity(), self.answer_model())
         return ranker.rerank(analysis, hits)
 
+    def similarity(self) -> SentenceSimilarity | None:
+        """The semantic-evidence encoder (USE multilingual), loaded once; None when switched off."""
+        if not self.settings.semantic_evidence:
+            return None
+        with self._lock:
+            if self._similarity is None:
+                self._similarity = SentenceSimilarity()
+            return self._similarity
+
+    def answer_model(self) -> AnswerModel | None:
+        """The trained answer model (None before ``python -m eval.train_answer_model`` has run)."""
+        path = self.settings.answer_model_path
+        return load_model(str(path)) if path is not None else load_model()
+
     def gate(self) -> Gate:
-        """The decide stage's thresholds, from the settings."""
-        s = self.settings
-        return Gate(min_focus=s.answer_min_focus, min_topic=s.answer_min_topic, min_focus_open=s.answer_min_focus_open)
+        """When a window answers: the model's threshold (or ``answer_threshold`` from the settings)."""
+        model = self.answer_model()
+        threshold = self.settings.answer_threshold
+        if threshold is None:
+            threshold = model.threshold if model is not None else DEFAULT_LEXICAL_THRESHOLD
+        return Gate(threshold=threshold, follow_ratio=model.follow_ratio if model is not None else 0.8)
 
     def ask(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
             writer: str | None = None) -> Answer:
@@ -384,6 +417,7 @@ class Assistant:
             return
         decision = run.timed("decide", decide, analysis, windows, self.settings.max_answer_sentences)
         base.evidence_score = round(decision.score, 4)
+        base.confidence = decision.confidence
         if decision.status == "not_found":
             yield from self._refuse(run, base, analysis, decision, hits)
             return

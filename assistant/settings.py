@@ -65,17 +65,23 @@ class RetrievalSettings(BaseSettings):
 
 
 class DecideSettings(BaseSettings):
-    """The decide stage (assistant/ranking.py Gate; chosen on the dev set with ``python -m eval.calibrate``)."""
+    """The decide stage: the trained answer model (assistant/answer_model.py) and its threshold."""
 
     model_config = ENV_CONFIG
 
+    answer_threshold: float | None = Field(default=None, ge=0, le=1, description=(
+        "calibrated probability a window needs to answer; default: the threshold stored with the trained model "
+        "(chosen on a validation split for false refusal <= 5 %)"))
+    answer_model_path: Path | None = Field(default=None, description=(
+        "the answer model's JSON file (default: the one shipped in assistant/resources/answer_model.json)"))
+    semantic_evidence: bool = Field(default=True, description=(
+        "score candidate windows by meaning (USE multilingual); off: lexical features only"))
     answer_min_focus: float = Field(default=0.6, ge=0, le=1, description=(
-        "share of the asked item's words (IDF-weighted) a sentence must hold to answer a number/date/person/place/"
-        "organisation question"))
+        "legacy (the hand-set gate of earlier versions): accepted, no longer used"))
     answer_min_focus_open: float = Field(default=0.45, ge=0, le=1, description=(
-        "the same for open questions (explanations, lists, yes/no), which are often worded unlike the source"))
+        "legacy (the hand-set gate of earlier versions): accepted, no longer used"))
     answer_min_topic: float = Field(default=0.35, ge=0, le=1, description=(
-        "share of the question's other words found in the sentence or its title/heading"))
+        "legacy (the hand-set gate of earlier versions): accepted, no longer used"))
     refusal_threshold: float = Field(default=0.52, description=(
         "legacy (the lexical evidence score of earlier versions): unused, kept so that an existing "
         "ASSISTANT_REFUSAL_THRESHOLD does not break start-up"))

@@ -28,7 +28,9 @@ from .models import Citation, Hit
 from .text import MARKER, char_bigrams, sentence_spans
 
 # "根据《…》，" / "《…》指出：" attribution prefixes are the writer's words, not the source's.
-_ATTRIBUTION = re.compile(r"^(?:另外|此外|同时)?[，,]?(?:根据|据|依据|按照)?《[^》]{1,80}》(?:第[^，：,:]{1,12}条)?(?:指出|提出|规定|明确|显示|中|要求)?[，,：:]?")
+_ATTRIBUTION = re.compile(r"^(?:另外|此外|同时)?[，,]?(?:根据|据|依据|按照)?《[^》]{1,80}》(?:“[^”]{1,40}”部分)?(?:第[^，：,:]{1,12}条)?(?:指出|提出|规定|明确|显示|中|要求)?[，,：:]?")
+# Labels the extractive writer puts before a quote: a section heading, the period a work report speaks of.
+_LABEL = re.compile(r"^(?:“[^”]{1,40}”部分：)?(?:回顾\d{4}年：|\d{4}年目标：)?")
 _ENDS = re.escape(SENTENCE_END + ".")
 _CLAIM = re.compile(rf"[^\[]*?(?:\[\d{{1,2}}\])+[{_ENDS}]?|[^\[]+$")
 
@@ -58,7 +60,7 @@ def find_support(claim: str, passage: str, threshold: float = 0.5,
     """The span of ``passage`` that supports ``claim`` (markers already removed); ``given``: the
     question's bigrams (``question_grams``), left out of the overlap; ``known``: numbers the
     passage's document states of itself (its title, its year: "2026年" of a report saying 今年)."""
-    body = _ATTRIBUTION.sub("", claim.strip()).strip(" ，,：:")
+    body = _LABEL.sub("", _ATTRIBUTION.sub("", claim.strip()).strip(" ，,：:")).strip(" ，,：:")
     core = body.rstrip(SENTENCE_END + ". ")
     if not core:
         return None

@@ -18,6 +18,8 @@ EXTERNAL_FILES = {
     "rgb": "rgb_zh_refine.jsonl",
     "drcd": "drcd_dev_sample1000.jsonl",
 }
+# Training-only external sets (``python -m eval.train_answer_model``): never part of the eval summary.
+TRAINING_FILES = {"ncpqa": "ncpqa_train.jsonl"}
 
 
 @dataclass
@@ -94,19 +96,21 @@ def _doc_name(prefix: str, text: str) -> str:
 
 # Passages of this many times more rows than questions asked go into the corpus, as distractors
 # (RGB brings its own negative passages, so its own rows suffice).
-CORPUS_FACTOR = {"cmrc2018": 5, "drcd": 5, "rgb": 1}
+CORPUS_FACTOR = {"cmrc2018": 5, "drcd": 5, "rgb": 1, "ncpqa": 1}
 
 
-def load_external_set(name: str, shared_dir: Path, work_dir: Path, limit: int | None) -> EvalSet:
+def load_external_set(name: str, shared_dir: Path, work_dir: Path, limit: int | None, offset: int = 0,
+                      factor: int | None = None) -> EvalSet:
     """Write the set's passages as a corpus under ``work_dir`` and return its questions.
 
     The corpus holds the passages of ``CORPUS_FACTOR[name] × limit`` rows, so that retrieval has to find
-    the right passage among many of the same genre, not among a handful."""
-    source = shared_dir / "eval-external" / EXTERNAL_FILES[name]
+    the right passage among many of the same genre, not among a handful. ``offset`` skips the first rows
+    (training uses rows the evaluation never asks)."""
+    source = shared_dir / "eval-external" / {**EXTERNAL_FILES, **TRAINING_FILES}[name]
     if not source.exists():
         raise FileNotFoundError(f"{source} not found (set ASSISTANT_SHARED_DIR)")
-    all_rows = load_jsonl(source)
-    rows = all_rows[: limit * CORPUS_FACTOR[name]] if limit else all_rows
+    all_rows = load_jsonl(source)[offset:]
+    rows = all_rows[: limit * (factor or CORPUS_FACTOR[name])] if limit else all_rows
     corpus = work_dir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     questions = []

@@ -337,7 +337,17 @@ def _footer(answer: Answer) -> str:
     took = ""
     if total:  # fast answers in milliseconds: "用时 0.0 秒" reads like a fault
         took = f" · 用时 {total * 1000:.0f} 毫秒" if round(total * 1000) < 1000 else f" · 用时 {total:.1f} 秒"
-    return f'<div class="msg-footer">{esc(writer)}{esc(took)}</div>'
+    return f'<div class="msg-footer">{esc(writer)}{esc(took)}{esc(confidence_note(answer))}</div>'
+
+
+def confidence_note(answer: Answer) -> str:
+    """The calibrated confidence as a short note (置信度 高/中/低 and the percentage); empty without one."""
+    p = answer.confidence
+    if p is None:
+        return ""
+    level = "高" if p >= 0.8 else ("中" if p >= 0.5 else "低")
+    what = "未找到依据的判断" if answer_state(answer) == "not_found" else "回答"
+    return f" · {what}置信度{level}（{p * 100:.0f}%）"
 
 
 def render_question(question: str) -> str:

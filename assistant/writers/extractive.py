@@ -15,13 +15,39 @@ from dataclasses import dataclass
 from index.zh import SENTENCE_END
 
 from ..models import Hit
-from ..ranking import SentenceEvidence
+from ..ranking import SentenceEvidence, period_years
 from ..text import TermWeights, char_bigrams, coverage, sentence_spans
 from .base import REFUSAL_PHRASE, AnswerWriter, History
 
 _ASKS_NUMBER = re.compile(r"多少|几[个项条年次家所座%]|几|比例|增长|下降|目标|规模|金额|数量|总量|率")
 _HAS_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿]+[个项条家所座万亿%]")
 _ASKS_LIST = re.compile(r"哪些|哪几|有什么|包括|措施|举措|任务")
+
+
+def section_label(hit: Hit) -> str:
+    """The heading a passage sits under (the last part of its heading path), without source lines."""
+    section = hit.chunk.section.split("›")[-1].strip() if hit.chunk.section else ""
+    return "" if not section or section.startswith(("来源", "作者", "责任编辑")) else section[:40]
+
+
+def period_labels(chosen: Sequence[SentenceEvidence], passages: Sequence[Hit]) -> dict[int, str]:
+    """Labels for windows of work reports when the chosen windows speak of different years: a report of
+    year N reviews N−1 and plans N (``ranking.period_years``)."""
+    periods: dict[int, int] = {}
+    for w in chosen:
+        years = period_years(passages[w.hit], w.text)
+        if len(years) == 1:
+            periods[id(w)] = next(iter(years))
+    if len(set(periods.values())) < 2:
+        return {}
+    out = {}
+    for w in chosen:
+        year = periods.get(id(w))
+        meta_year = (passages[w.hit].chunk.metadata or {}).get("year")
+        if year is None or not isinstance(meta_year, int):
+            continue
+        out[id(w)] = f"回顾{year}年：" if year < meta_year else f"{year}年目标："
+    return out
 
 
 def _is_heading_line(text: str, start: int, end: int) -> bool:
@@ -84,7 +110,11 @@ class ExtractiveWriter(AnswerWriter):
 
     def compose(self, chosen: Sequence[SentenceEvidence], passages: Sequence[Hit]) -> str:
         """The answer from the decide stage's windows: the lead window (the asked item) first, then
-        the rest grouped per document in reading order, each with its passage marker."""
+        the rest grouped per document in reading order, each sentence with its passage marker.
+
+        A passage body (a broad question's unit) is quoted whole under its heading, which labels it
+        and is never itself an answer sentence. Where a work report's windows speak of two periods
+        (the year reviewed and the year planned), each is labelled (回顾2024年： / 2025年目标：)."""
         if not chosen:
             return REFUSAL_PHRASE + "。"
         lead, rest = chosen[0], list(chosen[1:])
@@ -96,6 +126,7 @@ class ExtractiveWriter(AnswerWriter):
                 order.append(doc)
                 groups[doc] = []
             groups[doc].append(w)
+        labels = period_labels(chosen, passages)
         lines = []
         emitted: set[str] = set()  # a sentence shared by two windows (overlapping passages) is written once
         for i, doc in enumerate(order):
@@ -103,17 +134,26 @@ class ExtractiveWriter(AnswerWriter):
             if i == 0:
                 items = [lead, *items]
             title = passages[items[0].hit].chunk.title
-            parts = [f"根据《{title}》：" if i == 0 else f"此外，《{title}》提出："]
+            head = f"根据《{title}》" if i == 0 else f"此外，《{title}》"
+            parts: list[str] = []
             for w in items:
+                label = labels.get(id(w), "")
+                heading = section_label(passages[w.hit]) if w.kind == "body" else ""
+                if heading and not parts:
+                    head += f"“{heading}”部分"
+                elif heading:
+                    parts.append(f"“{heading}”部分：")
+                if label:
+                    parts.append(label)
                 for start, end in sentence_spans(w.text) or [(0, len(w.text))]:  # a marker after every sentence
                     sentence = w.text[start:end]
                     body = sentence.rstrip(SENTENCE_END)
-                    if body in emitted:
+                    if body in emitted or _is_heading_line(w.text, start, end):
                         continue
                     emitted.add(body)
                     parts.append(f"{body}[{w.hit + 1}]{sentence[len(body):] or '。'}")
-            if len(parts) > 1:
-                lines.append("".join(parts))
+            if any("[" in p for p in parts):
+                lines.append(head + ("：" if i == 0 else "提出：") + "".join(parts))
         return "\n".join(lines) + "\n"
 
     def stream(self, question: str, passages: Sequence[Hit], history: History = (),

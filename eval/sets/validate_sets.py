@@ -4,9 +4,15 @@
 Usage:
     python3 eval/sets/validate_sets.py [SET.jsonl ...] [--corpus DIR ...]
 
-Without arguments it validates jjj.jsonl and jjj_dev.jsonl next to this script,
-looking documents up in <repo>/docs_corpus and /work/shared/corpus/jjj, and
-also checks that the two sets share no question.  Exit status 1 if any problem.
+Without arguments it validates jjj.jsonl, jjj_dev.jsonl, broad.jsonl and broad_dev.jsonl next
+to this script, looking documents up in <repo>/docs_corpus (the shipped library; /work/shared/corpus/jjj as a fallback), and
+also checks that the sets share no question.  Exit status 1 if any problem.
+
+Broad sets (issue #24, file name containing "broad") hold questions answered by a whole section:
+kind "broad", a ``section`` field (the verbatim heading or first-line prefix of the answering
+section, at a line start), ``evidence`` = the first sentence of that section's body and 4-8
+``key_points`` that are verbatim in the document within that section (not necessarily in the
+evidence).
 
 Standard library only.
 """
@@ -22,18 +28,27 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 KEYS = ["id", "question", "history", "answerable", "doc", "alt_docs",
         "evidence", "key_points", "kind"]
 KINDS = ["fact", "number", "list", "paraphrase", "cross_document", "temporal",
-         "follow_up", "unanswerable", "named_doc"]
+         "follow_up", "unanswerable", "named_doc", "colloquial", "broad"]
+# Kinds only the broad sets use (issue #24); the question sets use every other kind.
+BROAD_KINDS = ["broad"]
 # Optional fields (issue #13): why an unanswerable question has no answer, the document a
 # missing-document question names, what was searched to check it, and whether the question
 # names its document (``据2025年天津市政府工作报告……``, ``《…条例》第X条……``).
-OPTIONAL_KEYS = ["why", "missing_doc", "checked", "names_doc"]
+OPTIONAL_KEYS = ["why", "missing_doc", "checked", "names_doc", "section"]
 WHYS = ["missing_fact", "missing_document", "wrong_scope", "false_premise"]
 
 # Minimum counts for the held-out main set.
 MAIN_MIN = {"total": 160, "fact": 25, "number": 20, "list": 15, "paraphrase": 20,
             "cross_document": 12, "temporal": 15, "follow_up": 12, "unanswerable": 35}
 # The tuning (dev) set is smaller: every kind must be present.
-DEV_MIN = {"total": 40, **{k: 1 for k in KINDS}}
+DEV_MIN = {"total": 40, **{k: 1 for k in KINDS if k not in BROAD_KINDS}}
+# Broad sets (issue #24): a held-out one and a dev one, all rows of kind broad.
+BROAD_MIN = {"total": 20, "broad": 20}
+BROAD_DEV_MIN = {"total": 24, "broad": 24}
+BROAD_MIN_DOCS = 10
+BROAD_KP_MIN_N, BROAD_KP_MAX_N = 4, 8
+BROAD_KP_MAX = 40
+SECTION_MAX_CHARS = 6000
 # Across both sets (issue #13): fresh unanswerable questions with a reason, and questions naming their document.
 BOTH_MIN = {"why": 80, "named_doc": 40, **{w: 10 for w in WHYS}}
 MIN_DOCS = 25
@@ -75,8 +90,100 @@ def _load_doc(doc_id, corpus_dirs, cache):
     return cache[doc_id]
 
 
+def _is_broad(path):
+    return "broad" in os.path.basename(path)
+
+
 def _minimums(path):
+    if _is_broad(path):
+        return BROAD_DEV_MIN if "dev" in os.path.basename(path) else BROAD_MIN
     return DEV_MIN if "dev" in os.path.basename(path) else MAIN_MIN
+
+
+_CN = "一二三四五六七八九十百零〇两"
+# Heading levels by how a line starts (1 = top); lower numbers end the sections of higher ones.
+_HEADING_LEVELS = [
+    (1, re.compile(r"第[%s]+章|[%s]+、" % (_CN, _CN))),
+    (2, re.compile(r"第[%s]+节|（[%s]+）" % (_CN, _CN))),
+    (3, re.compile(r"第[%s]+条|\d+[.．、]" % _CN)),
+]
+
+
+def _heading_level(line):
+    for level, rx in _HEADING_LEVELS:
+        if rx.match(line):
+            return level
+    return None
+
+
+_BLANK = " \t\u3000\r\n\u200b\ufeff\xa0"
+
+
+def _looks_like_plain_heading(line):
+    line = line.strip(_BLANK)
+    return 0 < len(line) <= 30 and line[-1] not in "。；，：:;,.！？!?）)”"
+
+
+def section_spans(text, section):
+    """(body start, end) of every place where `section` starts a line of `text`.
+
+    The body starts after the section string (and the white space after it); it ends at the next
+    line that is a heading of the same or a higher level (第X章 / 一、 above 第X节 / （一） above
+    第X条 / 1.), or, for an unnumbered heading, at the next short unpunctuated line; at most
+    SECTION_MAX_CHARS characters."""
+    spans = []
+    start = 0
+    while True:
+        pos = text.find(section, start)
+        if pos < 0:
+            return spans
+        start = pos + 1
+        if pos > 0 and text[pos - 1] != "\n":
+            continue
+        body = pos + len(section)
+        while body < len(text) and text[body] in _BLANK:
+            body += 1
+        level = _heading_level(section)
+        end = min(len(text), body + SECTION_MAX_CHARS)
+        line_start = text.find("\n", body)
+        while 0 <= line_start < end:
+            line = text[line_start + 1:text.find("\n", line_start + 1) if text.find("\n", line_start + 1) >= 0
+                        else len(text)]
+            other = _heading_level(line)
+            if (level is not None and other is not None and other <= level) or (
+                    level is None and (other is not None or _looks_like_plain_heading(line))):
+                end = line_start
+                break
+            line_start = text.find("\n", line_start + 1)
+        spans.append((body, end))
+
+
+def _broad_problems(rec, where, text):
+    """Issue #24: section at a line start, evidence opening its body, key points within it."""
+    problems = []
+    sec = rec.get("section")
+    kps = rec["key_points"] if isinstance(rec["key_points"], list) else []
+    ev = rec["evidence"] if isinstance(rec["evidence"], str) else ""
+    if not isinstance(sec, str) or not sec.strip() or sec != sec.strip() or "\n" in sec:
+        return ["%s: a broad question needs section: the verbatim heading of its section" % where]
+    if rec["answerable"] is not True:
+        problems.append("%s: a broad question must be answerable" % where)
+    if not (BROAD_KP_MIN_N <= len(kps) <= BROAD_KP_MAX_N):
+        problems.append("%s: a broad question needs %d-%d key_points, got %d" % (
+            where, BROAD_KP_MIN_N, BROAD_KP_MAX_N, len(kps)))
+    if text is None:
+        return problems
+    spans = [sp for sp in section_spans(text, sec) if text.startswith(ev, sp[0])] if ev else []
+    if not section_spans(text, sec):
+        problems.append("%s: section %r does not start a line of %s" % (where, sec, rec["doc"]))
+    elif not spans:
+        problems.append("%s: evidence is not the first sentence of the body of section %r" % (where, sec))
+    else:
+        body = text[spans[0][0]:spans[0][1]]
+        for k in kps:
+            if k not in body:
+                problems.append("%s: key point %r not within section %r" % (where, k, sec))
+    return problems
 
 
 def load(path):
@@ -141,6 +248,10 @@ def validate(path, corpus_dirs=None, minimums=None):
         kind = rec["kind"]
         if kind not in KINDS:
             problems.append("%s: unknown kind %r" % (where, kind))
+        elif _is_broad(path) != (kind in BROAD_KINDS):
+            problems.append("%s: kind %r does not belong in %s" % (where, kind, os.path.basename(path)))
+        if "section" in rec and kind not in BROAD_KINDS:
+            problems.append("%s: section is only for broad questions" % where)
         kinds[kind] += 1
         alt = rec["alt_docs"]
         if not isinstance(alt, list) or not all(isinstance(a, str) for a in alt):
@@ -194,13 +305,20 @@ def validate(path, corpus_dirs=None, minimums=None):
             problems.append("%s: evidence has leading/trailing whitespace" % where)
         if text is not None and ev and ev not in text:
             problems.append("%s: evidence not found verbatim in %s" % (where, doc))
-        if not (1 <= len(kps) <= 4):
-            problems.append("%s: need 1-4 key_points, got %d" % (where, len(kps)))
-        for k in kps:
-            if not (KP_MIN <= len(k) <= KP_MAX):
-                problems.append("%s: key point %r length %d not in [%d, %d]" % (where, k, len(k), KP_MIN, KP_MAX))
-            if k not in ev:
-                problems.append("%s: key point %r not in evidence" % (where, k))
+        if kind in BROAD_KINDS:
+            problems += _broad_problems(rec, where, text)
+            for k in kps:
+                if not (KP_MIN <= len(k) <= BROAD_KP_MAX):
+                    problems.append("%s: key point %r length %d not in [%d, %d]" % (
+                        where, k, len(k), KP_MIN, BROAD_KP_MAX))
+        else:
+            if not (1 <= len(kps) <= 4):
+                problems.append("%s: need 1-4 key_points, got %d" % (where, len(kps)))
+            for k in kps:
+                if not (KP_MIN <= len(k) <= KP_MAX):
+                    problems.append("%s: key point %r length %d not in [%d, %d]" % (where, k, len(k), KP_MIN, KP_MAX))
+                if k not in ev:
+                    problems.append("%s: key point %r not in evidence" % (where, k))
         if len(set(kps)) != len(kps):
             problems.append("%s: duplicate key_points" % where)
 
@@ -217,8 +335,11 @@ def validate(path, corpus_dirs=None, minimums=None):
         need = minimums.get(k, 0)
         if kinds[k] < need:
             problems.append("%s: kind %s has %d < required %d" % (os.path.basename(path), k, kinds[k], need))
-    if len(docs_covered) < MIN_DOCS:
-        problems.append("%s: %d documents covered < required %d" % (os.path.basename(path), len(docs_covered), MIN_DOCS))
+    min_docs = BROAD_MIN_DOCS if _is_broad(path) else MIN_DOCS
+    if len(docs_covered) < min_docs:
+        problems.append("%s: %d documents covered < required %d" % (os.path.basename(path), len(docs_covered), min_docs))
+    if _is_broad(path):
+        return problems
     if n_records and kinds["unanswerable"] / n_records < MIN_UNANSWERABLE_RATIO:
         problems.append("%s: unanswerable ratio %.1f%% < %d%%" % (
             os.path.basename(path), 100.0 * kinds["unanswerable"] / n_records, int(MIN_UNANSWERABLE_RATIO * 100)))
@@ -337,6 +458,27 @@ def check_disjoint(paths):
     return problems
 
 
+def check_disjoint_sections(paths):
+    """Problems for a (document, section) pair answered in more than one broad set (issue #24:
+    the held-out broad questions must not ask about the sections the dev ones ask about)."""
+    seen = {}
+    problems = []
+    for p in paths:
+        if not (_is_broad(p) and os.path.isfile(p)):
+            continue
+        for _, line in load(p):
+            try:
+                rec = json.loads(line)
+                key = (rec["doc"], rec["section"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            if key in seen and seen[key] != p:
+                problems.append("section %r of %s is used in both %s and %s" % (
+                    key[1], key[0], os.path.basename(seen[key]), os.path.basename(p)))
+            seen.setdefault(key, p)
+    return problems
+
+
 def summary(path):
     kinds, docs = Counter(), Counter()
     for _, line in load(path):
@@ -359,7 +501,7 @@ def main(argv):
         else:
             paths.append(a)
     if not paths:
-        paths = [os.path.join(HERE, "jjj.jsonl"), os.path.join(HERE, "jjj_dev.jsonl")]
+        paths = [os.path.join(HERE, n) for n in ("jjj.jsonl", "jjj_dev.jsonl", "broad.jsonl", "broad_dev.jsonl")]
     corpus_dirs = corpus_dirs or DEFAULT_CORPUS_DIRS
     all_problems = []
     for p in paths:
@@ -373,10 +515,12 @@ def main(argv):
         for msg in probs:
             print("  PROBLEM:", msg)
     if len(paths) > 1:
-        for msg in check_disjoint(paths):
+        for msg in check_disjoint(paths) + check_disjoint_sections(paths):
             all_problems.append(msg)
             print("  PROBLEM:", msg)
-        both = counts_across(paths)
+    question_paths = [p for p in paths if not _is_broad(p)]
+    if len(question_paths) > 1:
+        both = counts_across(question_paths)
         print("both sets: " + ", ".join("%s=%d" % (k, both[k]) for k in ["why", *WHYS, "named_doc", "names_doc"]))
         for k, need in BOTH_MIN.items():
             if both[k] < need:

@@ -18,30 +18,29 @@ NUMBER_QUESTION = "天津市一般公共预算收入增长多少？"
 
 def evidence(**kw: object) -> SentenceEvidence:
     base = SentenceEvidence(hit=0, start=0, end=10, text="某句话。", focus=0.7, topic=0.5, type_ok=True, scope_ok=True,
-                            scope_issue="", score=1.0)
+                            scope_issue="", score=1.0, gate=Gate(threshold=0.5))
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("kw", "answers"), [
     ({}, True),
-    ({"focus": 0.59}, False),  # a value question needs min_focus (0.6) …
-    ({"topic": 0.34}, False),  # … and min_topic (0.35) of the other words
-    ({"type_ok": False}, False),
+    ({"prob": 0.49}, False),  # below the model's threshold
+    ({"type_ok": False}, False),  # a value question needs the asked type …
+    ({"type_ok": False, "open_type": True}, True),  # … an open question does not
     ({"scope_ok": False}, False),
     ({"places_ok": False}, False),
-    ({"open_type": True, "focus": 0.45, "topic": 0.0}, True),  # an open question: min_focus_open, no topic
-    ({"open_type": True, "focus": 0.44}, False),
-    ({"open_type": True, "focus": 0.3, "semantic": 0.86}, True),  # … or a semantically close passage
-    ({"open_type": True, "focus": 0.3, "semantic": 0.85}, False),
+    ({"heading": True}, False),  # a heading labels, it never answers
+    ({"has_anchor": True, "anchor": 0.0}, False),  # the core topic (京津冀, 雄安 …) is nowhere near
+    ({"has_anchor": True, "anchor": 0.5}, True),
 ])
 def test_the_gate(kw: dict[str, object], answers: bool) -> None:
-    assert evidence(**kw).answers is answers
+    assert evidence(prob=0.7, **kw).answers is answers if "prob" not in kw else evidence(**kw).answers is answers
 
 
-def test_the_gate_follows_its_thresholds() -> None:
-    strict = Gate(min_focus=0.8)
-    assert not evidence(focus=0.7, gate=strict).answers
-    assert evidence(focus=0.8, gate=strict).answers
+def test_the_gate_follows_its_threshold() -> None:
+    strict = Gate(threshold=0.8)
+    assert not evidence(prob=0.7, gate=strict).answers
+    assert evidence(prob=0.8, gate=strict).answers
 
 
 def test_the_window_holding_the_asked_figure_scores_best(passages: list[Chunk], weights: TermWeights) -> None:
