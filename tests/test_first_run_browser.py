@@ -38,12 +38,12 @@ ANSWER_TIMEOUT = 120_000  # ms
 INDEX_TIMEOUT = 3600.0  # s: the whole library on a busy 2-core machine
 TURNS = ".turn-html .turn"
 ADMIN = ("管理员", "first-admin-2026")
-# (question, the document its citations must come from): one per region and one on a regulation (dev set rows)
+# (question, the document its citations must come from): one per region (dev set rows) and one on a regulation
 QUESTIONS = [
     ("按2025年北京市政府工作报告，北京2025年要基本建成副中心的哪座交通枢纽？", "2025年北京市政府工作报告"),
     ("2025年天津市政府工作报告提出要新建几个环京蔬菜生产基地？", "2025年天津市政府工作报告"),
     ("2026年河北省政府工作报告要求当年完成多少营造林？", "2026年河北省政府工作报告"),
-    ("《北京国际科技创新中心建设条例》是由哪个会议通过的？", "北京国际科技创新中心建设条例(2024-01-25)"),
+    ("京津冀社会保障卡持卡人可以乘坐哪些公共交通工具？", "北京市推进京津冀社会保障卡一卡通规定(2024-09-27)"),
 ]
 ENGLISH = ("Drop File Here", "Click to Upload", "Use via API", "Built with Gradio", "Login", "username",
            "password", "Incorrect Credentials")
