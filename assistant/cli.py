@@ -169,7 +169,8 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
         audit.record(settings, who, "delete", entry.source, "error", exc.user_message)
         raise
     note = "添加时保存的副本也已删除。" if uploaded else "原文件未改动；它若在文档目录中，下次同步时会重新收录。"
-    message = f"已从知识库删除《{entry.title}》（{entry.doc_id}）。{note}"
+    where = "" if entry.title == entry.doc_id else f"（{entry.doc_id}）"  # the id only when it says more
+    message = f"已从知识库删除《{entry.title}》{where}。{note}"
     audit.record(settings, who, "delete", entry.source, "ok", message, doc_id=args.doc_id)
     print(message)
     return 0

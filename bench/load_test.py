@@ -61,7 +61,7 @@ def ensure_data_dir(args: argparse.Namespace, settings: Any, model: Path) -> Pat
         return data_dir
     from assistant.service import Assistant
 
-    corpus = args.corpus or [p for p in (settings.corpus_dir, settings.shared_dir / "corpus" / "jjj") if p.exists()]
+    corpus = args.corpus or [settings.corpus_dir]
     print(f"[load] indexing {', '.join(map(str, corpus))} into {data_dir} (once; kept)", file=sys.stderr, flush=True)
     report = Assistant(settings.model_copy(update={"data_dir": data_dir, "embedding_model": model})).index(corpus)
     print(f"[load] indexed {report.documents} documents, {report.chunks} chunks", file=sys.stderr, flush=True)

@@ -88,14 +88,30 @@ class Result(BaseModel):
         return self.model_dump(by_alias=True, exclude_unset=True)
 
 
+class MachineState(Result):
+    """The machine while a figure was measured (``bench.machine.measure``): load average at the start and end,
+    this process's CPU seconds, and shares of all CPUs' time: busy, this process's, stolen by the hypervisor."""
+
+    cpu_s: float | None = None
+    cpus: int | None = None
+    load_start: list[float] | None = None
+    load_end: list[float] | None = None
+    busy_share: float | None = None
+    own_share: float | None = None
+    steal_share: float | None = None
+
+
 class SectionResult(Result):
-    """A section's figures; ``section_s`` (the section's own wall time) is written last."""
+    """A section's figures; ``section_s`` (the section's own wall time) and ``machine`` (the load and CPU
+    shares while it ran, see ``MachineState``) are written last."""
 
     section_s: float | None = None
+    machine: MachineState | None = None
 
     def _finish(self, out: dict[str, Any]) -> dict[str, Any]:
-        if "section_s" in out:
-            out["section_s"] = out.pop("section_s")
+        for key in ("section_s", "machine"):
+            if key in out:
+                out[key] = out.pop(key)
         return out
 
 
@@ -223,7 +239,7 @@ class IngestResult(SectionResult):
 
 # -- side -----------------------------------------------------------------------------------------
 class SidePipeline(Result):
-    """One pipeline's indexing run in the side section."""
+    """One pipeline's indexing run in the side section (``machine``: what else ran meanwhile)."""
 
     wall_s: float
     documents_per_s: float
@@ -232,6 +248,8 @@ class SidePipeline(Result):
     chunk_lengths: ChunkLengths
     embedder: EmbedderInfo
     retrieval: Retrieval
+    cpu_chars_per_s: float | None = None  # characters per CPU-second of this process: steadier than wall time
+    machine: MachineState | None = None
 
 
 _RATIO_KEY = re.compile(r"^ratio_ours_to_(.+)_chars_per_s$")

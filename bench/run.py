@@ -2,8 +2,8 @@
 
 Sections (``--only`` picks a comma-separated subset):
 
-* ``ingest`` — chunks/s and characters/s of indexing the topic corpus (``docs_corpus/`` +
-  ``../shared/corpus/jjj``) into a fresh data dir, against the raw throughput of the same embedding
+* ``ingest`` — chunks/s and characters/s of indexing the topic corpus (the shipped library,
+  ``docs_corpus/``: the seed + 42 texts) into a fresh data dir, against the raw throughput of the same embedding
   model encoding the very same chunk texts (the physical limit; goal ratio ≥ 0.9), and the naive
   LangChain ingest (splitter + same embedder + Chroma). Our embedder *is* the naive torch fp32
   sentence-transformers pipeline, so the raw figure doubles as that baseline.
@@ -28,7 +28,9 @@ Sections (``--only`` picks a comma-separated subset):
 Indexes live under ``--data-dir`` (default ``<data_dir>/bench``) in folders named after a hash of
 their source files, and are kept: the next run re-indexes nothing. Only the ingest section starts
 from an empty folder. Results go to ``bench/results/<timestamp>.json`` and ``.png``.
-Absolute times depend on the machine; nothing here asserts on them.
+Absolute times depend on the machine; nothing here asserts on them. Each section (and each pipeline of ``side``)
+records the machine it ran on (``machine``: load average at its start and end, this process's CPU seconds and
+share, the busy and stolen shares of all CPUs; see ``bench/machine.py`` and docs/performance.md).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .common import RESULTS_DIR, AppProcess, stamp
+from .machine import measure
 from .plan import SECTIONS, Plan, load_average, progress, text_chars
 from .report import merge_results, plot, print_table, table_rows, write_results
 from .results import BenchResults, ConcurrencyResult, RunMeta, SectionError, SectionResult
@@ -77,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, default=None, help="bench indexes (default <data_dir>/bench); kept")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where result JSON and plots go (default bench/results)")
     p.add_argument("--corpus", type=Path, action="append", default=None,
-                   help="topic corpus file/folder (repeatable; default docs_corpus/ + ../shared/corpus/jjj)")
+                   help="topic corpus file/folder (repeatable; default docs_corpus/, the shipped library)")
     p.add_argument("--distractors", type=Path, default=None, help="default ../shared/corpus/distractors")
     p.add_argument("--distractor-fraction", type=float, default=None,
                    help="share of the distractors' characters to use (default 1.0; quick 0.003)")
@@ -128,13 +131,13 @@ def make_plan(args: argparse.Namespace) -> Plan:
     quick = bool(args.quick)
     if args.corpus:
         topic = [Path(p) for p in args.corpus]
-    elif quick:  # docs_corpus + the two smallest jjj files that some question is about
+    elif quick:  # the library's smallest text (the seed) + the two smallest texts some question is about
         gold = {d for q in all_questions for d in q.gold_docs}
-        jjj = sorted((s for s in discover([shared / "corpus" / "jjj"]) if s.doc_id in gold),
-                     key=lambda s: s.path.stat().st_size)
-        topic = [base.corpus_dir, *(s.path for s in jjj[:2])]
+        library = sorted(discover([base.corpus_dir]), key=lambda s: s.path.stat().st_size)
+        about = [s for s in library if s.doc_id in gold]
+        topic = [library[0].path, *(s.path for s in about[:2] if s.path != library[0].path)]
     else:
-        topic = [base.corpus_dir, shared / "corpus" / "jjj"]
+        topic = [base.corpus_dir]
     topic_sources = discover(topic)
     if not topic_sources:
         raise FileNotFoundError(f"no documents under {', '.join(map(str, topic))}")
@@ -245,15 +248,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if name not in sections:
                 continue
             progress(f"section {name} …")
-            t0 = time.perf_counter()
             section: SectionResult | SectionError
-            try:
-                section = runners[name]()
-            except Exception as exc:  # one broken section must not lose the others
-                log.debug("section %s failed", name, exc_info=True)
-                section = SectionError(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-3000:])
-                failed = True
-            section.section_s = round(time.perf_counter() - t0, 2)
+            with measure() as span:  # the load and CPU shares while the section ran, kept with its figures
+                try:
+                    section = runners[name]()
+                except Exception as exc:  # one broken section must not lose the others
+                    log.debug("section %s failed", name, exc_info=True)
+                    section = SectionError(error=f"{type(exc).__name__}: {exc}",
+                                           traceback=traceback.format_exc()[-3000:])
+                    failed = True
+            section.section_s = round(span.wall_s, 2)
+            if isinstance(section, SectionResult):
+                section.machine = span.state
             setattr(results, name, section)
             if name == "cold" and "concurrency" not in sections:
                 for app in apps:

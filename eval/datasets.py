@@ -59,10 +59,12 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def own_corpus(repo_corpus: Path, shared_dir: Path) -> list[Path]:
-    jjj = shared_dir / "corpus" / "jjj"
-    if not jjj.is_dir():
-        raise FileNotFoundError(f"{jjj} not found: the evaluation corpus lives in ../shared (set ASSISTANT_SHARED_DIR)")
-    return [repo_corpus, jjj]
+    """The corpus of the project's own sets: the shipped library, ``docs_corpus/`` (the seed + 42 texts).
+    ``shared_dir`` is kept in the signature for callers; the distractors are added by the bench itself."""
+    del shared_dir
+    if not any(repo_corpus.glob("*.txt")):
+        raise FileNotFoundError(f"{repo_corpus} holds no documents: the evaluation corpus is the shipped library")
+    return [repo_corpus]
 
 
 def load_own_set(name_or_path: str, repo_corpus: Path, shared_dir: Path) -> EvalSet:

@@ -38,9 +38,11 @@ from .store import ChromaStore, Store, chunk_from_record
 log = logging.getLogger(__name__)
 
 # (done, total, current file). A callback may also have a ``chunks(embedded)`` method: it is called
-# after each embedded batch with the run's count of embedded chunks (the CLI's progress bar shows it).
+# after each embedded batch with the run's count of embedded chunks (the CLI's progress bar shows it),
+# and a true ``per_file`` attribute: each file is then embedded as soon as it is read instead of in
+# batches across files (the page's upload: a few files, progress per file).
 ProgressFn = Callable[[int, int, str], None]
-_IGNORED_NAMES = {"readme.md", "readme.txt", "readme"}
+_IGNORED_NAMES = {"readme.md", "readme.txt", "readme", "sources.md"}  # notes about a folder, not documents
 # Per-chunk bookkeeping stored in Chroma beside the chunk's own metadata (enough to rebuild the
 # manifest from the store); not part of a chunk's metadata anywhere else.
 STORE_ONLY_KEYS = ("content_hash", "n_chunks", "doc_chars", "indexed_at")
@@ -345,6 +347,7 @@ class Indexer:
         pending: list[tuple[Document, list[Chunk], str]] = []  # (doc, chunks, status)
         max_bytes = self.settings.max_file_mb * 1024 * 1024
         writer.submit(warm_tokenizer)  # loads jieba's dictionaries while the first batch is read
+        per_file = bool(getattr(progress, "per_file", False))
         for done, source in enumerate(files, start=1):
             if progress:  # finished files: read, and embedded unless still waiting in the batch
                 progress(done - 1 - len(pending), len(files), source.path.name)
@@ -370,7 +373,7 @@ class Indexer:
                 continue
             chunks = self.chunker.split(doc)
             pending.append((doc, chunks, "updated" if old else "added"))
-            if sum(len(c) for _, c, _ in pending) >= self.settings.ingest_batch_chunks:
+            if per_file or sum(len(c) for _, c, _ in pending) >= self.settings.ingest_batch_chunks:
                 self._embed_batch(pending, report, writer, new_chunks, new_tokens, manifest)
                 pending = []
         self._embed_batch(pending, report, writer, new_chunks, new_tokens, manifest)

@@ -20,12 +20,21 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from assistant.settings import REPO_ROOT, Settings
 
 SHARED = Path(os.environ.get("ASSISTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
-JJJ = SHARED / "corpus" / "jjj"
-SEED_DIR = REPO_ROOT / "docs_corpus"
+DISTRACTORS = SHARED / "corpus" / "distractors"
+# The shipped policy library: the seed article and the 42 topic texts, each with its sidecar.
+LIBRARY = REPO_ROOT / "docs_corpus"
+SEED = LIBRARY / "协同发展看京津冀.txt"
+LIBRARY_DOCUMENTS = 43
+
+
+def topic_files(pattern: str = "*.txt") -> list[Path]:
+    """The library's topic texts (the seed article left out), sorted by name."""
+    return sorted(p for p in LIBRARY.glob(pattern) if p != SEED)
 
 
 def require_shared() -> Path:
-    if not JJJ.is_dir():
+    """../shared: the distractors and the external evaluation sets (the topic corpus ships in docs_corpus/)."""
+    if not (SHARED / "corpus").is_dir():
         pytest.skip(f"../shared not found at {SHARED}: set ASSISTANT_SHARED_DIR to run corpus tests")
     return SHARED
 
@@ -56,23 +65,22 @@ def settings(tmp_path: Path, model_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def seed_assistant(tmp_path_factory: pytest.TempPathFactory, model_path: Path):  # type: ignore[no-untyped-def]
-    """An Assistant over docs_corpus/ (the seed article) in a fresh data dir."""
+    """An Assistant over the seed article of docs_corpus/ alone, in a fresh data dir."""
     from assistant import Assistant
 
     bot = Assistant(make_settings(tmp_path_factory.mktemp("seed") / "data", model_path))
-    bot.index([SEED_DIR])
+    bot.index([SEED])
     return bot
 
 
 @pytest.fixture(scope="session")
 def jjj_assistant(tmp_path_factory: pytest.TempPathFactory, model_path: Path):  # type: ignore[no-untyped-def]
-    """An Assistant over docs_corpus/ + the 42 documents of ../shared/corpus/jjj (indexed once)."""
-    require_shared()
+    """An Assistant over the whole shipped library, docs_corpus/ (43 documents, indexed once)."""
     from assistant import Assistant
 
     bot = Assistant(make_settings(tmp_path_factory.mktemp("jjj") / "data", model_path))
-    report = bot.index([SEED_DIR, JJJ])
-    assert report.documents == 43, report
+    report = bot.index([LIBRARY])
+    assert report.documents == LIBRARY_DOCUMENTS, report
     return bot
 
 

@@ -1,7 +1,7 @@
 """The web app in real headless Chromium (Debian's /usr/bin/chromium driven by Python Playwright).
 
 One app with login (admin ``zhang``, user ``li``) on an indexed temp data dir is shared by the module.
-The cited-answer test also saves ``docs/screenshot.png`` for the README.
+The README's screenshot (an answer from the whole library) is taken by ``test_first_run_browser.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from .browser_utils import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-SCREENSHOT = REPO / "docs" / "screenshot.png"
 ANSWER_TIMEOUT = 90_000  # ms
 TURNS = ".turn-html .turn"  # finished turns (the live area of a streaming answer is excluded)
 
@@ -78,7 +77,7 @@ def ask(page: Any, question: str) -> Any:
     return page.locator(TURNS).nth(before)
 
 
-def test_cited_answer_opens_highlighted_source(browser: Any, server: AppServer) -> None:
+def test_cited_answer_opens_highlighted_source(browser: Any, server: AppServer, tmp_path: Path) -> None:
     page = open_page(browser, server, ADMIN)  # the admin sees both tabs: the fuller screenshot
     try:
         assert page.locator(".welcome").is_visible()
@@ -105,9 +104,9 @@ def test_cited_answer_opens_highlighted_source(browser: Any, server: AppServer) 
 
         page.mouse.move(0, 0)
         page.evaluate("window.scrollTo(0, 0)")
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
-        assert SCREENSHOT.stat().st_size > 20_000
+        shot = tmp_path / "answer.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000
     finally:
         page.context.close()
 

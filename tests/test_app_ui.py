@@ -203,6 +203,39 @@ def test_word_export_opens_with_python_docx_and_holds_the_citations(tmp_path: Pa
     assert "问答记录" in single.paragraphs[0].text
 
 
+def test_word_export_is_dated_now_not_by_the_template() -> None:
+    """python-docx's template says 2013-12-23; the exported file's created/modified dates are the export's."""
+    from datetime import UTC, datetime, timedelta
+
+    import docx
+
+    before = datetime.now(UTC).replace(microsecond=0, tzinfo=None) - timedelta(seconds=1)
+    props = docx.Document(io.BytesIO(conversation_docx(_turns(), "li"))).core_properties
+    after = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=1)
+    assert props.created is not None and before <= props.created.replace(tzinfo=None) <= after
+    assert props.modified is not None and before <= props.modified.replace(tzinfo=None) <= after
+    assert props.author == "li" and props.last_modified_by == "li"
+
+
+def test_document_labels_and_the_stop_button() -> None:
+    from assistant.app.ui import document_label, stop_visible
+
+    assert document_label("北京市城乡规划条例(2021-09-24)", "北京市城乡规划条例(2021-09-24)") == "北京市城乡规划条例(2021-09-24)"
+    assert document_label("协同发展看京津冀——河北", "协同发展看京津冀") == "协同发展看京津冀——河北（协同发展看京津冀）"
+    assert stop_visible("llm") and not stop_visible("extractive") and not stop_visible(None)
+
+
+def test_gradio_page_is_rewritten_to_chinese() -> None:
+    from assistant.app.zh_page import rewrite_page
+
+    page = b'<!doctype html>\n<html\n\tlang="en"\n>\n<head>\n<meta charset="utf-8" />\n<script>x</script></head>'
+    out = rewrite_page(page, "京津冀协同发展政策助手").decode()
+    assert 'lang="zh-CN"' in out and 'lang="en"' not in out
+    _charset, rest = out.split('<meta charset="utf-8" />', 1)
+    assert rest.startswith("<title>京津冀协同发展政策助手</title><script>")  # before Gradio's own scripts
+    assert '"zh-CN"' in rest and "用户名或密码错误" in rest
+
+
 def test_markdown_export_keeps_states_and_version() -> None:
     md = conversation_markdown(_turns(), "li")
     assert "- 索引版本：abc123" in md and "**以下内容未在已收录文件中找到依据：**" in md and "**相关内容**" in md

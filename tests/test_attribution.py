@@ -9,7 +9,7 @@ from index.attribution import header_metadata, split_articles, title_from_text
 from index.chunker import PolicyChunker
 from index.loaders import load_document
 
-from .conftest import SEED_DIR
+from .conftest import SEED
 
 
 def test_title_from_the_first_line_when_the_file_name_is_no_title(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_issuer_and_date_from_the_header() -> None:
 
 
 def test_seed_page_gives_each_article_its_heading_and_byline() -> None:
-    doc = load_document(SEED_DIR / "协同发展看京津冀.txt")
+    doc = load_document(SEED)
     parts = split_articles(doc.text)
     assert [p.metadata.get("byline") for p in parts] == ["米彦泽", "田学斌"]
     chunks = PolicyChunker().split(doc)

@@ -9,19 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import JJJ, SEED_DIR, SHARED, require_shared
+from index.loaders import SIDECAR_SUFFIX
+from tests.conftest import LIBRARY, SEED, SHARED, require_shared, topic_files
 
 
 def _tiny_corpus(tmp_path: Path) -> tuple[Path, Path]:
-    """docs_corpus/ + the 3 smallest jjj files some evaluation question is about; 2 small distractors."""
+    """The seed + the 3 smallest library texts some evaluation question is about (with their sidecars);
+    2 small distractors."""
     from eval.datasets import load_own_set
 
     corpus = tmp_path / "corpus"
-    shutil.copytree(SEED_DIR, corpus)
-    gold = {d for q in load_own_set("jjj", SEED_DIR, SHARED).questions for d in q.gold_docs}
-    smallest = sorted((p for p in JJJ.glob("*.txt") if p.stem in gold), key=lambda p: p.stat().st_size)[:3]
-    for path in smallest:
+    corpus.mkdir()
+    gold = {d for q in load_own_set("jjj", LIBRARY, SHARED).questions for d in q.gold_docs}
+    smallest = sorted((p for p in topic_files() if p.stem in gold), key=lambda p: p.stat().st_size)[:3]
+    for path in [SEED, *smallest]:
         shutil.copy2(path, corpus / path.name)
+        shutil.copy2(path.with_name(path.name + SIDECAR_SUFFIX), corpus / (path.name + SIDECAR_SUFFIX))
     distractors = tmp_path / "distractors"
     distractors.mkdir()
     for path in sorted((SHARED / "corpus" / "distractors").glob("*.txt"), key=lambda p: p.stat().st_size)[:2]:

@@ -13,7 +13,7 @@ from index.chunker import PolicyChunker
 from index.loaders import load_document
 from index.models import Document
 
-from .conftest import JJJ, SEED_DIR, require_shared
+from .conftest import LIBRARY, SEED, topic_files
 
 MAX = 400
 SENTENCE_END = "。！？；!?;"
@@ -50,7 +50,7 @@ def _ends_cleanly(text: str, end: int) -> bool:
 
 
 def test_seed_chunks() -> None:
-    doc = load_document(SEED_DIR / "协同发展看京津冀.txt")
+    doc = load_document(SEED)
     chunker = PolicyChunker(MAX)
     chunks = chunker.split(doc)
     _check_invariants(doc, chunker)
@@ -61,8 +61,7 @@ def test_seed_chunks() -> None:
 
 
 def test_regulation_article_paths() -> None:
-    require_shared()
-    doc = load_document(JJJ / "北京市城乡规划条例(2021-09-24).txt")
+    doc = load_document(LIBRARY / "北京市城乡规划条例(2021-09-24).txt")
     chunks = PolicyChunker(MAX).split(doc)
     with_article = [c for c in chunks if re.search(r"第[一二三四五六七八九十百]+条$", c.section)]
     assert len(with_article) > 40
@@ -77,8 +76,7 @@ def test_regulation_article_paths() -> None:
 
 
 def test_work_report_paths() -> None:
-    require_shared()
-    doc = load_document(JJJ / "2025年河北省政府工作报告.txt")
+    doc = load_document(LIBRARY / "2025年河北省政府工作报告.txt")
     chunks = PolicyChunker(MAX).split(doc)
     nested = [c for c in chunks if re.match(r"^[一二三四五六七八九十]+、.+ › （[一二三四五六七八九十]+）", c.section)]
     assert len(nested) >= 10
@@ -87,9 +85,8 @@ def test_work_report_paths() -> None:
 
 
 def test_whole_corpus_invariants() -> None:
-    require_shared()
     chunker = PolicyChunker(MAX)
-    files = sorted(JJJ.glob("*.txt"))
+    files = topic_files()
     assert len(files) == 42
     for path in files:
         doc = load_document(path)
@@ -146,10 +143,9 @@ def test_paragraphs_of_one_heading_merge_and_headings_never_stand_alone() -> Non
 
 
 def test_no_short_chunks_unless_the_whole_section_is_short() -> None:
-    require_shared()
     chunker = PolicyChunker(MAX)
     short = total = 0
-    for path in sorted(JJJ.glob("*.txt"))[:15]:
+    for path in topic_files()[:15]:
         doc = load_document(path)
         chunks = chunker.split(doc)
         sections = _section_lengths(doc, chunks)

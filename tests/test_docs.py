@@ -15,13 +15,13 @@ from assistant.cli import main
 from assistant.service import Assistant
 
 from .browser_utils import UPLOAD_DOC, UPLOAD_DOC_NAME, UPLOAD_QUESTION
-from .conftest import SEED_DIR, make_settings
+from .conftest import SEED, make_settings
 
 
 @pytest.fixture
 def bot(tmp_path: Path, model_path: Path) -> Assistant:
     assistant = Assistant(make_settings(tmp_path / "data", model_path))
-    assistant.index([SEED_DIR])
+    assistant.index([SEED])
     return assistant
 
 

@@ -16,7 +16,7 @@ from assistant.errors import IndexConfigMismatchError, ModelNotAvailableError
 from assistant.settings import REPO_ROOT, Settings
 from index.embedder import OnnxEmbedder, TorchEmbedder, make_embedder
 
-from .conftest import SEED_DIR, make_settings
+from .conftest import SEED, make_settings
 
 PASSAGES = [
     "推动京津冀协同发展，有序疏解北京非首都功能，高标准高质量建设雄安新区。",
@@ -90,12 +90,12 @@ def test_index_built_by_one_backend_asks_for_rebuild_under_another(tmp_path: Pat
     from index.pipeline import Indexer
 
     torch_settings = make_settings(tmp_path / "data", model_path, embedding_backend="torch")
-    Indexer(torch_settings).run([SEED_DIR])
+    Indexer(torch_settings).run([SEED])
     int8_settings = make_settings(tmp_path / "data", model_path, embedding_backend="onnx-int8")
     with pytest.raises(IndexConfigMismatchError) as err:
-        Indexer(int8_settings).run([SEED_DIR])
+        Indexer(int8_settings).run([SEED])
     assert "重建" in err.value.user_message or "rebuild" in str(err.value)
-    report = Indexer(int8_settings).run([SEED_DIR], rebuild=True)
+    report = Indexer(int8_settings).run([SEED], rebuild=True)
     assert report.documents == 1 and report.embedded_chunks == report.chunks > 0
 
 

@@ -10,7 +10,7 @@ import pytest
 from assistant.settings import REPO_ROOT
 from index.loaders import load_document
 
-from .conftest import JJJ, SEED_DIR, require_shared
+from .conftest import DISTRACTORS, LIBRARY, SEED, topic_files
 
 SETS = REPO_ROOT / "eval" / "sets"
 
@@ -25,14 +25,12 @@ def _validator():  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("name", ["jjj.jsonl", "jjj_dev.jsonl", "broad.jsonl", "broad_dev.jsonl"])
 def test_set_is_valid(name: str) -> None:
-    require_shared()
-    problems = _validator().validate(str(SETS / name), [str(SEED_DIR), str(JJJ)])
+    problems = _validator().validate(str(SETS / name), [str(LIBRARY)])
     assert problems == []
 
 
 @pytest.mark.parametrize("name", ["jjj.jsonl", "jjj_dev.jsonl"])
 def test_evidence_is_in_the_loaded_document_text(name: str) -> None:
-    require_shared()
     rows = [json.loads(line) for line in (SETS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
     texts: dict[str, str] = {}
     kinds = {r["kind"] for r in rows}
@@ -44,8 +42,7 @@ def test_evidence_is_in_the_loaded_document_text(name: str) -> None:
             continue
         doc = r["doc"]
         if doc not in texts:
-            path = SEED_DIR / f"{doc}.txt" if (SEED_DIR / f"{doc}.txt").exists() else JJJ / f"{doc}.txt"
-            texts[doc] = load_document(path, doc).text
+            texts[doc] = load_document(LIBRARY / f"{doc}.txt", doc).text
         assert r["evidence"] in texts[doc], r["id"]
         for point in r["key_points"]:
             assert point in r["evidence"], (r["id"], point)
@@ -108,13 +105,11 @@ def test_counts_per_kind_reach_the_targets_across_both_sets() -> None:
 
 
 def test_missing_documents_are_not_in_the_corpus() -> None:
-    """No file of docs_corpus/ or corpus/jjj (nor, when present, of the distractors) is the document a
-    missing-document question names: same title and year, whatever the spelling of dates and 《》."""
-    require_shared()
+    """No file of docs_corpus/ (nor, when present, of the distractors) is the document a missing-document
+    question names: same title and year, whatever the spelling of dates and 《》."""
     validator = _validator()
-    stems = [p.stem for p in SEED_DIR.glob("*.txt")] + [p.stem for p in JJJ.glob("*.txt")]
-    distractors = JJJ.parent / "distractors"
-    others = [p.stem for p in distractors.glob("*.txt")] if distractors.is_dir() else []
+    stems = [SEED.stem] + [p.stem for p in topic_files()]
+    others = [p.stem for p in DISTRACTORS.glob("*.txt")] if DISTRACTORS.is_dir() else []
     rows = [r for r in _all_rows() if r.get("why") == "missing_document"]
     assert rows
     for r in rows:
@@ -145,12 +140,11 @@ def test_dev_pool_is_large_and_varied() -> None:
     rows = _rows("jjj_dev.jsonl")
     assert len(rows) >= 420
     assert sum(1 for r in rows if r["kind"] == "colloquial") >= 60
-    assert len({r["doc"] for r in rows if r["doc"]}) == len(list(JJJ.glob("*.txt"))) + 1  # every document
+    assert len({r["doc"] for r in rows if r["doc"]}) == len(topic_files()) + 1  # every document
 
 
 def test_broad_sets_quote_their_section() -> None:
     """Key points lie in the loaded text of the answering section; dev and held-out ask about different sections."""
-    require_shared()
     validator = _validator()
     sections: dict[str, set[tuple[str, str]]] = {}
     for name, minimum in (("broad_dev.jsonl", 24), ("broad.jsonl", 20)):
@@ -161,8 +155,7 @@ def test_broad_sets_quote_their_section() -> None:
             assert r["kind"] == "broad" and r["answerable"] is True, r["id"]
             assert 4 <= len(r["key_points"]) <= 8, r["id"]
             doc = r["doc"]
-            path = SEED_DIR / f"{doc}.txt" if (SEED_DIR / f"{doc}.txt").exists() else JJJ / f"{doc}.txt"
-            text = load_document(path, doc).text
+            text = load_document(LIBRARY / f"{doc}.txt", doc).text
             spans = [s for s in validator.section_spans(text, r["section"]) if text.startswith(r["evidence"], s[0])]
             assert spans, r["id"]
             body = text[spans[0][0]:spans[0][1]]

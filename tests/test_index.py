@@ -20,7 +20,7 @@ from index.manifest import Manifest
 from index.pipeline import Indexer
 from index.store import ChromaStore
 
-from .conftest import JJJ, SEED_DIR, ChromaServer, make_settings, require_shared
+from .conftest import LIBRARY_DOCUMENTS, SEED, ChromaServer, make_settings, topic_files
 
 
 def _consistent(settings: Settings) -> tuple[set[str], set[str], set[str]]:
@@ -33,7 +33,7 @@ def _consistent(settings: Settings) -> tuple[set[str], set[str], set[str]]:
 def _small_corpus(tmp_path: Path) -> Path:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    shutil.copy(SEED_DIR / "协同发展看京津冀.txt", corpus / "协同发展看京津冀.txt")
+    shutil.copy(SEED, corpus / SEED.name)
     (corpus / "一卡通通知.txt").write_text(
         "关于推进京津冀社会保障卡一卡通的通知\n一、总体要求\n三地共同推进社会保障卡居民服务一卡通。\n"
         "二、重点任务\n在交通出行、旅游观光、文化体验等领域实现一卡多用。", encoding="utf-8")
@@ -174,11 +174,10 @@ def _cli_env(settings: Settings) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_kill_mid_run_then_resume(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    require_shared()
     settings = make_settings(tmp_path / "data", model_path)
     corpus = tmp_path / "regs"
     corpus.mkdir()
-    for path in sorted(JJJ.glob("北京市*条例*.txt"))[:8]:
+    for path in topic_files("北京市*条例*.txt")[:8]:
         shutil.copy(path, corpus / path.name)
     for round_ in range(2):  # kill at two different points
         proc = subprocess.Popen([sys.executable, "-m", "assistant", "index", str(corpus), "--json"],
@@ -252,7 +251,7 @@ def test_chroma_server_store(tmp_path: Path, model_path: Path, embedder, chroma_
 def test_index_whole_jjj_corpus(jjj_assistant) -> None:  # type: ignore[no-untyped-def]
     docs = jjj_assistant.documents()
     assert len(docs) == 43
-    assert len({d.doc_id for d in docs}) == 43
+    assert len({d.doc_id for d in docs}) == LIBRARY_DOCUMENTS
     assert sum(len(d.chunk_ids) for d in docs) > 1000
     titles = {d.doc_id: d for d in docs}
     meta = titles["2025年北京市政府工作报告"].metadata
@@ -261,7 +260,6 @@ def test_index_whole_jjj_corpus(jjj_assistant) -> None:  # type: ignore[no-untyp
     settings = jjj_assistant.settings
     manifest_ids, chroma_ids, keyword_ids = _consistent(settings)
     assert manifest_ids == chroma_ids == keyword_ids
-    assert JJJ.exists()
 
 
 def test_progress_counts_finished_documents_and_embedded_chunks(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -286,3 +284,30 @@ def test_progress_counts_finished_documents_and_embedded_chunks(tmp_path: Path, 
     assert [d for d, _ in progress.calls] == sorted(d for d, _ in progress.calls)  # never goes back
     assert progress.embedded and progress.embedded[-1] == report.embedded_chunks
     assert progress.embedded == sorted(progress.embedded)
+
+
+def test_per_file_progress_embeds_each_file_as_it_is_read(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """The page's upload progress (``per_file``): with the default batch (1,024 chunks, more than the whole
+    corpus) each file is still finished before the next one is read, so the count moves file by file."""
+    settings = make_settings(tmp_path / "data", model_path)
+    corpus = _small_corpus(tmp_path)
+    shutil.copy(topic_files("北京市推进京津冀社会保障卡一卡通规定*.txt")[0], corpus / "规定.txt")
+
+    class Progress:
+        per_file = True
+
+        def __init__(self) -> None:
+            self.calls: list[tuple[int, int]] = []
+            self.embedded: list[int] = []
+
+        def __call__(self, done: int, total: int, name: str) -> None:
+            self.calls.append((done, total))
+
+        def chunks(self, embedded: int) -> None:
+            self.embedded.append(embedded)
+
+    progress = Progress()
+    report = Indexer(settings, embedder=embedder).run([corpus], progress=progress)
+    assert report.added == 3
+    assert [d for d, _ in progress.calls] == [0, 1, 2, 3]  # before each file: the ones finished so far
+    assert len(progress.embedded) == 3 and progress.embedded[-1] == report.embedded_chunks  # one batch a file

@@ -15,7 +15,7 @@ import pytest
 from assistant import Assistant, AssistantError, InvalidQuestionError, StoreUnavailableError
 from index.pipeline import Indexer
 
-from .conftest import SEED_DIR, ChromaServer, free_port, make_settings
+from .conftest import SEED, ChromaServer, free_port, make_settings
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_chroma_server_stopped_mid_session_then_recovers(tmp_path: Path, model_p
                                  chroma_retries=2)
         bot = Assistant(settings)
         bot._embedder = embedder
-        bot.index([SEED_DIR])
+        bot.index([SEED])
         assert not bot.ask("“六链五群”指什么？").refused
         server.stop()
         started = time.monotonic()

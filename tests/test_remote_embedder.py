@@ -22,7 +22,7 @@ from index.gguf_export import gguf_path
 from index.pipeline import Indexer
 from index.remote_embedder import RemoteEmbedder
 
-from .conftest import SEED_DIR, make_settings
+from .conftest import SEED, make_settings
 
 ALIAS = "multilingual-e5-small"
 
@@ -67,7 +67,7 @@ def test_index_and_answer_through_the_endpoint(tmp_path: Path, model_path: Path,
     settings = remote_settings(tmp_path / "data", model_path, embedding_server)
     bot = Assistant(settings)
     assert bot.embedder.backend == "remote"
-    report = bot.index([SEED_DIR])
+    report = bot.index([SEED])
     assert report.added == 1 and report.chunks > 0
     answer = bot.ask("京津冀产业协同推进的“六链五群”是什么？")
     assert answer.citations, answer.text
@@ -75,7 +75,7 @@ def test_index_and_answer_through_the_endpoint(tmp_path: Path, model_path: Path,
     # The manifest records the served model like a local one; the local encoder may not write into it.
     local = make_settings(tmp_path / "data", model_path)
     with pytest.raises(IndexConfigMismatchError) as err:
-        Indexer(local).run([SEED_DIR])
+        Indexer(local).run([SEED])
     assert "--rebuild" in err.value.user_message
 
 

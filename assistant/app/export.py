@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -291,6 +291,12 @@ def conversation_docx(turns: list[Turn], username: str | None = None, version: s
     document = _new_document()
     document.core_properties.title = f"{TITLE} · {'问答记录' if single else '对话记录'}"
     document.core_properties.author = username or TITLE
+    document.core_properties.last_modified_by = username or TITLE
+    # python-docx's default template carries its own dates (2013-12-23): the file is created now.
+    created = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    document.core_properties.created = created
+    document.core_properties.modified = created
+    document.core_properties.revision = 1
     document.add_heading(f"{TITLE} · {'问答记录' if single else '对话记录'}", level=0)
     now = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     meta = [f"导出时间：{now}"]

@@ -20,6 +20,7 @@ from ..settings import Settings
 from .api_defaults import ApiDefaultsMiddleware, api_defaults
 from .auth import AuthConfigError, AuthPolicy, ClientAddressMiddleware, check_bind, is_loopback, load_auth
 from .login_notice import LoginNoticeMiddleware
+from .zh_page import ChinesePageMiddleware
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AUTH_MESSAGE = "请使用管理员分配的账号登录京津冀协同发展政策助手。"
+TITLE = "京津冀协同发展政策助手"
+# Shown on the login page under its heading (登录); Gradio renders it as HTML.
+AUTH_MESSAGE = (f'<strong style="font-size:1.25em">{TITLE}</strong><br>'
+                "请使用管理员分配的账号登录。忘记密码请联系管理员重置。")
 
 
 def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Blocks:
@@ -77,7 +81,10 @@ def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, p
         "auth_message": AUTH_MESSAGE if policy.enabled else None,
         "share": False,
         "prevent_thread_lock": True,
-        "footer_links": ["api"],
+        # No footer: an official needs neither the API docs nor "Built with Gradio" (the /ask API and
+        # gradio_client work all the same); questions are not kept in the browser's run history.
+        "footer_links": [],
+        "run_history": False,
         "max_file_size": f"{settings.max_upload_mb}mb",
         "show_error": False,
         "quiet": True,
@@ -87,9 +94,11 @@ def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, p
         "enable_monitoring": False,
         # The client address reaches the auth callable (login throttling per address).
         # A raw REST call may omit the optional trailing arguments of /ask (padded with their defaults).
-        # The auth file is followed per request (added / changed / removed users; ended sessions), and
-        # the login page shows the throttling message.
-        "app_kwargs": {"middleware": [_middleware(LoginNoticeMiddleware),
+        # The auth file is followed per request (added / changed / removed users; ended sessions), the
+        # login page shows the throttling message, and Gradio's own page text (login, upload box) is in
+        # Chinese whatever the browser's language.
+        "app_kwargs": {"middleware": [_middleware(ChinesePageMiddleware, title=TITLE),
+                                      _middleware(LoginNoticeMiddleware),
                                       _middleware(ClientAddressMiddleware, policy=policy),
                                       _middleware(ApiDefaultsMiddleware, defaults=api_defaults(demo))]},
         **launch_kwargs(),

@@ -90,7 +90,13 @@ a.cite-marker:hover { background: var(--jjj-blue); color: #fff !important; }
 .feedback-row button { white-space: nowrap; }
 .fb-up::before, .fb-down::before { content: ""; display: inline-block; width: 15px; height: 15px; margin-right: 4px;
   vertical-align: -2px; background: no-repeat center / contain; }
-.feedback-status { font-size: 0.82rem; color: #4a7a3a; }
+.feedback-status { font-size: 0.82rem; color: #4a7a3a; white-space: normal; word-break: keep-all; }
+/* the feedback outcome: a full-width line under its row, never squeezed into a column */
+.fb-status { width: 100%; margin: -8px 0 10px 0; }
+.fb-status:empty, .fb-status:has(> .prose:empty) { display: none; }
+/* an upload's progress beside its button */
+#kb-upload-row { align-items: center !important; gap: 10px !important; }
+#kb-upload-progress { min-height: 40px; }
 #conversation-box { min-height: 320px; }
 #kb-stats { font-size: 0.95rem; }
 /* a citation marker and the punctuation after it never part: no "。" at the start of a line */

@@ -44,6 +44,43 @@ STREAM_INTERVAL = 0.08  # seconds between streamed UI updates
 # 来源, 收录时间), so that every column, 来源 and 收录时间 included, is visible at 1,400 px.
 TABLE_WIDTHS = ["11%", "19%", "10%", "6%", "8%", "7%", "6%", "6%", "15%", "12%"]
 CONFIRM_LABELS = {"delete": "确认删除", "rebuild": "确认重建", "replace": "确认替换"}
+CLOSE_CITATION_JS = """() => {
+  const open = document.querySelector(':target');
+  if (open && open.id && open.id.startsWith('cite-')) location.replace('#ask-row');
+}"""
+
+
+class FileProgress:
+    """An index run's progress on the page, file by file: which file, how many of how many, passages embedded.
+
+    ``per_file`` asks the indexer to embed each file as soon as it is read (an upload is a handful of files:
+    progress per file matters more than batching across them)."""
+
+    per_file = True
+
+    def __init__(self, progress: gr.Progress) -> None:
+        self.progress = progress
+        self.name = ""
+        self.embedded = 0
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        self.done, self.total, self.name = done, total, name or self.name
+        self._show()
+
+    def chunks(self, embedded: int) -> None:
+        self.embedded = embedded
+        self._show()
+
+    def _show(self) -> None:
+        if not self.total:
+            return
+        if self.done >= self.total:
+            desc = f"正在写入索引（已嵌入 {self.embedded} 段）"
+        else:
+            desc = f"正在索引《{self.name}》：第 {self.done + 1}/{self.total} 个文件，已嵌入 {self.embedded} 段"
+        self.progress((self.done, self.total), desc=desc, unit="个文件")
 
 
 def user_message(exc: BaseException) -> str:
@@ -85,6 +122,16 @@ def make_filters(region: list[str] | None, years: list[Any] | None, kinds: list[
                  docs: list[str] | None) -> Filters:
     """The chat tab's filter widgets → ``Filters.parse`` (regions outside the checkbox choices are dropped)."""
     return Filters.parse([r for r in region or [] if r in REGIONS], years, kinds, docs)
+
+
+def document_label(title: str, doc_id: str) -> str:
+    """A document in a list: its title, and its id in brackets only when the id says something else."""
+    return title if title == doc_id else f"{title}（{doc_id}）"
+
+
+def stop_visible(writer: str | None) -> bool:
+    """停止生成 is offered only for the writer that streams a draft (the llm); the extractive answer comes at once."""
+    return writer == "llm"
 
 
 def status_html(message: str, ok: bool = True, warning: bool = False) -> str:
@@ -250,7 +297,8 @@ class ChatApp:
             badge += ' <a href="/logout">退出登录</a>'
         years, kinds, docs = self.filter_choices()
         llm = self.llm_probe()
-        writer_update = gr.update(visible=llm, value=self.settings.writer if llm else "extractive")
+        writer = self.settings.writer if llm else "extractive"
+        writer_update = gr.update(visible=llm, value=writer)
         kb_updates: tuple[Any, ...]
         if is_admin:
             kb_updates = (gr.update(visible=True), *self.kb_view(username))
@@ -264,6 +312,7 @@ class ChatApp:
             gr.update(choices=docs),
             gr.update(samples=self.examples()),
             *kb_updates,
+            gr.update(visible=stop_visible(writer)),
         )
 
     # -- knowledge base (admin) --------------------------------------------------------
@@ -273,7 +322,7 @@ class ChatApp:
         return (
             status_html(self.kb.stats(username)),
             gr.update(value=self.kb.table(username), headers=TABLE_HEADERS, column_widths=TABLE_WIDTHS),
-            gr.update(choices=[(f"{d.title}（{d.doc_id}）", d.doc_id) for d in docs], value=None),
+            gr.update(choices=[(document_label(d.title, d.doc_id), d.doc_id) for d in docs], value=None),
         )
 
     def _kb_outputs(self, result: Result, username: str | None) -> tuple[Any, ...]:
@@ -292,12 +341,8 @@ class ChatApp:
                 gr.skip(), gr.skip(), gr.skip())
 
     @staticmethod
-    def _progress_cb(progress: gr.Progress) -> Callable[[int, int, str], None]:
-        def update(done: int, total: int, name: str) -> None:
-            if total:
-                progress((done, total), desc=f"正在索引 {name}" if name else "正在写入索引", unit="个文件")
-
-        return update
+    def _progress_cb(progress: gr.Progress) -> FileProgress:
+        return FileProgress(progress)
 
     def kb_refresh(self, request: gr.Request) -> tuple[Any, ...]:
         username = username_of(request)
@@ -323,10 +368,10 @@ class ChatApp:
                 text = (f'<div class="confirm-title">替换文件</div>'
                         f'<p class="confirm-question">{esc(self.kb.replace_question(names))}</p>')
                 return (*self._kb_outputs(result, username), None, pending, gr.update(visible=True), text,
-                        gr.update(value=CONFIRM_LABELS["replace"]))
-            return (*self._kb_outputs(result, username), None, *closed)
+                        gr.update(value=CONFIRM_LABELS["replace"]), "")
+            return (*self._kb_outputs(result, username), None, *closed, "")
         except Exception as exc:
-            return (*self._kb_error(exc), gr.skip(), *closed)
+            return (*self._kb_error(exc), gr.skip(), *closed, "")
 
     def kb_replace(self, pending: dict[str, Any], request: gr.Request,
                    progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
@@ -421,10 +466,11 @@ def _conversation(app: ChatApp, turns: gr.State) -> gr.HTML:
                 comment = gr.Textbox(placeholder="可选：先填写意见，再点“有帮助”或“没帮助”", show_label=False,
                                      container=False, scale=5, max_length=2000, elem_classes="fb-comment",
                                      key=f"comment-{tid}")
-                status = gr.HTML("", js_on_load=None, scale=3, elem_classes="fb-status", key=f"fbstatus-{tid}")
                 docx_path = app.answer_docx(t, username)
                 gr.DownloadButton("导出本条（Word）", value=docx_path, size="sm", scale=0, min_width=130,
                                   interactive=docx_path is not None, elem_classes="fb-export", key=f"docx-{tid}")
+            # on a line of its own, the full width: in the row it was squeezed to a few characters a line
+            status = gr.HTML("", js_on_load=None, elem_classes="fb-status", key=f"fbstatus-{tid}")
             up.click(app.feedback_handler(tid, "up"), [comment, turns], status, api_visibility="private",
                      queue=False)
             down.click(app.feedback_handler(tid, "down"), [comment, turns], status, api_visibility="private",
@@ -446,7 +492,8 @@ def _chat_tab(app: ChatApp, turns: gr.State) -> dict[str, Any]:
                                            show_label=False, lines=1, max_lines=4, scale=8, autofocus=True,
                                            max_length=settings.max_question_chars, elem_id="question")
                 c["ask"] = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="ask-btn")
-                c["stop"] = gr.Button("停止生成", size="sm", scale=1, min_width=80, elem_id="stop-btn")
+                c["stop"] = gr.Button("停止生成", size="sm", scale=1, min_width=80, elem_id="stop-btn",
+                                      visible=False)
             with gr.Row():
                 c["clear"] = gr.Button("清空对话", size="sm", elem_id="clear-btn")
                 c["export_docx"] = gr.DownloadButton("导出对话（Word）", size="sm", interactive=False,
@@ -471,16 +518,18 @@ def _chat_tab(app: ChatApp, turns: gr.State) -> dict[str, Any]:
 def _kb_tab(settings: Settings) -> dict[str, Any]:
     c: dict[str, Any] = {}
     c["stats"] = gr.HTML("", elem_id="kb-stats", js_on_load=None)
-    c["table"] = gr.Dataframe(headers=TABLE_HEADERS, value=[], interactive=False, wrap=True, elem_id="kb-table",
-                              label="已收录的文件")
-    c["refresh"] = gr.Button("刷新列表", size="sm", elem_id="kb-refresh")
+    # The actions come first and the (long) table after them: an upload's progress, shown beside its
+    # button, and every action's outcome are visible without scrolling.
     with gr.Row():
         with gr.Column():
             gr.Markdown(f"**上传文件**：支持 txt、md、docx、pdf、html，单个不超过 {settings.max_upload_mb} MB；"
                         "上传后立即增量索引。")
             c["files"] = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="选择文件",
-                                 elem_id="kb-files")
-            c["upload"] = gr.Button("上传并索引", variant="primary", elem_id="kb-upload")
+                                 elem_id="kb-files", height=140)
+            with gr.Row(equal_height=True, elem_id="kb-upload-row"):
+                c["upload"] = gr.Button("上传并索引", variant="primary", scale=1, min_width=120, elem_id="kb-upload")
+                c["progress"] = gr.HTML("", elem_id="kb-upload-progress", js_on_load=None, scale=3,
+                                        min_height=40)
         with gr.Column():
             gr.Markdown("**删除文件**：从知识库中移除所选文件（上传的文件同时删除原文件）。")
             c["delete_choice"] = gr.Dropdown([], label="选择文件", elem_id="kb-delete-choice")
@@ -489,6 +538,9 @@ def _kb_tab(settings: Settings) -> dict[str, Any]:
                 gr.Markdown("按文档目录与上传目录从头重建全部索引（文件多时需要几分钟）。")
                 c["rebuild"] = gr.Button("重建索引", elem_id="kb-rebuild")
     c["status"] = gr.HTML("", elem_id="kb-status", js_on_load=None)
+    c["table"] = gr.Dataframe(headers=TABLE_HEADERS, value=[], interactive=False, wrap=True, elem_id="kb-table",
+                              label="已收录的文件", max_height=520)
+    c["refresh"] = gr.Button("刷新列表", size="sm", elem_id="kb-refresh")
     # One confirmation dialog for delete and rebuild: the buttons above only open it; the action
     # runs when 确认 is clicked (the pending action lives in this session's state, never the browser).
     c["pending"] = gr.State(None)
@@ -530,6 +582,12 @@ def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Bloc
                       .then(app.respond, inputs, outputs, show_progress="hidden", **private))
         chat["stop"].click(lambda: render_error("", "已停止生成。"), None, chat["live"], cancels=asking, queue=False,
                            **private)
+        chat["writer"].change(lambda w: gr.update(visible=stop_visible(w)), chat["writer"], chat["stop"],
+                              queue=False, show_progress="hidden", **private)
+        # A new question closes the source passage opened under an earlier answer (it is opened by the
+        # URL's #cite-… fragment): the fragment moves to the question row, where the user already is.
+        for trigger in (chat["ask"].click, chat["question"].submit, chat["examples"].click):
+            trigger(None, None, None, js=CLOSE_CITATION_JS, queue=False, show_progress="hidden", **private)
         chat["clear"].click(app.clear, None, [turns, chat["live"], chat["export"], chat["export_docx"]], **private)
 
         # -- knowledge-base wiring (admin handlers re-check the role) ----------------------
@@ -539,8 +597,10 @@ def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Bloc
         # progress is drawn once, on the status line (not over every output)
         once: dict[str, Any] = {"show_progress_on": [kb["status"]]}
         kb["refresh"].click(app.kb_refresh, None, kb_outputs, **private, **once)
+        # the upload's progress, file by file, beside its button; a same-name upload opens the dialog
         kb["upload"].click(app.kb_upload, kb["files"], [*kb_outputs, kb["files"], kb["pending"], kb["confirm"],
-                                                         kb["confirm_text"], kb["confirm_ok"]], **serial, **once)
+                                                         kb["confirm_text"], kb["confirm_ok"], kb["progress"]],
+                           **serial, **once, show_progress_on=[kb["progress"]])
         dialog = [kb["status"], kb["pending"], kb["confirm"], kb["confirm_text"], kb["confirm_ok"]]
         kb["delete"].click(app.kb_ask_confirm("delete"), kb["delete_choice"], dialog, show_progress="hidden",
                            **private)
@@ -554,7 +614,7 @@ def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Bloc
 
         demo.load(app.on_load, None,
                   [badge, chat["writer"], chat["year"], chat["kind"], chat["doc"], chat["examples"], kb_tab,
-                   kb["stats"], kb["table"], kb["delete_choice"]],
+                   kb["stats"], kb["table"], kb["delete_choice"], chat["stop"]],
                   show_progress="hidden", **private)
         gr.api(app.api_ask, api_name="ask")
     demo.chat_app = app  # type: ignore[attr-defined]  # handy for tests and embedding

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable
 from typing import Any
 
 from index.embedder import Embedder
 
+from ..machine import Span, measure
 from ..plan import GOALS, Plan, files_hash, progress, retrieval_hit5
 from ..results import ChunkLengths, EmbedderInfo, SidePipeline, SideResult
 
@@ -26,21 +26,22 @@ def section_side(plan: Plan) -> SideResult:
     root = plan.root / f"side-{files_hash(paths)}{plan.backend_suffix}"
     shutil.rmtree(root, ignore_errors=True)
 
-    def pipeline(seconds: float, chunks: int, lengths: dict[str, float], embedder: Embedder,
+    def pipeline(span: Span, chunks: int, lengths: dict[str, float], embedder: Embedder,
                  retrieve: Callable[[str], list[Any]]) -> SidePipeline:
+        seconds, cpu = span.wall_s, span.state.cpu_s
         return SidePipeline(wall_s=round(seconds, 2), documents_per_s=round(documents / seconds, 3),
                             chars_per_s=round(chars / seconds, 1), chunks=chunks,
                             chunk_lengths=ChunkLengths.model_validate(lengths),
                             embedder=EmbedderInfo.model_validate(embedder.describe()),
-                            retrieval=retrieval_hit5(plan, retrieve))
+                            retrieval=retrieval_hit5(plan, retrieve),
+                            cpu_chars_per_s=round(chars / cpu, 1) if cpu else None, machine=span.state)
 
     progress(f"side: ours, {documents} documents, {chars} characters, into a fresh {root.name}/ours")
     bot = Assistant(plan.settings_for(root / "ours"))
     bot.embedder.embed_passages(["京津冀协同发展预热文本。"] * 8)  # model load and warm-up outside the timing
-    t0 = time.perf_counter()
-    report = bot.index(paths)
-    ours = pipeline(time.perf_counter() - t0, report.chunks, report.chunk_lengths, bot.embedder,
-                    lambda q: bot.retrieve(q, k=5))
+    with measure() as span:
+        report = bot.index(paths)
+    ours = pipeline(span, report.chunks, report.chunk_lengths, bot.embedder, lambda q: bot.retrieve(q, k=5))
     out = SideResult(documents=documents, characters=chars, ours=ours, naive={}, ratios={})
     encoders: list[tuple[str, Embedder]] = []
     if bot.embedder.backend != "torch":
@@ -51,13 +52,12 @@ def section_side(plan: Plan) -> SideResult:
     for name, encoder in encoders:
         encoder.embed_passages(["京津冀协同发展预热文本。"] * 8)
         progress(f"side: {name} (RecursiveCharacterTextSplitter 500/50 + {encoder.backend} + Chroma)")
-        t0 = time.perf_counter()
-        naive = NaiveLangChainPipeline(encoder, paths, root / name)
-        seconds = time.perf_counter() - t0
-        out.naive[name] = pipeline(seconds, len(naive.documents),
+        with measure() as span:
+            naive = NaiveLangChainPipeline(encoder, paths, root / name)
+        out.naive[name] = pipeline(span, len(naive.documents),
                                    chunk_length_stats([len(d.page_content) for d in naive.documents]), encoder,
                                    naive.retrieve)
-        out.ratios[name] = round(seconds / ours.wall_s, 3)
+        out.ratios[name] = round(span.wall_s / ours.wall_s, 3)
     out.goals = {k: v for k, v in GOALS.items() if k.startswith("side_")}
     if not plan.args.keep_side:
         shutil.rmtree(root, ignore_errors=True)

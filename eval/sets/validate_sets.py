@@ -5,7 +5,7 @@ Usage:
     python3 eval/sets/validate_sets.py [SET.jsonl ...] [--corpus DIR ...]
 
 Without arguments it validates jjj.jsonl, jjj_dev.jsonl, broad.jsonl and broad_dev.jsonl next
-to this script, looking documents up in <repo>/docs_corpus and /work/shared/corpus/jjj, and
+to this script, looking documents up in <repo>/docs_corpus (the shipped library; /work/shared/corpus/jjj as a fallback), and
 also checks that the sets share no question.  Exit status 1 if any problem.
 
 Broad sets (issue #24, file name containing "broad") hold questions answered by a whole section:

@@ -25,7 +25,7 @@ from bench.results import (
 )
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
-RESULT_FILES = sorted(p for p in RESULTS.glob("*.json") if not p.name.startswith("load-"))
+RESULT_FILES = sorted(p for p in RESULTS.glob("*.json") if not p.name.startswith(("load-", "first-run-")))  # other tools
 
 
 def _extras(value: Any, path: str = "") -> list[str]:
@@ -129,3 +129,21 @@ def test_merging_earlier_files_keeps_their_sections_exactly(tmp_path: Path) -> N
         assert out[name] == section, name
     rows = [row[0] for row in table_rows(out)]  # the table reads plain JSON as well
     assert any(r.startswith("side (") for r in rows) and any(r.startswith("query (b)") for r in rows)
+
+
+def test_measure_records_the_machine_with_the_figure() -> None:
+    """Every timed part can carry the load and CPU shares it was measured under (bench.machine.measure)."""
+    from bench.machine import measure
+    from bench.results import MachineState, SectionResult
+
+    with measure() as span:
+        total = sum(i * i for i in range(300_000))
+    state = span.state
+    assert total > 0 and span.wall_s > 0
+    assert state.cpu_s is not None and state.cpu_s > 0 and state.cpus and state.cpus >= 1
+    assert state.load_start is not None and len(state.load_start) == 3 and state.load_end is not None
+    assert state.own_share is not None and 0 < state.own_share <= 1.05
+    assert state.busy_share is not None and 0 <= state.busy_share <= 1
+    section = SectionResult(section_s=1.0, machine=state)
+    out = section.to_json()
+    assert list(out)[-1] == "machine" and MachineState.model_validate(out["machine"]) == state

@@ -34,9 +34,7 @@ FORMS = [
 
 def _catalog() -> DocCatalog:
     """The documents by their file names (titles, years and regions as the loaders derive them)."""
-    names = {p.stem for p in (REPO_ROOT / "docs_corpus").glob("*.txt")}
-    shared = REPO_ROOT.parent / "shared" / "corpus" / "jjj"
-    names |= {p.stem for p in shared.glob("*.txt")} if shared.is_dir() else set()
+    names = {p.stem for p in (REPO_ROOT / "docs_corpus").glob("*.txt")}  # the shipped library
     views = []
     for name in sorted(names):
         year = YEAR_RE.search(name)
