@@ -29,7 +29,7 @@ from index.zh import CANONICAL_REGIONS, SENTENCE_END, WORD_CHAR_RE
 from . import shapes
 from .analysis import DocCatalog, QuestionAnalysis, analyse
 from .answer_model import AnswerModel, load_model
-from .decide import MAX_BODY_CHARS, Decision, decide, filters_label, related_windows
+from .decide import MAX_BODY_CHARS, MAX_SOURCES, Decision, decide, filters_label, related_windows
 from .errors import AssistantError, InvalidQuestionError, LLMUnavailableError
 from .markup import strip_markup
 from .models import Answer, Citation, Facets, Filters, Hit, StreamEvent, Suggestion
@@ -543,8 +543,9 @@ class Assistant:
 
     def _whole_sections(self, decision: Decision, hits: list[Hit]) -> list[Hit]:
         """A broad answer quotes a section whole: each chosen passage body is followed by the next passages
-        of the same section (same document and heading path) up to ``MAX_BODY_CHARS``. Returns the hits
-        with those passages appended; their bodies join ``decision.chosen`` right after their section's."""
+        of the same section (same document and heading path), each quoted whole (up to ``MAX_BODY_CHARS``),
+        while the answer holds at most ``MAX_SOURCES`` passages. Returns the hits with those passages
+        appended; their bodies join ``decision.chosen`` right after their section's."""
         bodies = [w for w in decision.chosen if w.kind == "body"]
         if not bodies:
             return hits
@@ -552,22 +553,25 @@ class Assistant:
         held = {h.chunk_id for h in hits}
         out = list(hits)
         chosen: list[SentenceEvidence] = []
+        sources = len({w.hit for w in decision.chosen})
         for w in decision.chosen:
             chosen.append(w)
             if w.kind != "body":
                 continue
             chunk = hits[w.hit].chunk
-            total = len(w.text)
-            ordinal = chunk.ordinal + 1
-            while (nxt := by_place.get((chunk.doc_id, ordinal))) is not None and nxt.section == chunk.section:
-                body = passage_body(nxt.text)
-                if body is None or total + (body[1] - body[0]) > MAX_BODY_CHARS or nxt.chunk_id in held:
-                    break
-                out.append(Hit(chunk=nxt, score=0.0, pinned=True))
-                held.add(nxt.chunk_id)
-                chosen.append(replace(w, hit=len(out) - 1, start=body[0], end=body[1], text=nxt.text[body[0]:body[1]]))
-                total += body[1] - body[0]
-                ordinal += 1
+            for step in (-1, 1):  # back to the section's start first, then on
+                ordinal = chunk.ordinal + step
+                while (nxt := by_place.get((chunk.doc_id, ordinal))) is not None and nxt.section == chunk.section:
+                    body = passage_body(nxt.text)
+                    if (body is None or body[1] - body[0] > MAX_BODY_CHARS or nxt.chunk_id in held
+                            or sources >= MAX_SOURCES):
+                        break
+                    sources += 1
+                    out.append(Hit(chunk=nxt, score=0.0, pinned=True))
+                    held.add(nxt.chunk_id)
+                    chosen.append(replace(w, hit=len(out) - 1, start=body[0], end=body[1],
+                                          text=nxt.text[body[0]:body[1]]))
+                    ordinal += step
         decision.chosen = chosen
         return out
 

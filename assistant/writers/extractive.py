@@ -20,6 +20,7 @@ from ..ranking import heading_line as is_heading
 from ..text import TermWeights, char_bigrams, coverage, sentence_spans
 from .base import REFUSAL_PHRASE, AnswerWriter, History
 
+_WORD_START = re.compile(r"[\u4e00-\u9fff（(第一二三四五六七八九十0-9A-Za-z“]")
 _ASKS_NUMBER = re.compile(r"多少|几[个项条年次家所座%]|几|比例|增长|下降|目标|规模|金额|数量|总量|率")
 _HAS_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿]+[个项条家所座万亿%]")
 _ASKS_LIST = re.compile(r"哪些|哪几|有什么|包括|措施|举措|任务")
@@ -28,7 +29,11 @@ _ASKS_LIST = re.compile(r"哪些|哪几|有什么|包括|措施|举措|任务")
 def section_label(hit: Hit) -> str:
     """The heading a passage sits under (the last part of its heading path), without source lines."""
     section = hit.chunk.section.split("›")[-1].strip() if hit.chunk.section else ""
-    return "" if not section or section.startswith(("来源", "作者", "责任编辑")) else section[:40]
+    if not section or section.startswith(("来源", "作者", "责任编辑")) or not _WORD_START.match(section):
+        return ""
+    if section.count("《") != section.count("》") or section.count("“") != section.count("”"):
+        return ""  # a broken heading path (a line cut inside a quotation) labels nothing
+    return section[:40]
 
 
 def period_labels(chosen: Sequence[SentenceEvidence], passages: Sequence[Hit]) -> dict[int, str]:
