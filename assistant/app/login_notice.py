@@ -10,7 +10,7 @@ JSON, files and the API pass through untouched.
 
 from __future__ import annotations
 
-from typing import Any
+from .zh_page import HtmlPageMiddleware
 
 SCRIPT = b"""<script>(() => {
   const original = window.fetch;
@@ -44,38 +44,8 @@ def add_script(body: bytes) -> bytes:
     return body
 
 
-class LoginNoticeMiddleware:
-    """ASGI middleware: add :data:`SCRIPT` to Gradio's HTML pages (uncompressed ``text/html`` answers to GET)."""
+class LoginNoticeMiddleware(HtmlPageMiddleware):
+    """ASGI middleware: add :data:`SCRIPT` to Gradio's HTML pages."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope.get("type") != "http" or scope.get("method") != "GET":
-            await self.app(scope, receive, send)
-            return
-        start: dict[str, Any] | None = None
-        chunks: list[bytes] = []
-
-        async def wrapped(message: dict[str, Any]) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                kinds = {k.lower(): v for k, v in message.get("headers", [])}
-                if kinds.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in kinds:
-                    start = message  # held back until the whole page is here
-                    return
-                await send(message)
-                return
-            if message["type"] == "http.response.body" and start is not None:
-                chunks.append(message.get("body", b""))
-                if message.get("more_body"):
-                    return
-                body = add_script(b"".join(chunks))
-                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-                headers.append((b"content-length", str(len(body)).encode()))
-                await send({**start, "headers": headers})
-                await send({"type": "http.response.body", "body": body, "more_body": False})
-                return
-            await send(message)
-
-        await self.app(scope, receive, wrapped)
+    def rewrite(self, body: bytes) -> bytes:
+        return add_script(body)

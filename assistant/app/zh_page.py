@@ -61,12 +61,16 @@ def rewrite_page(body: bytes, title: str) -> bytes:
     return text.replace(b"<head>", b"<head>" + page_head(title), 1)
 
 
-class ChinesePageMiddleware:
-    """ASGI middleware: rewrite Gradio's HTML pages (uncompressed ``text/html`` answers) as :func:`rewrite_page`."""
+class HtmlPageMiddleware:
+    """ASGI middleware that rewrites Gradio's HTML pages (uncompressed ``text/html`` answers to GET) with
+    ``rewrite``; every other answer passes untouched. Written by hand: Starlette's middleware base buffers
+    and re-sends streamed answers (the event stream of the page), which this one never touches."""
 
-    def __init__(self, app: Any, title: str) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self.title = title
+
+    def rewrite(self, body: bytes) -> bytes:
+        return body
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope.get("type") != "http" or scope.get("method") != "GET":
@@ -89,7 +93,7 @@ class ChinesePageMiddleware:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body"):
                     return
-                body = rewrite_page(b"".join(chunks), self.title)
+                body = self.rewrite(b"".join(chunks))
                 headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
                 headers.append((b"content-length", str(len(body)).encode()))
                 await send({**start, "headers": headers})
@@ -98,3 +102,14 @@ class ChinesePageMiddleware:
             await send(message)
 
         await self.app(scope, receive, wrapped)
+
+
+class ChinesePageMiddleware(HtmlPageMiddleware):
+    """Gradio's HTML pages as :func:`rewrite_page` (Chinese texts, the app's title)."""
+
+    def __init__(self, app: Any, title: str) -> None:
+        super().__init__(app)
+        self.title = title
+
+    def rewrite(self, body: bytes) -> bytes:
+        return rewrite_page(body, self.title)
