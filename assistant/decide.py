@@ -25,6 +25,7 @@ from .writers.base import REFUSAL_PHRASE
 MAX_LIST_SENTENCES = 6
 MAX_RELATED = 3
 MIN_RELATED_CHARS = 12
+MIN_RELATED_FOCUS = 0.2  # 相关内容 shares some of the asked item's words (meaning alone does not make it related)
 MAX_SOURCES = 3  # a broad answer quotes at most this many passage bodies (the rest one click away)
 MAX_BODY_CHARS = 600  # … each up to about this long
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
@@ -237,7 +238,7 @@ def related_windows(windows: Sequence[SentenceEvidence], n: int = MAX_RELATED) -
     out: list[SentenceEvidence] = []
     seen: set[int] = set()
     for w in windows:
-        if w.heading or w.kind == "body" or w.score < RELATED_MIN or w.hit in seen or len(w.text) < MIN_RELATED_CHARS or _near_duplicate(w, out):
+        if w.heading or w.kind == "body" or w.focus < MIN_RELATED_FOCUS or w.score < RELATED_MIN or w.hit in seen or len(w.text) < MIN_RELATED_CHARS or _near_duplicate(w, out):
             continue
         seen.add(w.hit)
         out.append(w)
