@@ -485,3 +485,41 @@ def test_first_account_switches_the_running_page_to_login(model_path: Path) -> N
         finally:
             srv.close()
     # (the audit log of the switch is checked in test_the_first_auth_file_turns_login_on_without_a_restart)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_an_open_page_turns_into_the_chinese_login_after_the_first_account(model_path: Path) -> None:
+    """In Chromium: the page open in local single-user mode shows the login form (in Chinese) on its
+    next load once the first administrator exists, and that administrator logs in to the full page."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser_utils import launch_browser
+
+    with temp_root() as root, sync_playwright() as p:
+        indexed_root(root)
+        srv = AppServer(root)
+        browser = launch_browser(p)
+        try:
+            page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
+            page.goto(srv.url)
+            page.wait_for_selector("#user-badge-inner", timeout=60_000)
+            assert "本机用户" in page.inner_text("#user-badge-inner")
+            assert page.locator("input[type=password]").count() == 0
+            added = run_cli("users", "add", ADMIN[0], "--role", "admin", "--password-stdin",
+                            data=srv.settings.data_dir, stdin=ADMIN[1] + "\n")
+            assert added.returncode == 0, added.stderr
+            page.reload()  # the same tab, the same running server
+            page.wait_for_selector("input[type=password]", timeout=60_000)
+            body = page.inner_text("body")
+            assert "登录" in body and "用户名" in body and "密码" in body and "请使用管理员分配的账号登录" in body
+            assert page.locator("#user-badge-inner").count() == 0
+            page.locator("input:not([type=password])").first.fill(ADMIN[0])
+            page.locator("input[type=password]").fill(ADMIN[1])
+            page.locator("button:has-text('登录')").last.click()
+            page.wait_for_selector("#user-badge-inner", timeout=60_000)
+            assert ADMIN[0] in page.inner_text("#user-badge-inner") and "退出登录" in page.inner_text("#user-badge-inner")
+            assert page.locator("button[role=tab]:has-text('知识库管理')").count() == 1  # the admin's tab
+        finally:
+            browser.close()
+            srv.close()
