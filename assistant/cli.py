@@ -270,8 +270,8 @@ def _users(args: argparse.Namespace, settings: Settings, action: str) -> int:
     if existed:
         print("正在运行的网页服务在下一次请求时即使用新的账号设置（修改密码会结束该用户已登录的会话）。")
     elif settings.auth_file is None and path == settings.default_auth_path:
-        print("网页服务启动时会自动使用数据目录中的这个账号文件（也可用 ASSISTANT_AUTH_FILE 指定）；"
-              "正在以本机单用户模式运行的服务需重启后才会要求登录。")
+        print("网页服务会自动使用数据目录中的这个账号文件（也可用 ASSISTANT_AUTH_FILE 指定）；"
+              "正在以本机单用户模式运行的网页服务在下一次请求时即改为要求登录，无需重启。")
     return 0
 
 

@@ -428,3 +428,98 @@ def test_raw_rest_ask_with_only_the_question_uses_the_defaults(hashed_app: AppSe
     assert "event: complete" in events, events  # was: event: error / {"error": null}
     payload = json.loads(events.split("event: complete", 1)[1].split("data:", 1)[1].strip())[0]
     assert payload["question"] == "什么是“六链五群”？" and payload["text"]
+
+
+def test_the_first_auth_file_turns_login_on_without_a_restart(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    policy = load_auth(settings)  # no users.json yet: local single-user mode, the file is awaited
+    switched: list[bool] = []
+    policy.on_enable(lambda: switched.append(policy.enabled))
+    assert not policy.enabled and policy.role(None) == "admin" and switched == []
+    write_auth_entries(settings.default_auth_path, [{"username": ADMIN[0], "password": ADMIN[1], "role": "admin"}])
+    assert policy.role(None) is None  # the next request already needs a login
+    assert policy.enabled and switched == [False]  # the app switched once, before the users were read
+    assert policy.check(*ADMIN, address="127.0.0.1") and policy.role(ADMIN[0]) == "admin"
+    policy.refresh()
+    assert switched == [False]  # once only
+    actions = [(e["action"], e["result"]) for e in audit.read(settings)]
+    assert actions[:2] == [("users-enable", "ok"), ("users-reload", "ok")]
+
+    other = Settings(data_dir=tmp_path / "other", auth_file=tmp_path / "other" / "accounts.json")
+    other.default_auth_path.parent.mkdir(parents=True)
+    write_auth_entries(other.default_auth_path, [{"username": USER[0], "password": USER[1], "role": "user"}])
+    with pytest.raises(AuthConfigError):  # an explicit ASSISTANT_AUTH_FILE must exist at start (as before)
+        load_auth(other)
+
+
+@pytest.mark.slow
+def test_first_account_switches_the_running_page_to_login(model_path: Path) -> None:
+    """`assistant serve` in local single-user mode, then `assistant users add` (the README's first
+    run): the running app asks for a login from the next request on, and the new admin logs in."""
+    login_page = re.compile(r'"auth_required"\s*:\s*true')
+    with temp_root() as root:
+        indexed_root(root)
+        srv = AppServer(root)
+        try:
+            assert not srv.policy.enabled
+            with httpx.Client(base_url=srv.url, timeout=30) as client:
+                page = client.get("/")
+                assert page.status_code == 200 and not login_page.search(page.text)  # open, no login
+                assert client.get("/config").status_code == 200
+            added = run_cli("users", "add", ADMIN[0], "--role", "admin", "--password-stdin",
+                            data=srv.settings.data_dir, stdin=ADMIN[1] + "\n")
+            assert added.returncode == 0 and "无需重启" in added.stdout, added.stderr
+            with httpx.Client(base_url=srv.url, timeout=30) as client:
+                page = client.get("/")  # a plain page load now gets the login form
+                assert page.status_code == 200 and login_page.search(page.text)
+                assert "请使用管理员分配的账号登录" in page.text
+                assert client.get("/config").status_code == 401
+                assert client.post("/gradio_api/call/ask", json={"data": ["什么是“六链五群”？"]}).status_code == 401
+                assert client.post("/login", data={"username": ADMIN[0], "password": "wrong-password"}).status_code == 400
+                assert client.post("/login", data={"username": ADMIN[0], "password": ADMIN[1]}).status_code == 200
+                assert client.get("/config").status_code == 200
+                page = client.get("/")
+                assert page.status_code == 200 and not login_page.search(page.text)
+                assert client.post("/gradio_api/call/ask", json={"data": ["什么是“六链五群”？"]}).status_code == 200
+            assert srv.policy.role(ADMIN[0]) == "admin" and srv.policy.role(None) is None
+        finally:
+            srv.close()
+    # (the audit log of the switch is checked in test_the_first_auth_file_turns_login_on_without_a_restart)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_an_open_page_turns_into_the_chinese_login_after_the_first_account(model_path: Path) -> None:
+    """In Chromium: the page open in local single-user mode shows the login form (in Chinese) on its
+    next load once the first administrator exists, and that administrator logs in to the full page."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser_utils import launch_browser
+
+    with temp_root() as root, sync_playwright() as p:
+        indexed_root(root)
+        srv = AppServer(root)
+        browser = launch_browser(p)
+        try:
+            page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
+            page.goto(srv.url)
+            page.wait_for_selector("#user-badge-inner", timeout=60_000)
+            assert "本机用户" in page.inner_text("#user-badge-inner")
+            assert page.locator("input[type=password]").count() == 0
+            added = run_cli("users", "add", ADMIN[0], "--role", "admin", "--password-stdin",
+                            data=srv.settings.data_dir, stdin=ADMIN[1] + "\n")
+            assert added.returncode == 0, added.stderr
+            page.reload()  # the same tab, the same running server
+            page.wait_for_selector("input[type=password]", timeout=60_000)
+            body = page.inner_text("body")
+            assert "登录" in body and "用户名" in body and "密码" in body and "请使用管理员分配的账号登录" in body
+            assert page.locator("#user-badge-inner").count() == 0
+            page.locator("input:not([type=password])").first.fill(ADMIN[0])
+            page.locator("input[type=password]").fill(ADMIN[1])
+            page.locator("button:has-text('登录')").last.click()
+            page.wait_for_selector("#user-badge-inner", timeout=60_000)
+            assert ADMIN[0] in page.inner_text("#user-badge-inner") and "退出登录" in page.inner_text("#user-badge-inner")
+            assert page.locator("button[role=tab]:has-text('知识库管理')").count() == 1  # the admin's tab
+        finally:
+            browser.close()
+            srv.close()

@@ -2,7 +2,7 @@
 
 Each line records who (the logged-in user, or the operating-system user for the command line),
 when (UTC, ISO 8601), what (``action``: login, lockout, session, users-reload, upload, delete,
-rebuild, index, users-add, users-unlock, …), on which file(s), and the result (``ok``, ``error``,
+rebuild, index, users-add, users-unlock, users-enable, …), on which file(s), and the result (``ok``, ``error``,
 ``denied``, ``throttled``, ``locked``) with a short Chinese message; logins add the client ``address``. Lines are
 appended with one ``write`` each (whole lines even with several writers) to a file of mode 600.
 Writing the log never stops the action it records: a failure to write is logged instead.

@@ -26,7 +26,7 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -111,8 +111,12 @@ class AuthPolicy:
     :class:`ClientAddressMiddleware` and before every login) re-reads the file when it changed, so
     added users, changed passwords and removed users take effect at the next request, and the
     sessions of removed users and of users whose password changed end at once
-    (:meth:`bind_sessions`). Logins go through :class:`~.throttle.LoginGuard` (kept in
-    ``<data_dir>/login_state.json``) and every attempt is written to the audit log.
+    (:meth:`bind_sessions`). Started without an auth file (local single-user mode), it watches
+    ``awaiting`` (the data folder's ``users.json``, one ``stat`` per request): once the file appears
+    the callbacks registered with :meth:`on_enable` run (the web app switches its page to the login
+    form) and the file is followed like any auth file. Logins go through
+    :class:`~.throttle.LoginGuard` (kept in ``<data_dir>/login_state.json``) and every attempt is
+    written to the audit log.
     """
 
     users: dict[str, User] = field(default_factory=dict)
@@ -125,6 +129,8 @@ class AuthPolicy:
     _ended: dict[str, str] = field(default_factory=dict, repr=False)  # revoked session token -> user
     _lock: Any = field(default_factory=threading.RLock, repr=False)
     allow_plaintext: bool = field(default=True, repr=False)  # False once bound to a non-loopback address
+    awaiting: Path | None = None  # the auth file that does not exist yet, watched while ``source`` is None
+    _on_enable: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @property
     def enabled(self) -> bool:
@@ -146,9 +152,13 @@ class AuthPolicy:
     def refresh(self) -> list[str]:
         """Re-read the auth file if it changed; the users whose sessions were ended (removed, or
         their password changed). A file that became unreadable, invalid or too open leaves nobody
-        able to log in until it is fixed (never an open door); the error is logged and audited."""
-        if self.source is None:
+        able to log in until it is fixed (never an open door); the error is logged and audited.
+        An ``awaiting`` file that appeared becomes the ``source``: login is required from then on
+        (also when the file turns out invalid: then nobody gets in until it is fixed)."""
+        if self.source is None and not self._adopt_awaited():
             return []
+        source = self.source
+        assert source is not None
         stamp = self._file_stamp()
         if stamp == self._stamp:
             return []
@@ -158,8 +168,8 @@ class AuthPolicy:
             old = self.users
             try:
                 if stamp is None:
-                    raise AuthConfigError(f"auth file {self.source} is gone", f"找不到登录账号文件：{self.source.name}")
-                users = {**_read_users(self.source), **self.fixed}
+                    raise AuthConfigError(f"auth file {source} is gone", f"找不到登录账号文件：{source.name}")
+                users = {**_read_users(source), **self.fixed}
                 plain = sorted(n for n, u in users.items() if not u.hashed)
                 if plain and not self.allow_plaintext:
                     raise AuthConfigError(f"plaintext passwords for {plain} off loopback",
@@ -168,7 +178,7 @@ class AuthPolicy:
                 result: audit.Outcome = "ok"
             except AssistantError as exc:
                 log.error("auth file %s could not be reloaded: %s; nobody can log in until it is fixed",
-                          self.source, exc)
+                          source, exc)
                 users, message, result = dict(self.fixed), f"账号文件无法使用，暂时无人能登录：{exc.user_message}", "error"
             self.users = users
             self._stamp = stamp
@@ -177,6 +187,34 @@ class AuthPolicy:
             self._audit(audit.SYSTEM_USER, "users-reload", result,
                         message + (f"；结束会话：{'、'.join(ended)}" if ended else ""), ended_sessions=ended)
             return ended
+
+    def _adopt_awaited(self) -> bool:
+        """Follow the awaited auth file once it exists (one ``stat`` while it does not); True when
+        the policy has a ``source``. The :meth:`on_enable` callbacks (the web app asking for a login)
+        run first, then the users are read, all under the lock: no request slips through unasked."""
+        awaiting = self.awaiting
+        if awaiting is None or not os.path.lexists(awaiting):
+            return self.source is not None
+        with self._lock:
+            if self.source is None:
+                for callback in self._on_enable:
+                    try:
+                        callback()
+                    except Exception:  # the policy refuses every request without a login all the same
+                        log.exception("switching the web app to login failed")
+                self.source, self.awaiting, self._stamp = awaiting, None, None
+                log.warning("auth file %s appeared: login is required from now on", awaiting)
+                self._audit(audit.SYSTEM_USER, "users-enable", "ok",
+                            f"已创建账号文件 {awaiting.name}：本机单用户模式结束，网页改为要求登录")
+                self.refresh()
+        return True
+
+    def on_enable(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once login becomes required while running (see ``awaiting``); at once
+        when it already is."""
+        self._on_enable.append(callback)
+        if self.enabled:
+            callback()
 
     def bind_sessions(self, tokens: dict[str, str]) -> None:
         """Follow the web app's login sessions (Gradio's token -> user table) to end them."""
@@ -263,11 +301,11 @@ class AuthPolicy:
     # -- roles ----------------------------------------------------------------------------------
     def role(self, username: str | None) -> Role | None:
         """The role of a request's user; ``None`` when the user is unknown (deny everything)."""
+        self.refresh()  # also notices a first auth file created while running
         if not self.enabled:
             return "admin"  # local single-user mode (only allowed on loopback)
         if not username:
             return None
-        self.refresh()
         user = self.users.get(username)
         return user.role if user else None
 
@@ -397,8 +435,11 @@ def load_auth(settings: Settings) -> AuthPolicy:
     users = _unique([*from_file.values(), *fixed.values()])
     if path is not None and not from_file:
         raise AuthConfigError("auth file lists no users", "登录账号文件中没有任何用户。")
+    # Without an auth file, the data folder's users.json is awaited: `assistant users add` while the
+    # app runs in local single-user mode switches the running app to login (AuthPolicy.refresh).
+    awaiting = settings.default_auth_path if path is None and settings.auth_file is None else None
     policy = AuthPolicy(users, guard=LoginGuard(settings.login_state_path), settings=settings, source=path,
-                        fixed=fixed)
+                        fixed=fixed, awaiting=awaiting)
     if path is not None:
         policy._stamp = policy._file_stamp()
     return policy
@@ -479,9 +520,10 @@ class ClientAddressMiddleware:
         address = str(client[0]) if client else None
         token = CLIENT_ADDRESS.set(address)
         try:
-            if self.policy is not None and self.policy.source is not None:
-                self.policy.refresh()
-                self._note_ended_session(scope, address)
+            if self.policy is not None:
+                self.policy.refresh()  # one stat; also notices a first auth file created while running
+                if self.policy.source is not None:
+                    self._note_ended_session(scope, address)
             await self.app(scope, receive, send)
         finally:
             CLIENT_ADDRESS.reset(token)

@@ -108,7 +108,24 @@ def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, p
     tokens = getattr(getattr(demo, "server_app", None), "tokens", None)
     if isinstance(tokens, dict):
         policy.bind_sessions(tokens)  # sessions of removed users (or changed passwords) end at once
+    if not policy.enabled:
+        # Local single-user mode: the first `assistant users add` switches the running page to login.
+        policy.on_enable(lambda: require_login(demo, policy))
     return str(local_url)
+
+
+def require_login(demo: gr.Blocks, policy: AuthPolicy) -> None:
+    """Make the launched app ask for a login from the next request on, as ``launch(auth=...)``
+    would have: Gradio reads ``app.auth`` (the FastAPI app, ``demo.server_app``) on every request
+    (the index route serves its login form to a request without a session; ``login_check`` refuses
+    the API, queue, upload and file routes with 401; ``/login`` checks the password with it) and
+    ``blocks.auth_message`` for the login form's text."""
+    demo.auth = policy.authenticate  # type: ignore[assignment]  # Gradio types it as its launch() argument
+    demo.auth_message = AUTH_MESSAGE
+    app = getattr(demo, "server_app", None)
+    if app is not None:
+        app.auth = policy.authenticate
+    log.warning("login is required from now on (an account file was created while the app was running)")
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -200,6 +217,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     mode = "已启用登录" if policy.enabled else "本机单用户模式（无需登录）"
     print(f"京津冀协同发展政策助手已启动：{url}（{mode}，按 Ctrl+C 停止）", flush=True)
+    if not policy.enabled:
+        print("提示：用 assistant users add 用户名 --role admin 添加第一个账号后，网页在下一次请求时即改为要求登录，无需重启。",
+              flush=True)
     if not is_loopback(host):
         print("提示：服务对其他机器可见，建议置于 HTTPS 反向代理之后使用。", flush=True)
     try:

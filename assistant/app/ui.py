@@ -600,7 +600,7 @@ def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Bloc
         # the upload's progress, file by file, beside its button; a same-name upload opens the dialog
         kb["upload"].click(app.kb_upload, kb["files"], [*kb_outputs, kb["files"], kb["pending"], kb["confirm"],
                                                          kb["confirm_text"], kb["confirm_ok"], kb["progress"]],
-                           **serial, **once, show_progress_on=[kb["progress"]])
+                           **serial, show_progress_on=[kb["progress"]])
         dialog = [kb["status"], kb["pending"], kb["confirm"], kb["confirm_text"], kb["confirm_ok"]]
         kb["delete"].click(app.kb_ask_confirm("delete"), kb["delete_choice"], dialog, show_progress="hidden",
                            **private)
