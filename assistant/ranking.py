@@ -140,8 +140,8 @@ class SentenceEvidence:
             return False
         if self.has_anchor and self.anchor <= 0.0:
             return False
-        if self.focus < MIN_FOCUS_WORDS and self.sem < self.gate.sem_floor:
-            return False  # neither the question's words nor its meaning
+        if self.focus < MIN_FOCUS_WORDS and (not self.open_type or self.sem < self.gate.sem_floor):
+            return False  # a value needs its item named beside it; anything else at least the meaning
         return self.open_type or self.type_ok
 
     @property

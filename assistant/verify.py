@@ -37,9 +37,9 @@ from .models import Citation, Hit
 from .text import MARKER, char_bigrams, sentence_spans
 
 # "根据《…》，" / "《…》指出：" attribution prefixes are the writer's words, not the source's.
-_ATTRIBUTION = re.compile(r"^(?:另外|此外|同时)?[，,]?(?:根据|据|依据|按照)?《[^》]{1,80}》(?:“[^”]{1,40}”部分)?(?:第[^，：,:]{1,12}条)?(?:指出|提出|规定|明确|显示|中|要求)?[，,：:]?")
+_ATTRIBUTION = re.compile(r"^(?:另外|此外|同时)?[，,]?(?:根据|据|依据|按照)?《[^》]{1,80}》(?:【[^】]{1,60}】部分)?(?:第[^，：,:]{1,12}条)?(?:指出|提出|规定|明确|显示|中|要求)?[，,：:]?")
 # Labels the extractive writer puts before a quote: a section heading, the period a work report speaks of.
-_LABEL = re.compile(r"^(?:“[^”]{1,40}”部分：)?(?:回顾\d{4}年：|\d{4}年目标：)?")
+_LABEL = re.compile(r"^(?:【[^】]{1,60}】部分：)?(?:回顾\d{4}年：|\d{4}年目标：)?")
 _ENDS = re.escape(SENTENCE_END + ".")
 _CLAIM = re.compile(rf"[^\[]*?(?:\[\d{{1,2}}\])+[{_ENDS}]?|[^\[]+$")
 

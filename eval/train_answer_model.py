@@ -330,10 +330,17 @@ def relevance_floor(pool: Sequence[QuestionRows], share: float = 5.0) -> float:
     return round(float(np.percentile(sems, share)), 4) if sems else 0.0
 
 
+VALUE_TYPES = ("number", "date", "person", "place", "org")
+
+
 def apply_floor(pool: Sequence[QuestionRows], floor: float) -> None:
+    """``SentenceEvidence.eligible`` for cached rows: a window with few of the asked item's words is eligible
+    only for an open question, and only when close enough in meaning."""
     focus_at, sem_at = FEATURES.index("focus"), FEATURES.index("sem")
+    value_at = [FEATURES.index(f"type_{t}") for t in VALUE_TYPES]
     for q in pool:
-        q.eligible = [ok and (r[focus_at] >= MIN_FOCUS_WORDS or r[sem_at] >= floor)
+        q.eligible = [ok and (r[focus_at] >= MIN_FOCUS_WORDS
+                              or (not any(r[i] for i in value_at) and r[sem_at] >= floor))
                       for ok, r in zip(q.eligible, q.rows, strict=True)]
 
 

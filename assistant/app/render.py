@@ -399,7 +399,7 @@ def render_answer_body(answer: Answer, turn_id: str) -> str:
     if shaped(answer):
         parts.append(f'<div class="answer-text">{render_sections(answer, turn_id)}</div>')
     else:
-        broad = "”部分：" in answer.text  # a section body quoted whole: its concrete measures stand out
+        broad = "】部分：" in answer.text  # a section body quoted whole: its concrete measures stand out
         parts.append(f'<div class="answer-text">{cited_paragraphs(answer.text, turn_id, by_n, highlight=broad)}</div>')
     if state == "partial":
         parts.append(render_missing(answer.missing, "以下内容未在已收录文件中找到依据："

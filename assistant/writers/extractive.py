@@ -31,7 +31,7 @@ def section_label(hit: Hit) -> str:
     section = hit.chunk.section.split("›")[-1].strip() if hit.chunk.section else ""
     if not section or section.startswith(("来源", "作者", "责任编辑")) or not _WORD_START.match(section):
         return ""
-    if section.count("《") != section.count("》") or section.count("“") != section.count("”"):
+    if section.count("《") != section.count("》") or "【" in section or "】" in section:
         return ""  # a broken heading path (a line cut inside a quotation) labels nothing
     return section[:40]
 
@@ -146,9 +146,9 @@ class ExtractiveWriter(AnswerWriter):
                 label = labels.get(id(w), "")
                 heading = section_label(passages[w.hit]) if w.kind == "body" else ""
                 if heading and not parts:
-                    head += f"“{heading}”部分"
+                    head += f"【{heading}】部分"
                 elif heading:
-                    parts.append(f"“{heading}”部分：")
+                    parts.append(f"【{heading}】部分：")
                 if label:
                     parts.append(label)
                 for start, end in sentence_spans(w.text) or [(0, len(w.text))]:  # a marker after every sentence
