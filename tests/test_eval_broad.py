@@ -19,7 +19,7 @@ from eval.metrics import aggregate, per_kind, score_question
 from eval.reliability import calibration
 from eval.run import render_markdown, write_report
 
-from .conftest import JJJ, SEED_DIR, require_shared
+from .conftest import LIBRARY, SEED, require_shared
 
 BJ = "2025年北京市政府工作报告"
 SECTION = "二、2025年工作总体要求和重点任务 › （二）纵深推动京津冀协同发展"
@@ -204,13 +204,17 @@ def test_assistant_eval_set_broad_dev_runs_end_to_end(tmp_path: Path, model_path
                                           encoding="utf-8")
     monkeypatch.setattr(eval.datasets, "SETS_DIR", sets)
     shared = tmp_path / "shared"
-    (shared / "corpus" / "jjj").mkdir(parents=True)
-    shutil.copy(JJJ / f"{BJ}.txt", shared / "corpus" / "jjj" / f"{BJ}.txt")
-    eval_set = load_own_set("broad_dev", SEED_DIR, shared)
+    (shared / "corpus").mkdir(parents=True)
+    corpus = tmp_path / "corpus"  # the seed and one report: a small stand-in for the shipped library
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    shutil.copy(LIBRARY / f"{BJ}.txt", corpus / f"{BJ}.txt")
+    eval_set = load_own_set("broad_dev", corpus, shared)
     assert [q.kind for q in eval_set.questions] == ["broad", "colloquial", "unanswerable"]
     assert eval_set.questions[0].section == SECTION and eval_set.name == "broad_dev"
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ASSISTANT_SHARED_DIR", str(shared))
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus))
     monkeypatch.setenv("ASSISTANT_EMBEDDING_MODEL", str(model_path))
     out = tmp_path / "reports"
     rc = cli_main(["eval", "--set", "broad_dev", "--configs", "hybrid", "--no-external", "--out", str(out), "--json"])

@@ -15,7 +15,7 @@ from assistant.settings import REPO_ROOT
 from eval.shapes import ExpectedRow, ShapeQuestion, aggregate_shapes, load_shape_set, score_shape, shape_set_path
 from index.loaders import load_document
 
-from .conftest import JJJ, require_shared
+from .conftest import LIBRARY, require_shared
 
 SETS = REPO_ROOT / "eval" / "sets"
 
@@ -45,7 +45,7 @@ def test_keys_are_verbatim_and_none_rows_are_silent(name: str) -> None:
     require_shared()
     for r in _rows(name):
         for row in r["rows"]:
-            text = load_document(JJJ / f"{row['doc']}.txt", row["doc"]).text  # the text citations slice
+            text = load_document(LIBRARY / f"{row['doc']}.txt", row["doc"]).text  # the text citations slice
             if row["key"] == "none":
                 assert not any(t in text for t in r["terms"]), (r["id"], row["row"])
                 assert row["alt_keys"] == []
@@ -60,7 +60,7 @@ def test_the_files_are_what_make_shapes_writes() -> None:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    built = module.build(JJJ)
+    built = module.build(LIBRARY)
     assert built["dev"] == _rows("shapes_dev.jsonl") and built["heldout"] == _rows("shapes.jsonl")
 
 

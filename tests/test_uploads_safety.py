@@ -14,7 +14,7 @@ from assistant.cli import main
 from assistant.service import Assistant
 from assistant.uploads import MAX_NAME_BYTES, safe_filename
 
-from .conftest import SEED_DIR, make_settings
+from .conftest import SEED, make_settings
 
 FIRST = "一、说明\n\n京津冀三地推行“棠棣同辉”计划，由北京市文化和旅游局牵头，首批覆盖8个景区。\n"
 SECOND = "一、说明\n\n京津冀三地推行“棠棣同辉”计划，由天津市文化和旅游局牵头，首批覆盖15个景区。\n"
@@ -24,7 +24,7 @@ SECOND = "一、说明\n\n京津冀三地推行“棠棣同辉”计划，由天
 def bot(tmp_path: Path, model_path: Path, embedder) -> Assistant:  # type: ignore[no-untyped-def]
     assistant = Assistant(make_settings(tmp_path / "data", model_path))
     assistant._embedder = embedder
-    assistant.index([SEED_DIR])
+    assistant.index([SEED])
     return assistant
 
 
