@@ -265,6 +265,9 @@ def _answer_type(text: str) -> tuple[AnswerType, str | None]:
     return "fact", None
 
 
+_NONSENSE = re.compile(r"(.)\1+|[啊哦嗯呀哈呃唉嘿哎喔噢]+")
+
+
 def _content_words(text: str) -> list[tuple[str, str]]:
     """(word, part-of-speech) pairs of ``text`` without punctuation, interrogatives and stop words."""
     import jieba.posseg as pseg
@@ -277,6 +280,8 @@ def _content_words(text: str) -> list[tuple[str, str]]:
             continue
         if word in STOPWORDS or _INTERROGATIVE.fullmatch(word) or flag in ("r", "u", "p", "c", "y", "e", "o", "x", "w"):
             continue
+        if _NONSENSE.fullmatch(word):
+            continue  # 啊啊啊, 哈哈: one character again and again, or interjections, name nothing
         out.append((word, flag))
     return out
 

@@ -141,6 +141,12 @@ def key_phrase(analysis: QuestionAnalysis, part: QuestionPart, limit: int = 14) 
 def _choose_value(good: Sequence[SentenceEvidence], limit: int, chosen: list[SentenceEvidence]) -> int:
     """A value question: the window holding the value leads; only windows that add to it follow."""
     candidates = [w for w in good if w.kind != "body"] or list(good)
+    lead = candidates[0]
+    if lead.kind == "sentence" and lead.text.rstrip().endswith(("；", ";", "：", ":")):
+        # a clause that runs on (“六链”即……；“五群”即……): the pair that finishes it leads instead
+        pair = next((w for w in good if w.kind == "pair" and w.hit == lead.hit and w.start == lead.start), None)
+        if pair is not None:
+            candidates = [pair, *[w for w in candidates if w is not pair]]
     best = candidates[0].prob
     picked = 0
     for w in candidates:

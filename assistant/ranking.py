@@ -27,6 +27,7 @@ import numpy as np
 
 from index.keyword import tokenize
 from index.zh import (
+    CJK_RE,
     DATE_RE,
     HAS_NUMBER_RE,
     NUMBER,
@@ -128,6 +129,7 @@ class SentenceEvidence:
     in_target_doc: bool = False
     answer_type: str = "fact"
     pinned: bool = False  # the window's passage was added by a rule (a named document's header/closing)
+    chinese: bool = True  # the question is written in Chinese (the documents' language)
     lex_gap: float = 0.0  # lexical score minus the best of the question's windows
     focus_gap: float = 0.0  # focus share minus the best
     prob: float = 0.0  # calibrated probability that the window answers its part
@@ -140,8 +142,8 @@ class SentenceEvidence:
             return False
         if self.has_anchor and self.anchor <= 0.0:
             return False
-        if self.focus < MIN_FOCUS_WORDS and (not self.open_type or self.sem < self.gate.sem_floor):
-            return False  # a value needs its item named beside it; anything else at least the meaning
+        if self.focus < MIN_FOCUS_WORDS and (not self.open_type or not self.chinese or self.sem < self.gate.sem_floor):
+            return False  # a value needs its item named beside it; anything else at least the meaning (in Chinese)
         return self.open_type or self.type_ok
 
     @property
@@ -306,8 +308,7 @@ class EvidenceRanker:
         if granularity == "any" and analysis.years:
             granularity = "month"  # a year is given: "when" asks for more than that year
         question_words = [*analysis.focus, *analysis.topic, *analysis.places]
-        anchors = anchor_terms(analysis)
-        anchor_weights = {a.lower(): 1.0 for a in anchors}
+        chinese = CJK_RE.search(analysis.question) is not None
         best_dense = max((h.dense_score or 0.0 for h in hits), default=0.0)
         units = [list(_units(hit.chunk.text)) for hit in hits]
         sem_rows = self._semantic(analysis.question, hits, units)
@@ -315,12 +316,16 @@ class EvidenceRanker:
         for p_index, part in enumerate(parts):
             focus_words = part.focus or analysis.focus or analysis.topic
             focus_terms = self._terms(focus_words)
+            asks_nothing = not focus_terms  # no content word at all (啊啊啊): no window holds the asked item
             topic_words = analysis.topic if part.topic is None else part.topic
             places = analysis.places if part.places is None else part.places
             topic_terms = self._terms([t for t in topic_words if t not in REGION_ALIASES and t not in PROVINCES
                                        and t not in places])
             place_terms = {p.lower(): 1.0 for p in places}
-            open_type = part.answer_type in _OPEN_TYPES
+            # A question without a content word asks nothing a window could hold: no meaning-only windows.
+            open_type = part.answer_type in _OPEN_TYPES and not asks_nothing
+            anchors = anchor_terms(analysis, part if len(parts) > 1 else None)
+            anchor_weights = {a.lower(): 1.0 for a in anchors}
             part_sem = sem_rows  # the whole question's meaning carries the context a short part lacks
             for h_index, hit in enumerate(hits):
                 text = hit.chunk.text
@@ -328,7 +333,7 @@ class EvidenceRanker:
                 near = h_index < SEM_TOP or hit.pinned
                 for u_index, (kind, start, end, heading) in enumerate(units[h_index]):
                     window = text[start:end]
-                    focus = term_share(focus_terms, window)
+                    focus = 0.0 if asks_nothing else term_share(focus_terms, window)
                     if focus < 0.2 and not near:
                         continue
                     if kind == "pair":
@@ -358,7 +363,7 @@ class EvidenceRanker:
                         has_anchor=bool(anchors), has_number=HAS_NUMBER_RE.search(window) is not None,
                         names_doc=bool(analysis.target_docs),
                         in_target_doc=hit.chunk.doc_id in analysis.target_docs, answer_type=part.answer_type,
-                        pinned=hit.pinned,
+                        pinned=hit.pinned, chinese=chinese,
                     ))
         self._score(out, len(parts))
         return out
@@ -493,14 +498,15 @@ GENERIC_ACTIONS = frozenset(
 )  # fmt: skip
 
 
-def anchor_terms(analysis: QuestionAnalysis) -> list[str]:
-    """The question's core topic: named places and the core topic words it uses (京津冀, 雄安 …).
-    A window that holds none of them (nor its heading path or title) is not evidence, however many
-    generic words (部署, 协同, 推进 …) it shares."""
-    q = analysis.question
+def anchor_terms(analysis: QuestionAnalysis, part: QuestionPart | None = None) -> list[str]:
+    """The question's (or one part's) core topic: named places and the core topic words it uses (京津冀,
+    雄安 …). A window that holds none of them (nor its heading path or title) is not evidence, however
+    many generic words (部署, 协同, 推进 …) it shares."""
+    q = part.text if part is not None else analysis.question
     found = [t for t in CORE_TOPICS if t in q]
     found = [t for t in found if not any(t != o and t in o for o in found)]  # 京津 inside 京津冀
-    found += [p for p in analysis.places if p not in found and not any(p in f for f in found)]
+    places = analysis.places if part is None or part.places is None else part.places
+    found += [p for p in places if p in q and p not in found and not any(p in f for f in found)]
     return found
 
 

@@ -436,6 +436,13 @@ class Assistant:
             hits = merge_overlapping(list(by_id.values()))
         else:
             hits = retriever.retrieve(question, k, filters)
+        if len(analysis.parts) > 1:  # several sub-questions: each finds its own passages too
+            scoped = replace(filters, doc_id=list(analysis.target_docs)) if analysis.target_docs and not filters.doc_id \
+                else filters
+            per_part = max(4, k // len(analysis.parts))
+            for part in analysis.parts:
+                hits.extend(retriever.retrieve(part.text, per_part, scoped))
+            hits = merge_overlapping(list({h.chunk_id: h for h in hits}.values()))
         hits = self._rerank(question, hits)
         ranker = EvidenceRanker(self.term_weights(), self.gate(), self.similarity(), self.answer_model())
         return ranker.rerank(analysis, hits)
