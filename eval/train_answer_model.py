@@ -104,19 +104,6 @@ def extract(bot: Assistant, q: Question, dataset: str, filters: Filters | None =
     return out
 
 
-def _upgrade(rows: QuestionRows) -> QuestionRows:
-    """Rows cached before the last four features (lex, lex_gap, focus_gap, pinned) were added get them
-    from the stored lexical scores and focus shares."""
-    missing = len(FEATURES) - len(rows.rows[0]) if rows.rows else 0
-    if missing == 4:
-        focus_at = FEATURES.index("focus")
-        best_lex = max(rows.lexical, default=0.0)
-        best_focus = max((r[focus_at] for r in rows.rows), default=0.0)
-        rows.rows = [[*r, lex, round(lex - best_lex, 4), round(r[focus_at] - best_focus, 4), 0.0]
-                     for r, lex in zip(rows.rows, rows.lexical, strict=True)]
-    return rows
-
-
 def _cached(cache_dir: Path, name: str) -> dict[str, QuestionRows]:
     out = {}
     for path in sorted(cache_dir.glob(f"{name}-*.jsonl")):
@@ -124,8 +111,8 @@ def _cached(cache_dir: Path, name: str) -> dict[str, QuestionRows]:
             if not line.strip():
                 continue
             data = json.loads(line)
-            rows = _upgrade(QuestionRows(**data))
-            if not rows.rows or len(rows.rows[0]) == len(FEATURES):
+            rows = QuestionRows(**data)
+            if not rows.rows or len(rows.rows[0]) == len(FEATURES):  # rows of other features: extracted again
                 out[data["qid"]] = rows
     return out
 
