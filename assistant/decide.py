@@ -233,7 +233,7 @@ def decide(analysis: QuestionAnalysis, windows: Sequence[SentenceEvidence], max_
         text = "；".join(dict.fromkeys(missing)) if multi else missing[0]
         return Decision("not_found", missing=missing, message=f"{REFUSAL_PHRASE}。{text}。",
                         related=related_windows(windows), score=score, confidence=round(1.0 - best, 4))
-    answered_probs = [p for p, m in zip(best_probs, parts, strict=True) if p > 0]
+    answered_probs = [p for p in best_probs if p > 0]
     confidence = min(answered_probs) if answered_probs else 0.0
     return Decision("answered" if not missing else "partial", chosen=chosen, missing=missing, score=score,
                     confidence=round(confidence, 4))

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,14 @@ def embedder(model_path: Path):  # type: ignore[no-untyped-def]
     from index.embedder import get_embedder
 
     return get_embedder(Settings(embedding_model=model_path))
+
+
+def write_doc(folder: Path, name: str, text: str) -> Path:
+    """A UTF-8 text file ``name`` in ``folder`` (created), for tests that add documents."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def make_settings(data_dir: Path, model_path: Path, **kw: object) -> Settings:
@@ -131,3 +140,18 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through playwright (never a downloaded browser), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser_utils import launch_browser
+
+    with sync_playwright() as p:
+        b = launch_browser(p)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -27,7 +27,6 @@ from .browser_utils import (
     XSS_QUESTION,
     AppServer,
     add_xss_document,
-    launch_browser,
     login,
     running_app,
 )
@@ -44,18 +43,6 @@ def server(model_path: Path) -> Iterator[AppServer]:
     assert Path("/usr/bin/chromium").exists(), "Debian chromium missing: make system-deps installs it"
     with running_app() as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def open_page(browser: Any, server: AppServer, user: tuple[str, str], **context_kw: Any) -> Any:

@@ -15,7 +15,7 @@ from assistant.cli import main
 from assistant.service import Assistant
 
 from .browser_utils import UPLOAD_DOC, UPLOAD_DOC_NAME, UPLOAD_QUESTION
-from .conftest import SEED, make_settings
+from .conftest import SEED, make_settings, write_doc
 
 
 @pytest.fixture
@@ -25,15 +25,8 @@ def bot(tmp_path: Path, model_path: Path) -> Assistant:
     return assistant
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_add_documents_stores_a_copy_indexes_it_and_answers_from_it(bot: Assistant, tmp_path: Path) -> None:
-    original = write(tmp_path / "incoming", UPLOAD_DOC_NAME, UPLOAD_DOC)
+    original = write_doc(tmp_path / "incoming", UPLOAD_DOC_NAME, UPLOAD_DOC)
     added = bot.add_documents([original])
     assert added.problems == [] and added.report is not None and added.report.added == 1
     (copy,) = added.stored
@@ -50,9 +43,9 @@ def test_add_documents_stores_a_copy_indexes_it_and_answers_from_it(bot: Assista
 
 def test_add_documents_refuses_a_taken_id_and_an_unreadable_file(bot: Assistant, tmp_path: Path) -> None:
     seed_id = bot.documents()[0].doc_id
-    clash = write(tmp_path / "other", f"{seed_id}.md", "# 另一个文件\n\n京津冀协同发展的另一个说明。")
-    empty = write(tmp_path / "other", "空白.txt", "   \n")
-    wrong = write(tmp_path / "other", "表格.xlsx", "x")
+    clash = write_doc(tmp_path / "other", f"{seed_id}.md", "# 另一个文件\n\n京津冀协同发展的另一个说明。")
+    empty = write_doc(tmp_path / "other", "空白.txt", "   \n")
+    wrong = write_doc(tmp_path / "other", "表格.xlsx", "x")
     added = bot.add_documents([clash, empty, wrong])
     reasons = dict(added.problems)
     assert "同名" in reasons[clash.name]
@@ -63,7 +56,7 @@ def test_add_documents_refuses_a_taken_id_and_an_unreadable_file(bot: Assistant,
 
 
 def test_delete_document_removes_the_added_copy_but_never_a_source_folder(bot: Assistant, tmp_path: Path) -> None:
-    original = write(tmp_path / "incoming", UPLOAD_DOC_NAME, UPLOAD_DOC)
+    original = write_doc(tmp_path / "incoming", UPLOAD_DOC_NAME, UPLOAD_DOC)
     (copy,) = bot.add_documents([original]).stored
     assert bot.delete_document(Path(UPLOAD_DOC_NAME).stem)
     assert not copy.exists() and original.exists()
@@ -77,7 +70,7 @@ def test_cli_docs_add_list_delete(bot: Assistant, tmp_path: Path, monkeypatch: p
                                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(bot.settings.data_dir))
     monkeypatch.setenv("ASSISTANT_EMBEDDING_MODEL", str(bot.settings.embedding_model))
-    original = write(tmp_path / "incoming", UPLOAD_DOC_NAME, UPLOAD_DOC)
+    original = write_doc(tmp_path / "incoming", UPLOAD_DOC_NAME, UPLOAD_DOC)
     doc_id = Path(UPLOAD_DOC_NAME).stem
 
     assert main(["docs", "add", str(original)]) == 0
@@ -97,7 +90,7 @@ def test_cli_docs_add_list_delete(bot: Assistant, tmp_path: Path, monkeypatch: p
     assert main(["docs", "delete", doc_id]) == 2
     assert "知识库中没有文件" in capsys.readouterr().err
 
-    assert main(["docs", "add", str(write(tmp_path, "x.xlsx", "x"))]) == 2
+    assert main(["docs", "add", str(write_doc(tmp_path, "x.xlsx", "x"))]) == 2
     assert "以下文件未收录" in capsys.readouterr().out
     audit = [json.loads(line) for line in bot.settings.audit_path.read_text(encoding="utf-8").splitlines()]
     assert [a["action"] for a in audit][-4:] == ["upload", "delete", "delete", "upload"]

@@ -27,7 +27,7 @@ import pytest
 
 from assistant.settings import REPO_ROOT
 
-from .browser_utils import free_port, launch_browser
+from .browser_utils import free_port
 from .conftest import LIBRARY_DOCUMENTS, wait_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -93,18 +93,6 @@ def first_run(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> Ite
         yield serve, env
     finally:
         serve.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def new_page(browser: Any, url: str) -> Any:

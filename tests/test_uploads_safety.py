@@ -14,31 +14,23 @@ from assistant.cli import main
 from assistant.service import Assistant
 from assistant.uploads import MAX_NAME_BYTES, safe_filename
 
-from .conftest import SEED, make_settings
+from .conftest import SEED, make_settings, write_doc
 
 FIRST = "一、说明\n\n京津冀三地推行“棠棣同辉”计划，由北京市文化和旅游局牵头，首批覆盖8个景区。\n"
 SECOND = "一、说明\n\n京津冀三地推行“棠棣同辉”计划，由天津市文化和旅游局牵头，首批覆盖15个景区。\n"
 
 
 @pytest.fixture
-def bot(tmp_path: Path, model_path: Path, embedder) -> Assistant:  # type: ignore[no-untyped-def]
+def bot(tmp_path: Path, model_path: Path) -> Assistant:
     assistant = Assistant(make_settings(tmp_path / "data", model_path))
-    assistant._embedder = embedder
     assistant.index([SEED])
     return assistant
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_a_same_name_upload_is_refused_until_replace_is_confirmed(bot: Assistant, tmp_path: Path) -> None:
-    first = write(tmp_path / "a", "棠棣同辉计划.txt", FIRST)
+    first = write_doc(tmp_path / "a", "棠棣同辉计划.txt", FIRST)
     assert bot.add_documents([first]).problems == []
-    second = write(tmp_path / "b", "棠棣同辉计划.txt", SECOND)
+    second = write_doc(tmp_path / "b", "棠棣同辉计划.txt", SECOND)
     refused = bot.add_documents([second])
     assert refused.stored == [] and refused.duplicates == [(second, second.name)]
     ((name, reason),) = refused.problems
@@ -55,7 +47,7 @@ def test_a_same_name_upload_is_refused_until_replace_is_confirmed(bot: Assistant
 def test_long_names_are_cut_by_bytes_with_a_note(bot: Assistant, tmp_path: Path) -> None:
     long_name = "关于进一步推进京津冀协同发展" * 10 + ".txt"  # 140 CJK characters: 420 bytes
     assert len(safe_filename(long_name).encode("utf-8")) <= MAX_NAME_BYTES < 255  # room for <name>.meta.json
-    original = write(tmp_path / "in", "long.txt", FIRST)
+    original = write_doc(tmp_path / "in", "long.txt", FIRST)
     added = bot.add_documents([(original, long_name)])  # was: OSError, shown as 保存文件失败
     assert added.problems == [] and len(added.stored) == 1
     assert len(added.stored[0].name.encode("utf-8")) <= MAX_NAME_BYTES and added.stored[0].suffix == ".txt"
@@ -68,8 +60,8 @@ def test_cli_docs_add_asks_for_replace(bot: Assistant, tmp_path: Path, monkeypat
                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(bot.settings.data_dir))
     monkeypatch.setenv("ASSISTANT_EMBEDDING_MODEL", str(bot.settings.embedding_model))
-    first = write(tmp_path / "a", "棠棣同辉计划.txt", FIRST)
-    second = write(tmp_path / "b", "棠棣同辉计划.txt", SECOND)
+    first = write_doc(tmp_path / "a", "棠棣同辉计划.txt", FIRST)
+    second = write_doc(tmp_path / "b", "棠棣同辉计划.txt", SECOND)
     assert main(["docs", "add", str(first)]) == 0
     capsys.readouterr()
     assert main(["docs", "add", str(second)]) == 2
