@@ -22,12 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .ranking import SentenceEvidence
+from .evidence import SentenceEvidence
 
 MODEL_PATH = Path(__file__).with_name("resources") / "answer_model.json"
 ANSWER_TYPES = ("number", "date", "person", "place", "org", "list", "yesno", "explanation", "fact")

@@ -17,8 +17,9 @@ from index.zh import FULL_NAMES
 
 from .analysis import QuestionAnalysis, QuestionPart
 from .answer_model import AnswerModel
+from .evidence import SentenceEvidence
 from .models import AnswerStatus, Filters
-from .ranking import RELATED_MIN, SentenceEvidence
+from .ranking import RELATED_MIN
 from .text import char_bigrams
 from .writers.base import REFUSAL_PHRASE
 

@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 from index.models import Chunk
 
+from .filters import Filters
+
+__all__ = ["Answer", "AnswerSection", "Citation", "Facets", "Filters", "Hit", "StreamEvent", "Suggestion"]
+
 
 @dataclass
 class Hit:
@@ -25,77 +29,6 @@ class Hit:
     @property
     def chunk_id(self) -> str:
         return self.chunk.chunk_id
-
-
-@dataclass
-class Filters:
-    """Narrow retrieval by metadata. Empty fields do not filter."""
-
-    region: list[str] = field(default_factory=list)  # 北京/天津/河北/国家
-    year: list[int] = field(default_factory=list)
-    kind: list[str] = field(default_factory=list)  # 工作报告/条例/规定/…
-    doc_id: list[str] = field(default_factory=list)
-
-    @classmethod
-    def coerce(cls, value: Filters | dict[str, Any] | None) -> Filters:
-        if value is None:
-            return cls()
-        if isinstance(value, Filters):
-            return value
-
-        def as_list(v: Any) -> list[Any]:
-            if v is None or v == "":
-                return []
-            return list(v) if isinstance(v, (list, tuple, set)) else [v]
-
-        return cls(
-            region=[str(v) for v in as_list(value.get("region"))],
-            year=[int(v) for v in as_list(value.get("year"))],
-            kind=[str(v) for v in as_list(value.get("kind"))],
-            doc_id=[str(v) for v in as_list(value.get("doc_id") or value.get("document") or value.get("doc"))],
-        )
-
-    @classmethod
-    def parse(cls, region: Any = None, year: Any = None, kind: Any = None, doc_id: Any = None) -> Filters:
-        """Filters from what a surface collects: each field a list of values, or one string of values
-        separated by commas (``"北京,天津"``, full-width ``，`` too), or empty. A year that is not a
-        number is left out (as the web page and the HTTP endpoint always did); everything else is
-        validated (``validate_filters``: ``InvalidFiltersError`` with a Chinese reason)."""
-        from .validation import validate_filters
-
-        def values(value: Any) -> list[Any]:
-            if value is None or value == "":
-                return []
-            if isinstance(value, str):
-                return [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
-            if isinstance(value, (list, tuple, set)):
-                return [v for v in value if v is not None and v != ""]
-            return [value]
-
-        years = [y for y in values(year) if isinstance(y, int) or str(y).strip().isdigit()]
-        return validate_filters({"region": values(region), "year": [int(y) for y in years],
-                                 "kind": values(kind), "doc_id": values(doc_id)})
-
-    def is_empty(self) -> bool:
-        return not (self.region or self.year or self.kind or self.doc_id)
-
-    def matches(self, meta: dict[str, Any]) -> bool:
-        if self.region and meta.get("region") not in self.region:
-            return False
-        if self.year and meta.get("year") not in self.year:
-            return False
-        if self.kind and meta.get("kind") not in self.kind:
-            return False
-        return not (self.doc_id and meta.get("doc_id") not in self.doc_id)
-
-    def to_chroma_where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        for key, values in (("region", self.region), ("year", self.year), ("kind", self.kind), ("doc_id", self.doc_id)):
-            if values:
-                clauses.append({key: {"$in": list(values)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 @dataclass

@@ -12,7 +12,7 @@ index's own metadata (``DocCatalog``) and returns a typed ``ShapeScope``, or Non
   三地 / 京津冀三地 with a document kind, or two or more regions named with a kind or one of those words.
 
 ``stream_rows`` answers each row through the ordinary pipeline restricted to that row's document(s)
-(``Assistant._answer_scoped``: the same retrieval, evidence and answer model as any question), keeps
+(``RowAnswerer.answer_scoped``, i.e. ``Answering.answer_scoped``: the same retrieval, evidence and answer model as any question), keeps
 the row's verified sentences (at most ``shape_row_sentences``), renumbers their markers into one
 citation list and says plainly when a row's document has nothing on the topic (2016年：报告未提及).
 """
@@ -23,20 +23,30 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from index.zh import FULL_NAMES, SENTENCE_END
 
 from .analysis import DocCatalog, DocEntryView, QuestionAnalysis, analyse
-from .models import Answer, AnswerSection, Citation, Filters, StreamEvent
+from .filters import Filters
+from .models import Answer, AnswerSection, Citation, StreamEvent
+from .run import Run
+from .settings import Settings
 from .text import char_bigrams
 from .verify import split_claims
 from .writers.base import REFUSAL_PHRASE
 
-if TYPE_CHECKING:
-    from .service import Assistant, _Run
-
 Layout = Literal["timeline", "comparison"]
+
+
+class RowAnswerer(Protocol):
+    """What answering a shape needs of the pipeline (``answering.Answering``): one row's answer."""
+
+    settings: Settings
+
+    def catalog(self) -> DocCatalog: ...
+
+    def answer_scoped(self, question: str, filters: Filters, writer: str | None = None) -> Answer: ...
 
 # -- cues ------------------------------------------------------------------------------------------
 _CN_NUM = "一二两三四五六七八九十"
@@ -452,13 +462,13 @@ class _Rows:
     confidence: list[float] = field(default_factory=list)  # and their confidences, where the answer model gives one
 
 
-def _answer_row(assistant: Assistant, run: _Run, scope: ShapeScope, row: ShapeRow, acc: _Rows,
+def _answer_row(answerer: RowAnswerer, run: Run, scope: ShapeScope, row: ShapeRow, acc: _Rows,
                 focus: Sequence[str], titles: dict[str, DocEntryView]) -> str:
     """Answer one row; returns its line (label：text)."""
-    sub = assistant._answer_scoped(scope.topic_question, Filters(doc_id=list(row.doc_ids)), run.writer.name)
+    sub = answerer.answer_scoped(scope.topic_question, Filters(doc_id=list(row.doc_ids)), run.writer.name)
     if sub.notice and sub.notice not in acc.notices and sub.status != "not_found":
         acc.notices.append(sub.notice)
-    claims = _row_claims(sub, focus, max(1, assistant.settings.shape_row_sentences), row.doc_ids) \
+    claims = _row_claims(sub, focus, max(1, answerer.settings.shape_row_sentences), row.doc_ids) \
         if not sub.refused and sub.status != "not_found" else []
     by_n = {c.n: c for c in sub.citations}
     renumber: dict[int, int] = {}
@@ -528,17 +538,17 @@ def lead_sentence(scope: ShapeScope, acc: _Rows, focus: Sequence[str]) -> str:
     return f"从{l1}的“{c1}”[{n1}]，到{l2}的“{c2}”[{n2}]。"
 
 
-def stream_rows(assistant: Assistant, run: _Run, scope: ShapeScope, analysis: QuestionAnalysis) -> Iterator[StreamEvent]:
+def stream_rows(answerer: RowAnswerer, run: Run, scope: ShapeScope, analysis: QuestionAnalysis) -> Iterator[StreamEvent]:
     """Answer every row (one delta per row as it is done), then the final Answer."""
     t = time.perf_counter()
     base = Answer(question=run.text, text="", rewritten_question=run.question if run.question != run.text else None,
                   writer=run.writer.name, timings=run.timings, analysis={**analysis.to_dict(), "shape": scope.to_dict()},
                   layout=scope.layout)
     focus = [f for f in analyse(scope.topic_question).focus if len(f) >= 2]
-    titles = dict(assistant.catalog().by_id)
+    titles = dict(answerer.catalog().by_id)
     acc = _Rows()
     for row in scope.rows:
-        line = _answer_row(assistant, run, scope, row, acc, focus, titles)
+        line = _answer_row(answerer, run, scope, row, acc, focus, titles)
         yield StreamEvent("delta", text=line + "\n")
     run.timings["rows"] = time.perf_counter() - t
     base.sections = acc.sections
@@ -557,14 +567,5 @@ def stream_rows(assistant: Assistant, run: _Run, scope: ShapeScope, analysis: Qu
     base.evidence_score = round(sum(acc.evidence) / len(acc.evidence), 4) if acc.evidence else 0.0
     if acc.confidence:
         base.confidence = round(sum(acc.confidence) / len(acc.confidence), 4)
-    run.timings["total"] = time.perf_counter() - run.t0
+    run.finish()
     yield StreamEvent("final", text=base.text, answer=base)
-
-
-def shaped_stream(assistant: Assistant, run: _Run) -> Iterator[StreamEvent] | None:
-    """The timeline or comparison answer of ``run``'s question, or None for a plain question."""
-    analysis = run.timed("analyse", assistant.analyse, run.question)
-    scope = run.timed("shape", scope_of, analysis, assistant.catalog(), run.filters)
-    if scope is None:
-        return None
-    return stream_rows(assistant, run, scope, analysis)

@@ -38,8 +38,8 @@ import numpy as np
 from assistant.answer_model import FEATURES, MODEL_PATH, QUESTION_FEATURES, TIE, feature_vector, question_features
 from assistant.decide import is_broad
 from assistant.errors import IndexConfigMismatchError
+from assistant.evidence import MIN_FOCUS_WORDS, SentenceEvidence
 from assistant.models import Filters
-from assistant.ranking import MIN_FOCUS_WORDS, SentenceEvidence
 from assistant.rewrite import rewrite_followup
 from assistant.service import Assistant
 from assistant.settings import Settings

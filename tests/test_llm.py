@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import LLMUnavailableError, ModelNotAvailableError
+from assistant.evidence import SentenceEvidence
 from assistant.llm_model import GGUF_SHA256, ensure_gguf, is_assembled, marker_path, sha256_file
 from assistant.llm_server import LLMServer, free_port, is_up
 from assistant.models import Answer, Hit, StreamEvent
-from assistant.ranking import SentenceEvidence
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.verify import verify

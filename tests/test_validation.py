@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 
 from assistant import Answer, Assistant, AssistantError, InvalidQuestionError
 from assistant.errors import FileTooLargeError, InvalidFiltersError, InvalidHistoryError
+from assistant.filters import validate_filters
 from assistant.models import Filters
 from assistant.settings import REPO_ROOT
-from assistant.validation import validate_filters, validate_history
+from assistant.validation import validate_history
 from index.loaders import load_document
 from index.pipeline import Indexer
 

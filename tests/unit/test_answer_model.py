@@ -10,7 +10,7 @@ import numpy as np
 
 from assistant.answer_model import FEATURES, MODEL_PATH, AnswerModel, feature_vector
 from assistant.decide import decide
-from assistant.ranking import Gate, SentenceEvidence
+from assistant.evidence import Gate, SentenceEvidence
 from eval.train_answer_model import QuestionRows, train
 
 

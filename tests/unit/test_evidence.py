@@ -8,7 +8,8 @@ import pytest
 
 from assistant.analysis import analyse
 from assistant.decide import decide
-from assistant.ranking import EvidenceRanker, Gate, SentenceEvidence
+from assistant.evidence import Gate, SentenceEvidence
+from assistant.ranking import EvidenceRanker
 from assistant.text import TermWeights
 from index.models import Chunk
 from tests.fakes import hit

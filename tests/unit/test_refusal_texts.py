@@ -14,7 +14,7 @@ import pytest
 
 from assistant.analysis import DocCatalog, DocEntryView, QuestionPart, analyse
 from assistant.decide import decide, missing_text
-from assistant.ranking import Gate, SentenceEvidence
+from assistant.evidence import Gate, SentenceEvidence
 from assistant.settings import REPO_ROOT
 from assistant.writers.base import REFUSAL_PHRASE
 from index.zh import YEAR_RE, regions_in

@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 import pytest
 
 from assistant.errors import LLMUnavailableError
+from assistant.evidence import SentenceEvidence
 from assistant.models import Answer, Hit, StreamEvent
-from assistant.ranking import SentenceEvidence
+from assistant.run import Run
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.text import TermWeights
@@ -162,19 +163,21 @@ def test_the_service_falls_back_with_the_writers_reason(passages: list[Chunk], w
                                                         reason: str | None) -> None:
     hits = tianjin_passages(passages)
     base = Answer(question=QUESTION, text="", writer=writer.name)
-    gen = Assistant(Settings())._generated_draft(writer, base, QUESTION, hits, (), [lead_window(hits)])
+    run = Run(writer=writer, text=QUESTION, question=QUESTION)
+    gen = Assistant(Settings()).answering.generated_draft(run, base, hits, [lead_window(hits)])
     events: list[StreamEvent] = []
     while True:
         try:
             events.append(next(gen))
         except StopIteration as stop:
-            draft = str(stop.value)
+            draft, checked = stop.value
             break
     assert base.fallback_reason == reason
-    if reason is None:
+    if reason is None:  # the draft's one verification travels with it (the verify stage reuses it)
         assert draft == writer.text and base.writer == "scripted" and base.notice is None
+        assert checked is not None and len(checked.citations) == 1
         assert base.llm["sentences"] == 1 and base.llm["unsupported"] == []
     else:
-        assert draft == "" and base.writer == "extractive" and base.notice and "摘录" in base.notice
+        assert draft == "" and checked is None and base.writer == "extractive" and base.notice and "摘录" in base.notice
         assert events[-1].type == "reset"
         assert ("sentences" in base.llm) is (reason != "unavailable")
