@@ -26,9 +26,9 @@ def test_model_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_eval_settings_keep_the_shared_model_folder(tmp_path: Path) -> None:
-    from eval.run import _eval_settings
+    from eval.run import eval_settings
 
-    s = _eval_settings(Settings(data_dir=tmp_path / "fresh"), "own")
+    s = eval_settings(Settings(data_dir=tmp_path / "fresh"), "own")
     assert s.data_dir == tmp_path / "fresh" / "eval" / "own"
     assert s.embedding_model is None and s.models_dir == Settings().models_dir
 
