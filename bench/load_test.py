@@ -25,6 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.service import Assistant
+from assistant.settings import Settings
+from eval.datasets import load_own_set
+from index.manifest import manifest_path
+
 from .common import RESULTS_DIR, AppProcess, rss_bytes, stamp, summarize
 
 FALLBACK_QUESTIONS = [
@@ -39,8 +44,6 @@ FALLBACK_QUESTIONS = [
 def question_pool(settings: Any, limit: int = 60) -> list[tuple[str, bool]]:
     """Single-turn evaluation questions, about ¼ unanswerable; a built-in list without ../shared."""
     try:
-        from eval.datasets import load_own_set
-
         questions = load_own_set("jjj", settings.corpus_dir, settings.shared_dir).questions
     except (FileNotFoundError, OSError):
         return list(FALLBACK_QUESTIONS)
@@ -55,12 +58,8 @@ def question_pool(settings: Any, limit: int = 60) -> list[tuple[str, bool]]:
 
 def ensure_data_dir(args: argparse.Namespace, settings: Any, model: Path) -> Path:
     data_dir: Path = args.data_dir or settings.data_dir / "bench" / "load"
-    from index.manifest import manifest_path
-
     if manifest_path(data_dir).exists():
         return data_dir
-    from assistant.service import Assistant
-
     corpus = args.corpus or [settings.corpus_dir]
     print(f"[load] indexing {', '.join(map(str, corpus))} into {data_dir} (once; kept)", file=sys.stderr, flush=True)
     report = Assistant(settings.model_copy(update={"data_dir": data_dir, "embedding_model": model})).index(corpus)
@@ -207,8 +206,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.users < 1 or args.seconds <= 0:
         print("--users must be ≥ 1 and --seconds > 0", file=sys.stderr)
         return 2
-    from assistant.settings import Settings
-
     settings = Settings()
     model = settings.embedding_model or settings.embedding_model_path
     pool = question_pool(settings)

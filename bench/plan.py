@@ -10,20 +10,22 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from index.embedder import Embedder
+from assistant.service import Assistant
+from assistant.settings import Settings
+from eval.baselines import NaiveLangChainPipeline
+from eval.datasets import Question
+from eval.metrics import passage_relevant
+from index.embedder_base import Embedder
+from index.loaders import load_document
+from index.manifest import Manifest, manifest_path
+from index.pipeline import Indexer, discover
+from index.store import ChromaStore, chunk_from_record
 
 from .results import IndexBuild, Retrieval
-
-if TYPE_CHECKING:
-    from assistant.service import Assistant
-    from assistant.settings import Settings
-    from eval.baselines import NaiveLangChainPipeline
-    from eval.datasets import Question
-
 
 SECTIONS = ("ingest", "side", "query", "scale", "hnsw", "cold", "concurrency", "llm")
 
@@ -106,8 +108,6 @@ def text_chars(path: Path) -> int:
 
 
 def corpus_chars(paths: Sequence[Path]) -> int:
-    from index.pipeline import discover
-
     return sum(text_chars(s.path) for s in discover(paths))
 
 
@@ -134,14 +134,34 @@ def load_average() -> list[float] | None:
 
 # -- an embedder that remembers: the nested scale indexes embed every chunk once -------------------
 class CachingEmbedder(Embedder):
-    """Wraps a loaded Embedder; passages already embedded in this run are not embedded again."""
+    """Wraps a loaded embedder (``inner``): passages already embedded in this run are not embedded
+    again. Queries, the fingerprint and the description are the inner embedder's own."""
 
-    def __init__(self, inner: Embedder) -> None:  # no super().__init__: the model is already loaded
-        self.__dict__.update(inner.__dict__)
-        self.backend = inner.backend  # a class attribute on some backends: not in __dict__
-        self._inner = inner
+    def __init__(self, inner: Embedder) -> None:  # no super().__init__: the inner embedder is loaded
+        self.inner = inner
+        self.backend = inner.backend
+        self.name = inner.name
+        self.model_path = inner.model_path
+        self.dim = inner.dim
+        self.batch_size = inner.batch_size
+        self.batch_threads = inner.batch_threads
+        self.query_threads = inner.query_threads
+        self.query_prompt = inner.query_prompt
+        self.passage_prompt = inner.passage_prompt
         self._cache: dict[bytes, np.ndarray] = {}
         self.embedded = 0
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint()
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
 
     def embed_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         keys = [hashlib.sha1(t.encode("utf-8")).digest() for t in texts]
@@ -150,7 +170,7 @@ class CachingEmbedder(Embedder):
             if key not in self._cache:
                 todo.setdefault(key, text)
         if todo:
-            vectors = self._inner.embed_passages(list(todo.values()), show_progress)
+            vectors = self.inner.embed_passages(list(todo.values()), show_progress)
             self._cache.update(zip(todo, vectors, strict=True))
             self.embedded += len(todo)
         if not keys:
@@ -158,20 +178,16 @@ class CachingEmbedder(Embedder):
         return np.stack([self._cache[k] for k in keys])
 
     def _encode_locked(self, texts: list[str], threads: int, show_progress: bool) -> np.ndarray:
-        return self._inner._encode_locked(texts, threads, show_progress)
+        raise NotImplementedError("CachingEmbedder encodes through the inner embedder's public methods")
 
     def prefill(self, data_dir: Path, settings: Settings) -> int:
         """Remember the vectors of an index built earlier with the same model and backend (another
         bench run's (b)), so that the nested scale indexes of this run embed nothing again."""
-        from index.manifest import Manifest, manifest_path
-        from index.pipeline import model_fingerprint
-        from index.store import ChromaStore, chunk_from_record
-
         try:
             manifest = Manifest.load(manifest_path(data_dir))
         except (OSError, ValueError):
             return 0
-        if manifest.embedding_model != model_fingerprint(self):
+        if manifest.embedding_model != self.fingerprint():
             return 0
         store = ChromaStore(settings.model_copy(update={"data_dir": data_dir}))
         before = len(self._cache)
@@ -194,8 +210,6 @@ def progress(msg: str) -> None:
 
 
 def get_bot(plan: Plan, data_dir: Path) -> Assistant:
-    from assistant.service import Assistant
-
     key = str(data_dir)
     if key not in plan.bots:
         plan.bots[key] = Assistant(plan.settings_for(data_dir))
@@ -204,9 +218,6 @@ def get_bot(plan: Plan, data_dir: Path) -> Assistant:
 
 def ensure_index(plan: Plan, data_dir: Path, paths: Sequence[Path]) -> IndexBuild:
     """Bring ``data_dir`` in line with ``paths`` (a no-op when it already is); embeddings are cached."""
-    from index.manifest import manifest_path
-    from index.pipeline import Indexer
-
     bot = get_bot(plan, data_dir)
     if plan.caching is None:
         plan.caching = CachingEmbedder(bot.embedder)
@@ -223,8 +234,6 @@ def ensure_index(plan: Plan, data_dir: Path, paths: Sequence[Path]) -> IndexBuil
 
 
 def get_naive(plan: Plan, key: str, paths: Sequence[Path], persist: Path) -> tuple[NaiveLangChainPipeline, float]:
-    from eval.baselines import NaiveLangChainPipeline
-
     if key not in plan.naives:
         bot = get_bot(plan, plan.topic_dir)
         t0 = time.perf_counter()
@@ -235,9 +244,6 @@ def get_naive(plan: Plan, key: str, paths: Sequence[Path], persist: Path) -> tup
 
 def chunk_texts(plan: Plan, bot: Assistant, paths: Sequence[Path]) -> list[str]:
     """The exact texts the indexer hands the embedder for ``paths``."""
-    from index.loaders import load_document
-    from index.pipeline import discover
-
     indexer = bot.indexer()
     max_bytes = bot.settings.max_file_mb * 1024 * 1024
     texts: list[str] = []
@@ -258,8 +264,6 @@ def timed_ask(bot: Assistant, q: Question) -> tuple[float, Any]:
 
 def retrieval_hit5(plan: Plan, retrieve: Callable[[str], list[Any]]) -> Retrieval:
     """hit@5 (a top-5 passage of a gold document holds the evidence or all key points) and doc hit@5."""
-    from eval.metrics import passage_relevant
-
     answerable = [q for q in plan.questions if q.answerable and q.gold_docs]
     hits = doc_hits = 0
     for q in answerable:

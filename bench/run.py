@@ -45,7 +45,11 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from assistant.settings import Settings
+from eval.datasets import Question, load_own_set
+from index.pipeline import discover
+from index.provision.model_path import resolve_model_path
 
 from .common import RESULTS_DIR, AppProcess, stamp
 from .machine import measure
@@ -60,9 +64,6 @@ from .sections.llm import section_llm
 from .sections.query import section_query
 from .sections.scale import section_scale
 from .sections.side import section_side
-
-if TYPE_CHECKING:
-    from eval.datasets import Question
 
 log = logging.getLogger("bench")
 
@@ -116,14 +117,8 @@ def pick_questions(all_questions: list[Question], doc_ids: set[str], limit: int 
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
-    from assistant.settings import Settings
-    from eval.datasets import load_own_set
-    from index.pipeline import discover
-
     base = Settings()
-    from index.embedder import resolve_model_path  # the bundled model is prepared once, in model_dir
-
-    model = resolve_model_path(base)
+    model = resolve_model_path(base)  # the bundled model is prepared once, in model_dir
     if not (model / "config.json").exists() and not (model / "modules.json").exists():
         raise FileNotFoundError(f"no sentence-transformers model at {model}")
     shared = base.shared_dir

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.service import Assistant
+
 from .results import WorkerFigures
 
 
@@ -62,8 +64,6 @@ def max_rss_bytes() -> int:
 
 
 def measure(data_dir: Path, model: Path, questions: list[dict[str, Any]]) -> WorkerFigures:
-    from assistant.service import Assistant
-
     rss_start = max_rss_bytes()
     t0 = time.perf_counter()
     bot = Assistant(data_dir=data_dir, embedding_model=model)

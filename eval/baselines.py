@@ -12,7 +12,8 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.embeddings import Embeddings
 
 from assistant.models import Hit
-from index.embedder import Embedder
+from index.embedder_base import Embedder
+from index.keyword import tokenize
 from index.loaders import load_document
 from index.models import Chunk
 from index.pipeline import discover
@@ -95,8 +96,6 @@ class NaiveLangChainPipeline:
     def retrieve_with_bm25_per_query(self, question: str) -> list[Hit]:
         """Langchain-Chatchat style: a BM25Retriever built from all documents on every query."""
         from langchain_community.retrievers import BM25Retriever
-
-        from index.keyword import tokenize
 
         bm25 = BM25Retriever.from_documents(self.documents, preprocess_func=tokenize, k=self.k)
         dense = self.retrieve(question)

@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import IndexConfigMismatchError
+from assistant.llm_server import LLMServer, free_port, is_up
 from assistant.models import Answer
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
 from assistant.verify import verify
 
+from .baselines import NaiveLangChainPipeline
 from .datasets import CORPUS_FACTOR, EXTERNAL_FILES, EvalSet, Question, load_external_set, load_own_set, own_corpus
 from .metrics import QuestionResult, aggregate, per_kind, per_why, score_question
 from .reliability import BINS, render_reliability
-from .shapes import shape_set_path
+from .shapes import evaluate_shapes, print_shapes_table, shape_set_path, write_shapes_report
 
 REPORTS_DIR = REPO_ROOT / "eval" / "reports"
 OWN_CONFIGS = ("hybrid", "dense", "keyword", "naive")
@@ -67,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _eval_settings(base: Settings, name: str, **update: Any) -> Settings:
+def eval_settings(base: Settings, name: str, **update: Any) -> Settings:
     """A separate data dir per evaluated corpus; models stay in the one model folder (``model_dir``),
     prepared on first use exactly as ``assistant index`` does."""
     return base.model_copy(update={"data_dir": base.data_dir / "eval" / name, **update})
@@ -180,8 +182,6 @@ def config_writer(config: str, configs: Sequence[str], writer: str) -> str:
 def llm_endpoint(settings: Settings, log_dir: Path) -> Iterator[Settings]:
     """``settings`` with an answering LLM endpoint: the configured one when it answers, else a local
     llama.cpp server on the bundled GGUF for the run (stopped afterwards)."""
-    from assistant.llm_server import LLMServer, free_port, is_up
-
     if is_up(settings.llm_base_url):
         yield settings
         return
@@ -211,7 +211,7 @@ def build_eval_index(name: str, corpus: Sequence[Path], settings: Settings, quie
                      index_name: str) -> tuple[Settings, dict[str, Any]]:
     """Index ``corpus`` into the evaluation data dir ``index_name`` (rebuilt by itself when it was built
     with other settings); the settings of that index and what indexing did."""
-    index_settings = _eval_settings(settings, index_name)
+    index_settings = eval_settings(settings, index_name)
     indexer_bot = Assistant(index_settings)
     t0 = time.perf_counter()
     bar, update = _index_progress(f"索引 {name}", quiet)
@@ -244,8 +244,6 @@ def evaluate(eval_set: EvalSet, settings: Settings, configs: Sequence[str], writ
         bot = Assistant(index_settings.model_copy(update={"retrieval_mode": mode}))
         naive = None
         if config == "naive":
-            from .baselines import NaiveLangChainPipeline
-
             naive = NaiveLangChainPipeline(bot.embedder, eval_set.corpus, index_settings.data_dir / "naive_chroma")
         results = run_config(config, bot, questions, config_writer(config, configs, writer), quiet, naive)
         summary = {"overall": aggregate(results), "per_kind": per_kind(results), "per_why": per_why(results)}
@@ -548,8 +546,6 @@ def print_table(summary: dict[str, Any]) -> None:
 
 def run_shape_set(args: argparse.Namespace, settings: Settings, name: str, path: Path) -> dict[str, Any]:
     """``--set shapes|shapes_dev``: timeline and side-by-side questions (``eval/shapes.py``), hybrid only."""
-    from .shapes import evaluate_shapes, print_shapes_table, write_shapes_report
-
     quiet = args.json
     corpus = own_corpus(settings.corpus_dir, settings.shared_dir)
     if args.distractors:

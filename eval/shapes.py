@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -193,8 +195,6 @@ def aggregate_shapes(results: Sequence[ShapeResult]) -> dict[str, Any]:
 
 def run_shapes(bot: Assistant, questions: Sequence[ShapeQuestion], progress: Any = None) -> list[ShapeResult]:
     """Ask every question (after one warm-up question, so that loading the model is not timed)."""
-    import time
-
     bot.ask("京津冀协同发展")
     results = []
     for q in questions:
@@ -241,8 +241,6 @@ def render_shapes_markdown(summary: dict[str, Any], results: Sequence[dict[str, 
 
 
 def print_shapes_table(summary: dict[str, Any]) -> None:
-    import sys
-
     from rich.console import Console
     from rich.table import Table
 

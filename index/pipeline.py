@@ -4,7 +4,8 @@ Order of writes for a new or changed document: its chunks go into Chroma (embedd
 stored under the same content-derived ids are reused, not recomputed), then its manifest entry
 is written atomically, then the chunks of its previous version are deleted. A run killed at
 any point leaves the old or the new version visible, never half of one; the next run deletes
-orphans and brings the keyword index back in line with the manifest.
+orphans and brings the keyword index back in line with the manifest (``index.reader``, the read/repair
+side: reading the manifest back, the config check, the repair).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,17 +24,18 @@ from pathlib import Path
 import numpy as np
 
 from .background import OrderedWriter
-from .chunker import CHUNKER_VERSION, PolicyChunker
-from .embedder import Embedder, get_embedder
-from .errors import AssistantError, DocumentLoadError, IndexConfigMismatchError, RebuildWouldDropError
+from .chunker import PolicyChunker
+from .embedder_base import Embedder
+from .errors import AssistantError, DocumentLoadError, RebuildWouldDropError
 from .injection import flagged_spans
-from .keyword import KeywordIndex, KeywordIndexCorrupt, tokenize, warm_tokenizer
+from .keyword import KeywordIndex, tokenize, warm_tokenizer
 from .loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
-from .locking import WaitFn, try_write_lock, write_lock
+from .locking import WaitFn, write_lock
 from .manifest import DocEntry, Manifest
 from .models import Chunk, Document, FlaggedLine, IndexReport, SkippedFile
+from .reader import IndexReader, chunking_config, iter_documents
 from .settings import IndexSettings
-from .store import ChromaStore, Store, chunk_from_record
+from .store import ChromaStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,6 @@ log = logging.getLogger(__name__)
 # batches across files (the page's upload: a few files, progress per file).
 ProgressFn = Callable[[int, int, str], None]
 _IGNORED_NAMES = {"readme.md", "readme.txt", "readme", "sources.md"}  # notes about a folder, not documents
-# Per-chunk bookkeeping stored in Chroma beside the chunk's own metadata (enough to rebuild the
-# manifest from the store); not part of a chunk's metadata anywhere else.
-STORE_ONLY_KEYS = ("content_hash", "n_chunks", "doc_chars", "indexed_at")
 MAX_FLAGGED_PER_DOC = 20
 
 
@@ -100,95 +99,29 @@ def chunk_length_stats(lengths: Sequence[int]) -> dict[str, float]:
             "under_50": round(float((values < 50).mean()), 4), "under_120": round(float((values < 120).mean()), 4)}
 
 
-def model_fingerprint(embedder: Embedder) -> str:
-    return embedder.fingerprint()
-
-
 class Indexer:
-    """Owns one sync run's logic; the CLI, the app's knowledge-base tab and tests all use it."""
+    """Writes the index: one sync run (add, replace, remove documents; a rebuild), a deletion. The CLI,
+    the app's knowledge-base tab and tests all use it; reading the index back and repairing it is
+    ``self.reader`` (:class:`IndexReader`)."""
 
     def __init__(self, settings: IndexSettings, embedder: Embedder | None = None, store: Store | None = None) -> None:
         self.settings = settings
-        self._embedder = embedder
         self.store: Store = store or ChromaStore(settings)
+        self.reader = IndexReader(settings, self.store, embedder)
         self.chunker = PolicyChunker(settings.chunk_size, settings.chunk_overlap, settings.min_chunk_chars)
         self._store_lock = threading.Lock()  # a run's reads (main thread) and writes (writer thread)
-        self.manifest_rebuilt = False  # whether the last load_manifest() rebuilt it from the store
         self._on_chunks: Callable[[int], None] | None = None  # the progress callback's chunks(), if any
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = get_embedder(self.settings)
-        return self._embedder
+        return self.reader.embedder
 
-    def chunking_config(self) -> dict[str, int]:
-        return {
-            "chunker_version": CHUNKER_VERSION,
-            "chunk_size": self.settings.chunk_size,
-            "chunk_overlap": self.settings.chunk_overlap,
-            "min_chunk_chars": self.settings.min_chunk_chars,
-        }
-
-    # -- manifest -------------------------------------------------------------------------
+    # -- the read side, for callers that hold an Indexer (see IndexReader) --------------------
     def load_manifest(self) -> Manifest:
-        """The manifest; a corrupt one, or a missing one while the vector store holds chunks, is
-        rebuilt from the store (never treated as "nothing is indexed", which would prune it all)."""
-        path = self.settings.manifest_path
-        self.manifest_rebuilt = False
-        try:
-            if not path.exists():
-                if self.store.count() == 0:
-                    return Manifest()
-                log.warning("索引清单 %s 缺失而向量库中已有段落，将根据向量库重建清单", path)
-            else:
-                return Manifest.load(path)
-        except ValueError as exc:
-            log.warning("索引清单损坏，将根据向量库重建：%s", exc)
-        self.manifest_rebuilt = True
-        return self.manifest_from_store()
+        return self.reader.load_manifest()
 
-    def manifest_from_store(self) -> Manifest:
-        """Rebuild the manifest from chunk metadata in Chroma: a document counts only if all of
-        the chunks of its recorded version are present."""
-        by_doc: dict[tuple[str, str], list[tuple[str, dict]]] = {}
-        for cid, _text, meta in self.store.iter_records():
-            key = (str(meta.get("doc_id")), str(meta.get("content_hash", "")))
-            by_doc.setdefault(key, []).append((cid, meta))
-        manifest = Manifest(embedding_model=model_fingerprint(self.embedder), chunking=self.chunking_config())
-        for (doc_id, digest), items in by_doc.items():
-            meta0 = items[0][1]
-            if not digest or len(items) != int(meta0.get("n_chunks", -1)):
-                continue
-            items.sort(key=lambda it: int(it[1].get("ordinal", 0)))
-            manifest.documents[doc_id] = DocEntry(
-                doc_id=doc_id,
-                source=str(meta0.get("source", "")),
-                title=str(meta0.get("title", "")),
-                content_hash=digest,
-                chunk_ids=[cid for cid, _ in items],
-                chars=int(meta0.get("doc_chars", 0)),
-                metadata={k: meta0[k] for k in ("region", "year", "kind", "date", "issuer") if k in meta0},
-                indexed_at=str(meta0.get("indexed_at", "")),
-            )
-        return manifest
-
-    def _check_config(self, manifest: Manifest) -> None:
-        if not manifest.documents:
-            return
-        fingerprint = model_fingerprint(self.embedder)
-        if manifest.embedding_model != fingerprint or manifest.chunking != self.chunking_config():
-            if manifest.embedding_model != fingerprint:
-                what = "索引是用另一个嵌入模型（或另一种嵌入后端）建立的"
-            elif manifest.chunking.get("chunker_version") != CHUNKER_VERSION:
-                what = "索引是用旧的切分方式建立的（新版本会清理断行并合并过短的段落）"
-            else:
-                what = "索引的切分设置（段落长度、重叠或最短段落）已改变"
-            raise IndexConfigMismatchError(
-                f"index built with {manifest.embedding_model} {manifest.chunking}, "
-                f"now {fingerprint} {self.chunking_config()}; run with --rebuild",
-                f"{what}，请运行 assistant index --rebuild 重建索引（会重新嵌入全部文件）。",
-            )
+    def keyword_for_reader(self, manifest: Manifest) -> KeywordIndex:
+        return self.reader.keyword_for_reader(manifest)
 
     # -- the run --------------------------------------------------------------------------
     def reset(self) -> None:
@@ -235,7 +168,7 @@ class Indexer:
         found_paths = {f.path.resolve() for f in files}
         keep: list[SourceFile] = []
         drop: list[DocEntry] = []
-        for entry in iter_documents(self.load_manifest()):
+        for entry in iter_documents(self.reader.load_manifest()):
             src = Path(entry.source)
             if entry.doc_id in found_ids or src.resolve() in found_paths:
                 continue
@@ -297,10 +230,10 @@ class Indexer:
         elif pending:
             known = {f.doc_id for f in files}
             files += [p for p in pending if p.doc_id not in known]
-        manifest = self.load_manifest()
-        self._check_config(manifest)
-        manifest.embedding_model = model_fingerprint(self.embedder)
-        manifest.chunking = self.chunking_config()
+        manifest = self.reader.load_manifest()
+        self.reader.check_config(manifest)
+        manifest.embedding_model = self.embedder.fingerprint()
+        manifest.chunking = chunking_config(self.settings)
 
         seen: set[str] = set()
         new_chunks: dict[str, Chunk] = {}
@@ -324,7 +257,7 @@ class Indexer:
                     report.deleted += 1
 
         manifest.save(self.settings.manifest_path)  # also replaces a corrupt or missing manifest
-        keyword = self.repair(manifest, new_chunks, new_tokens)
+        keyword = self.reader.repair(manifest, new_chunks, new_tokens)
         self._pending_path.unlink(missing_ok=True)
         report.chunk_lengths = chunk_length_stats([len(c.text) for c in keyword.chunks])
         report.documents = len(manifest.documents)
@@ -429,6 +362,7 @@ class Indexer:
         """Store one embedded batch (runs on the writer thread, in batch order)."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         stale: set[str] = set()
+        # The store-only bookkeeping (``reader.STORE_ONLY_KEYS``) the manifest can be rebuilt from.
         batch = [(c, {"content_hash": doc.content_hash, "n_chunks": len(chunks), "doc_chars": len(doc.text),
                       "indexed_at": now})
                  for doc, chunks, _ in pending for c in chunks]
@@ -464,68 +398,15 @@ class Indexer:
             for chunk in chunks:
                 new_tokens[chunk.chunk_id] = tokenize(chunk.embed_text())
 
-    # -- consistency ----------------------------------------------------------------------
-    def repair(self, manifest: Manifest | None = None, fresh: dict[str, Chunk] | None = None,
-               fresh_tokens: dict[str, list[str]] | None = None) -> KeywordIndex:
-        """Make Chroma and the keyword index hold exactly the manifest's chunks."""
-        manifest = manifest or self.load_manifest()
-        wanted = manifest.chunk_ids()
-        orphans = self.store.all_ids() - wanted
-        if orphans:
-            log.info("removing %d orphan chunks from the vector store", len(orphans))
-            self.store.delete(orphans)
-        try:
-            current = KeywordIndex.load(self.settings.keyword_dir)
-        except KeywordIndexCorrupt as exc:
-            if self.settings.keyword_dir.exists():
-                log.warning("关键词索引损坏，正在重建：%s", exc)
-            current = KeywordIndex([], {}, None)
-        if set(current.ids) == wanted and not (fresh and set(fresh) - set(current.ids)):
-            return current
-        known = {c.chunk_id: c for c in current.chunks}
-        known.update(fresh or {})
-        missing = wanted - set(known)
-        if missing:
-            for cid, text, meta in self.store.iter_records():
-                if cid in missing:
-                    known[cid] = chunk_from_record(cid, text, meta)
-        chunks = [known[cid] for cid in wanted if cid in known]
-        for chunk in chunks:
-            for key in STORE_ONLY_KEYS:
-                chunk.metadata.pop(key, None)
-        index = KeywordIndex.build(chunks, token_cache={**current.tokens, **(fresh_tokens or {})})
-        index.save(self.settings.keyword_dir)
-        return index
-
-    def keyword_for_reader(self, manifest: Manifest) -> KeywordIndex:
-        """The keyword index for a reader (``Assistant``). One that matches the manifest is used
-        as it is; otherwise it is repaired (rewritten) only while no writer holds the lock, since
-        a writer's chunks not yet in its manifest would look like orphans. With a writer busy, the
-        index on disk is used as it is (searches are restricted to the manifest's chunk ids) until
-        the writer finishes and bumps the generation."""
-        try:
-            keyword: KeywordIndex | None = KeywordIndex.load(self.settings.keyword_dir)
-        except KeywordIndexCorrupt:
-            keyword = None
-        if keyword is not None and set(keyword.ids) == manifest.chunk_ids():
-            return keyword
-        with try_write_lock(self.settings) as free:
-            if free:
-                if manifest.documents and self.manifest_rebuilt:
-                    manifest.save(self.settings.manifest_path)  # lost or corrupt, rebuilt from the store
-                return self.repair(manifest)
-        log.info("a writer holds the index lock: using the keyword index on disk until it finishes")
-        return keyword if keyword is not None else KeywordIndex([], {}, None)
-
     def delete_document(self, doc_id: str, on_wait: WaitFn | None = None) -> bool:
         with write_lock(self.settings, on_wait=on_wait):
-            manifest = self.load_manifest()
+            manifest = self.reader.load_manifest()
             entry = manifest.documents.pop(doc_id, None)
             if entry is None:
                 return False
             manifest.save(self.settings.manifest_path)
             self.store.delete(entry.chunk_ids)
-            self.repair(manifest)
+            self.reader.repair(manifest)
             return True
 
 
@@ -533,6 +414,3 @@ def _under(path: Path, roots: Sequence[Path]) -> bool:
     src = path.resolve()
     return any(src == r or r in src.parents for r in roots)
 
-
-def iter_documents(manifest: Manifest) -> Iterable[DocEntry]:
-    return sorted(manifest.documents.values(), key=lambda e: e.doc_id)

