@@ -10,11 +10,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from index.embedder import Embedder, get_embedder
+from index.embedder import get_embedder
+from index.embedder_base import Embedder
 from index.keyword import KeywordIndex
 from index.locking import read_generation
 from index.manifest import Manifest
 from index.pipeline import Indexer
+from index.reader import IndexReader
 from index.store import ChromaStore
 
 from .analysis import DocCatalog
@@ -78,9 +80,9 @@ class Resources:
         generation = read_generation(self.settings)
         with self.lock:
             if self._keyword is None or self._manifest is None or self._generation != generation:
-                indexer = self.indexer()
-                manifest = indexer.load_manifest()
-                keyword = indexer.keyword_for_reader(manifest)
+                reader = IndexReader(self.settings, self.store, self.embedder)
+                manifest = reader.load_manifest()
+                keyword = reader.keyword_for_reader(manifest)
                 self._manifest, self._keyword = manifest, keyword
                 self._weights = TermWeights(keyword)
                 self._generation = generation

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
-from index.embedder import Embedder
+from index.embedder_base import Embedder
 from index.keyword import KeywordIndex
 from index.models import Chunk
 from index.store import Store

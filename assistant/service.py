@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from index.embedder import Embedder
+from index.embedder_base import Embedder
 from index.keyword import KeywordIndex
 from index.locking import WaitFn
 from index.manifest import DocEntry, Manifest
