@@ -180,7 +180,7 @@ def config_writer(config: str, configs: Sequence[str], writer: str) -> str:
 def llm_endpoint(settings: Settings, log_dir: Path) -> Iterator[Settings]:
     """``settings`` with an answering LLM endpoint: the configured one when it answers, else a local
     llama.cpp server on the bundled GGUF for the run (stopped afterwards)."""
-    from assistant.llm_server import LLMServer, free_port, is_up
+    from assistant.llm.server import LLMServer, free_port, is_up
 
     if is_up(settings.llm_base_url):
         yield settings

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import LLMUnavailableError, ModelNotAvailableError
-from assistant.llm_model import GGUF_SHA256, ensure_gguf, is_assembled, marker_path, sha256_file
-from assistant.llm_server import LLMServer, free_port, is_up
+from assistant.llm.model import GGUF_SHA256, ensure_gguf, is_assembled, marker_path, sha256_file
+from assistant.llm.server import LLMServer, free_port, is_up
 from assistant.models import Answer, Hit, StreamEvent
 from assistant.ranking import SentenceEvidence
 from assistant.service import Assistant
@@ -392,7 +392,7 @@ def _prompt_eval(text: str) -> tuple[float, int]:
 @pytest.mark.llm
 def test_fixed_prefix_is_reused_between_requests(llm_server: LLMServer, llm_settings: Settings) -> None:
     """The instructions and few-shot turns are evaluated once: the next request processes only its new part."""
-    from assistant.llm_server import self_check
+    from assistant.llm.server import self_check
 
     writer = LLMWriter(llm_settings)
     self_check(llm_server.base_url, llm_server.alias)  # another prompt first: the prefix is not in the cache
@@ -528,7 +528,7 @@ def test_cancel_stops_generation_on_the_server(llm_server: LLMServer, llm_settin
     stopped = time.monotonic() - t0
     log = _log_since(llm_server, mark)
     assert "Disconnected from client" in log, log[-1500:]
-    from assistant.llm_server import self_check
+    from assistant.llm.server import self_check
 
     t1 = time.monotonic()
     self_check(llm_server.base_url, llm_server.alias)
@@ -591,7 +591,7 @@ HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 
 
 def test_crash_hint_names_the_cause_and_the_fix() -> None:
-    from assistant.llm_server import crash_hint
+    from assistant.llm.server import crash_hint
 
     hint = crash_hint(-11, "AVX2 = 1 | AMX_INT8 = 1 |")
     assert "SIGSEGV" in hint and "make llm" in hint and "AMX" in hint

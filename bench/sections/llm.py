@@ -35,7 +35,7 @@ GENERATED_FALLBACKS = ("unsupported", "declined", "garbage")  # the LLM did gene
 
 
 def section_llm(plan: Plan) -> LlmResult:
-    from assistant.llm_server import LLMServer, is_up
+    from assistant.llm.server import LLMServer, is_up
 
     settings = plan.base
     base_url = settings.llm_base_url
