@@ -29,6 +29,7 @@ from index.keyword import tokenize
 from index.zh import (
     CJK_RE,
     CJK_UNIFIED_RANGE,
+    CN_NUMERALS,
     DATE_RE,
     HAS_NUMBER_RE,
     JJJ_REGIONS,
@@ -83,7 +84,7 @@ _ORG = re.compile(rf"委员会|人民代表大会|人大|常委会|会议|政府
 _ROLE = re.compile(r"组长|副组长|主任|书记|部长|市长|省长|总理|主席|局长|厅长|负责人|同志|院长|委员")
 _NOT_QUANTITY = re.compile(
     r"(?:19|20)\d{2}\s*年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|\d{1,2}月|"
-    r"[A-Z][a-z]{2}\.? \d{1,2}, \d{4}|第[\d一二三四五六七八九十百]+[届次季期批条款章节轮]|[一二三四]季度"
+    rf"[A-Z][a-z]{{2}}\.? \d{{1,2}}, \d{{4}}|第[\d{CN_NUMERALS}百]+[届次季期批条款章节轮]|[一二三四]季度"
 )
 _IN_FORCE = re.compile(r"自\S{2,16}起(?:施行|实施|生效)")
 _ADOPTION = re.compile(r"通过|施行|实施|公布|颁布|发布|修订|修正|批准")
@@ -442,7 +443,7 @@ class EvidenceRanker:
 
 
 _RECORD_LINE = re.compile(r"^\s*(?:19|20)\d{2}年\d{1,2}月\d{1,2}日|会议(?:审议)?通过|起施行|批准|公布施行|修正|修订")
-_ENUMERATED = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}、|第[一二三四五六七八九十百]+[章节编])")
+_ENUMERATED = re.compile(rf"^\s*(?:[（(][{CN_NUMERALS}\d]{{1,3}}[）)]|[{CN_NUMERALS}]{{1,3}}、|第[{CN_NUMERALS}百]+[章节编])")
 
 
 def heading_line(text: str, start: int, end: int) -> bool:

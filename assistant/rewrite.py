@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.zh import CN_ORDINAL_VALUES, CN_SMALL_NUMBERS, JJJ_FULL_NAMES, REGION_MENTIONS, YEAR_MENTION_RE
+from index.zh import (
+    CN_ORDINAL_VALUES,
+    CN_SMALL_NUMBERS,
+    JJJ_FULL_NAMES,
+    REGION_MENTIONS,
+    YEAR_MENTION_RE,
+    sentence_spans,
+)
 
-from .text import MARKER, sentence_spans
+from .text import MARKER
 
 _REGION = re.compile("|".join(sorted(map(re.escape, REGION_MENTIONS), key=len, reverse=True)))
 _ORDINAL = re.compile(rf"第([{CN_SMALL_NUMBERS}\d]{{1,2}})(?:点|条|项|个|部分|句)")

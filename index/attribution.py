@@ -16,6 +16,7 @@ from .models import DocPart
 from .zh import (
     CJK_RE,
     CJK_UNIFIED_RANGE,
+    CN_NUMERALS,
     DATE_RE,
     PROVINCE_FULL_NAMES,
     SENTENCE_END_RE,
@@ -28,8 +29,8 @@ _TITLE_MAX = 80
 _HEADER_LINES = 6  # the title block of a document: title, date and adopting body, document number
 _ORG_SUFFIX = r"(?:人民代表大会常务委员会|人民代表大会|人民政府办公厅|人民政府办公室|人民政府|国务院办公厅|国务院|委员会|办公厅|办公室|厅|局|部|院)"
 _ISSUER_IN_TITLE = re.compile(rf"^(?:[^_\s]{{1,12}}_)?([^_\s《》]{{2,30}}?{_ORG_SUFFIX})(?:关于|印发)")  # 行政法规_国务院关于…
-_ISSUER_IN_HEADER = re.compile(rf"((?:中华人民共和国)?[{CJK_UNIFIED_RANGE}]{{0,12}}?(?:第[一二三四五六七八九十]+届)?{_ORG_SUFFIX})")
-_SESSION = re.compile(r"第[一二三四五六七八九十]+届")
+_ISSUER_IN_HEADER = re.compile(rf"((?:中华人民共和国)?[{CJK_UNIFIED_RANGE}]{{0,12}}?(?:第[{CN_NUMERALS}]+届)?{_ORG_SUFFIX})")
+_SESSION = re.compile(rf"第[{CN_NUMERALS}]+届")
 # News leads: 本报讯 米彦泽 近日…, 本报讯（记者 张三）…, 新华社北京3月5日电（记者 李四）…
 _LEAD = re.compile(rf"^(本报讯|本报[{CJK_UNIFIED_RANGE}]{{1,6}}电|新华社[{CJK_UNIFIED_RANGE}\d月日]{{1,12}}电)")
 _LEAD_PAREN = re.compile(r"^[（(](?:记者|通讯员)?\s*([^）)]{2,30})[）)]")
@@ -45,7 +46,7 @@ _MARKERS = ("本报", "新华社", "作者")  # no article split without one of 
 # "2025年1月14日在北京市第十六届人民代表大会第三次会议上" → 北京市人民政府, "在第十四届全国人民代表大会…" → 国务院.
 _WORK_REPORT = "政府工作报告"
 _REPORT_CONGRESS = re.compile(
-    rf"在\s*(?P<place>[{CJK_UNIFIED_RANGE}]{{2,12}}?(?:省|市|自治区|特别行政区|自治州|州|盟|地区|县|区))?\s*第[一二三四五六七八九十]+届"
+    rf"在\s*(?P<place>[{CJK_UNIFIED_RANGE}]{{2,12}}?(?:省|市|自治区|特别行政区|自治州|州|盟|地区|县|区))?\s*第[{CN_NUMERALS}]+届"
     r"(?P<national>全国)?人民代表大会")
 # "现在，我代表北京市人民政府，向大会报告" (a full name), "我代表国务院"; "我代表市人民政府" names no place.
 _DELIVERED_FOR = re.compile(rf"我代表(?P<body>[{CJK_UNIFIED_RANGE}]{{0,14}}?(?:人民政府|国务院))[，,\s]*向")

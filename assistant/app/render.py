@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import Any
 
-from index.zh import MARKER_TRAILING_PUNCT, PHRASE_END, QUANTITY_RE, SENTENCE_END_CN, STRONG_END
+from index.zh import CN_NUMERALS, MARKER_TRAILING_PUNCT, PHRASE_END, QUANTITY_RE, SENTENCE_END_CN, STRONG_END
 
 from ..models import Answer, AnswerSection, Citation, Suggestion
 
@@ -150,7 +150,7 @@ def paragraphs(escaped_text: str) -> str:
 
 
 # A sentence that carries a concrete measure: a figure with its unit, a date, a named project or place.
-_MEASURE = re.compile(rf"{QUANTITY_RE.pattern}|\d{{4}}年(?:底|前|内)?|[一二三四五六七八九十\d]+(?:个|项|条|批|家|所)|"
+_MEASURE = re.compile(rf"{QUANTITY_RE.pattern}|\d{{4}}年(?:底|前|内)?|[{CN_NUMERALS}\d]+(?:个|项|条|批|家|所)|"
                       rf"(?:项目|工程|基地|园区|中心|示范区|片区|铁路|高铁|城际|机场|港)[{PHRASE_END}]")
 _CLAIM_SPLIT = re.compile(rf"(.*?(?:\[\d{{1,2}}\])+[{SENTENCE_END_CN}]?)")
 
