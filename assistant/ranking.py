@@ -31,6 +31,7 @@ from index.zh import (
     CJK_UNIFIED_RANGE,
     CN_NUMERALS,
     DATE_RE,
+    ENUMERATED_LINE_RE,
     HAS_NUMBER_RE,
     JJJ_REGIONS,
     NUMBER,
@@ -443,7 +444,6 @@ class EvidenceRanker:
 
 
 _RECORD_LINE = re.compile(r"^\s*(?:19|20)\d{2}年\d{1,2}月\d{1,2}日|会议(?:审议)?通过|起施行|批准|公布施行|修正|修订")
-_ENUMERATED = re.compile(rf"^\s*(?:[（(][{CN_NUMERALS}\d]{{1,3}}[）)]|[{CN_NUMERALS}]{{1,3}}、|第[{CN_NUMERALS}百]+[章节编])")
 
 
 def heading_line(text: str, start: int, end: int) -> bool:
@@ -455,7 +455,7 @@ def heading_line(text: str, start: int, end: int) -> bool:
     whole_line = at_line_start and (end == len(text) or text[end] == "\n")
     if whole_line and end - start <= 60 and text[end - 1] not in SENTENCE_END:
         return True
-    return at_line_start and end - start <= 40 and _ENUMERATED.match(text[start:end]) is not None
+    return at_line_start and end - start <= 40 and ENUMERATED_LINE_RE.match(text[start:end]) is not None
 
 
 def _units(text: str) -> Iterator[tuple[str, int, int, bool]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from .numbers import CN_NUMERALS
+
 HEADING_NUMERALS = "一二三四五六七八九十百千零〇两"  # the numerals of a numbered heading
 _NUM = HEADING_NUMERALS
 # (kind, pattern) in no particular order: the chunker learns the nesting from the order they appear in.
@@ -19,6 +21,16 @@ HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("paren_arabic", re.compile(r"^[（(]\d{1,2}[）)]")),
 ]
 HEADING_PATTERNS_BY_KIND = dict(HEADING_PATTERNS)
+
+
+# A line that opens with a list or chapter number: （一）, 一、 (one to three numerals), 第X章/节/编 (not 第X条),
+# white space before it allowed. The evidence stage reads such a short line as a heading or list item.
+ENUMERATED_LINE_RE = re.compile(
+    rf"^\s*(?:[（(][{CN_NUMERALS}\d]{{1,3}}[）)]|[{CN_NUMERALS}]{{1,3}}、|第[{CN_NUMERALS}百]+[章节编])")
+# The number that opens a heading (（一）, 一、, 第X章/条/节/编) and the space after it: stripped off to keep
+# the heading's own words (the suggested example questions).
+HEADING_NUMBER_RE = re.compile(
+    rf"^(?:[（(][{CN_NUMERALS}\d]+[）)]|[{CN_NUMERALS}]+、|第[{CN_NUMERALS}百\d]+[章条节编])\s*")
 
 
 def heading_kind(line: str) -> str | None:
