@@ -18,6 +18,8 @@ from .zh import (
     CJK_UNIFIED_RANGE,
     CN_NUMERALS,
     DATE_RE,
+    PLACE_SUFFIX_ALT,
+    PLACE_SUFFIXES,
     PROVINCE_FULL_NAMES,
     SENTENCE_END_RE,
     STATEMENT_END,
@@ -46,13 +48,12 @@ _MARKERS = ("本报", "新华社", "作者")  # no article split without one of 
 # "2025年1月14日在北京市第十六届人民代表大会第三次会议上" → 北京市人民政府, "在第十四届全国人民代表大会…" → 国务院.
 _WORK_REPORT = "政府工作报告"
 _REPORT_CONGRESS = re.compile(
-    rf"在\s*(?P<place>[{CJK_UNIFIED_RANGE}]{{2,12}}?(?:省|市|自治区|特别行政区|自治州|州|盟|地区|县|区))?\s*第[{CN_NUMERALS}]+届"
+    rf"在\s*(?P<place>[{CJK_UNIFIED_RANGE}]{{2,12}}?(?:{PLACE_SUFFIX_ALT}))?\s*第[{CN_NUMERALS}]+届"
     r"(?P<national>全国)?人民代表大会")
 # "现在，我代表北京市人民政府，向大会报告" (a full name), "我代表国务院"; "我代表市人民政府" names no place.
 _DELIVERED_FOR = re.compile(rf"我代表(?P<body>[{CJK_UNIFIED_RANGE}]{{0,14}}?(?:人民政府|国务院))[，,\s]*向")
 _BARE_GOVERNMENT = re.compile(r"^(?:省|市|自治区|区|县|州)?人民政府$")
 _REPORT_IN_TITLE = re.compile(rf"^(?:\d{{4}}年)?(?:中华人民共和国)?(?P<place>[{CJK_UNIFIED_RANGE}]{{2,12}}?)(?:\d{{4}}年)?(?:人民)?政府工作报告")
-_PLACE_SUFFIX = ("省", "市", "自治区", "特别行政区", "自治州", "州", "盟", "地区", "县", "区")
 
 
 def _government_of(place: str) -> str | None:
@@ -61,7 +62,7 @@ def _government_of(place: str) -> str | None:
         return "国务院"
     if place in PROVINCE_FULL_NAMES:
         return f"{PROVINCE_FULL_NAMES[place]}人民政府"
-    if place.endswith(_PLACE_SUFFIX) and len(place) >= 2:
+    if place.endswith(PLACE_SUFFIXES) and len(place) >= 2:
         return f"{place}人民政府"
     return None
 

@@ -38,6 +38,10 @@ ISSUER_NAME_ALT = "|".join((*JJJ_REGIONS, "国务院"))  # 北京|天津|河北|
 FULL_NAME_ALT = "|".join(FULL_NAMES.values())  # 北京市|天津市|河北省|国务院
 JJJ_NAME_ALT = "|".join(f"{r}{FULL_NAMES[r][len(r):]}?" for r in JJJ_REGIONS)  # 北京市?|天津市?|河北省?
 
+# The suffixes of the name of an administrative division (北京市, 宁夏回族自治区, 雄县, 锡林郭勒盟).
+PLACE_SUFFIXES = ("省", "市", "自治区", "特别行政区", "自治州", "州", "盟", "地区", "县", "区")
+PLACE_SUFFIX_ALT = "|".join(PLACE_SUFFIXES)  # 省|市|自治区|…|县|区
+
 PROVINCES = (
     "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽", "福建",
     "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州", "云南", "西藏",
