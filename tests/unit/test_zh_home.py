@@ -25,8 +25,12 @@ from index.zh import (
     CJK_CHAR_RE,
     CJK_RE,
     CJK_UNIFIED_RE,
+    ENUMERATED_LINE_RE,
     FILE_NAME_REGIONS,
+    HEADING_NUMBER_RE,
     HEADING_PATTERNS_BY_KIND,
+    ISSUER_NAME_ALT,
+    JJJ_NAME_ALT,
     JJJ_REGIONS,
     QUANTITY_RE,
     REGION_ALIASES,
@@ -34,6 +38,7 @@ from index.zh import (
     ends_sentence,
     has_cjk,
     heading_kind,
+    last_sentence_end,
     provinces_in,
     regions_in,
     sentence_spans,
@@ -154,6 +159,7 @@ def test_sentence_spans_and_ends() -> None:
     text = "第一句。第二句！ 第三句？”\n最后一行"
     assert [text[s:e] for s, e in sentence_spans(text)] == ["第一句。", "第二句！", "第三句？”", "最后一行"]
     assert ends_sentence("完成了。”") and ends_sentence("规定；") and not ends_sentence("如下：")
+    assert last_sentence_end("一句。二句！三") == 5 and last_sentence_end("没有句末") == -1
 
 
 def test_cjk_ranges_are_kept_apart() -> None:
@@ -167,6 +173,7 @@ def test_regions() -> None:
     assert provinces_in("山东和河北") == ["河北", "山东"]
     assert REGION_ALIASES["冀"] == "河北" and CANONICAL_REGIONS[:3] == JJJ_REGIONS
     assert FILE_NAME_REGIONS["雄安"] == "河北" and "冀" not in FILE_NAME_REGIONS
+    assert JJJ_NAME_ALT == "北京市?|天津市?|河北省?" and ISSUER_NAME_ALT == "北京|天津|河北|国务院"
 
 
 def test_numbers_dates_and_headings() -> None:
@@ -175,4 +182,6 @@ def test_numbers_dates_and_headings() -> None:
     assert heading_kind("第十条 为了") == "article" and heading_kind("（二）措施") == "paren_cn"
     assert heading_kind("一、总体要求") == "cn" and heading_kind("普通的一句话。") is None
     assert HEADING_PATTERNS_BY_KIND["chapter"].match("第三章 法律责任")
+    assert ENUMERATED_LINE_RE.match("  （二）措施") and not ENUMERATED_LINE_RE.match("第十条 为了")
+    assert HEADING_NUMBER_RE.sub("", "第十条 为了规范") == "为了规范"
     assert "国内生产总值" in variants("GDP")
