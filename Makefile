@@ -70,7 +70,7 @@ $(VENV)/.llm-installed-$(LLAMA_FLAVOUR): $(VENV)/.installed $(LLAMA_WHEEL_DIR)/.
 	touch $@
 
 llm: $(VENV)/.llm-installed-$(LLAMA_FLAVOUR)
-	$(BIN)/python -m assistant.llm_model
+	$(BIN)/python -m assistant.llm.model
 	$(BIN)/assistant llm-serve --check
 
 # The bundled e5 model as GGUF, for llama.cpp's server in embedding mode (the embeddings endpoint

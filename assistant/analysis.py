@@ -24,11 +24,21 @@ from typing import Any, Literal
 
 from index.keyword import STOPWORDS, warm_tokenizer
 from index.zh import (
+    ANY_CLAUSE_BREAK,
     CANONICAL_REGIONS,
+    CJK_RANGE,
+    CJK_UNIFIED_RANGE,
     CN_DIGITS,
+    FULL_NAME_ALT,
     FULL_NAMES,
+    ISSUER_REGIONS,
+    JJJ_NAME_ALT,
+    JJJ_REGIONS,
     PROVINCES,
+    QUESTION_END,
     REGION_ALIASES,
+    SUBQUESTION_BREAK,
+    UNIT_ALT,
     UNITS,
     YEAR_RE,
     normalize_colloquial,
@@ -39,12 +49,11 @@ from index.zh import (
 AnswerType = Literal["number", "date", "person", "place", "org", "list", "yesno", "explanation", "fact"]
 
 # -- interrogatives → answer type ------------------------------------------------------------------
-_UNIT_ALT = "|".join(re.escape(u) for u in UNITS)
 _ASK_NUMBER = re.compile(
-    rf"多少(?P<u1>{_UNIT_ALT})?|几(?P<u2>{_UNIT_ALT})|多大|多高|多长|多远|多重|多久|几成|百分之几|占比|比重|比例(?:是|为)?多少"
+    rf"多少(?P<u1>{UNIT_ALT})?|几(?P<u2>{UNIT_ALT})|多大|多高|多长|多远|多重|多久|几成|百分之几|占比|比重|比例(?:是|为)?多少"
 )
 _HEAD_NUMBER = re.compile(
-    r"(?:人数|数量|总数|个数|次数|件数|户数|病例数|[^\u4e00-\u9fff]数|总量|规模|金额|总额|投资额|票房|吞吐量|产量|销量|交付量|"
+    rf"(?:人数|数量|总数|个数|次数|件数|户数|病例数|[^{CJK_UNIFIED_RANGE}]数|总量|规模|金额|总额|投资额|票房|吞吐量|产量|销量|交付量|"
     r"增速|增长率|增幅|涨幅|降幅|比例|占比|比重|面积|长度|里程|高度|价格|收入|总值|生产总值|GDP|人口|年龄|得分|比分)$"
 )
 _HEAD_DATE = re.compile(r"(?:时间|日期|时候|年份|开幕日|开售日)$")
@@ -68,11 +77,11 @@ _ARTICLE = re.compile(rf"第([{CN_DIGITS}\d]+)条")
 _EDITION = re.compile(r"((?:19|20)\d{2})\s*年(?:修订|修正|修改)?(?:版|本|稿)")
 _CONGRESS = re.compile(r"(十[一二三四五六七八九]大|二十大)(?:报告)?")
 _REPORT_YEAR = re.compile(
-    r"((?:19|20)\d{2})\s*年(?:的|度)?(?P<i1>国务院|中央|[\u4e00-\u9fff]{2,4}?[省市区])?(?:政府)?(?:工作)?报告"
-    r"|(?P<i2>国务院|[\u4e00-\u9fff]{2,3}?[省市区]?)((?:19|20)\d{2})\s*年(?:的|度)?(?:政府)?(?:工作)?报告"
+    rf"((?:19|20)\d{{2}})\s*年(?:的|度)?(?P<i1>国务院|中央|[{CJK_UNIFIED_RANGE}]{{2,4}}?[省市区])?(?:政府)?(?:工作)?报告"
+    rf"|(?P<i2>国务院|[{CJK_UNIFIED_RANGE}]{{2,3}}?[省市区]?)((?:19|20)\d{{2}})\s*年(?:的|度)?(?:政府)?(?:工作)?报告"
 )
 # A regulation named without 《》: a region or body, then the name, then 条例/规定/办法 (e.g. 北京市…条例).
-_INLINE_TITLE = re.compile(r"((?:北京市|天津市|河北省|国务院)[\u4e00-\u9fff、]{2,30}?(?:条例|规定|办法|决定))")
+_INLINE_TITLE = re.compile(rf"((?:{FULL_NAME_ALT})[{CJK_UNIFIED_RANGE}、]{{2,30}}?(?:条例|规定|办法|决定))")
 _REVIEW = re.compile(r"回顾|过去一年|去年|上一年|取得|完成了|实现了|成效|成绩|进展|已经|已")
 # Document kinds as a question names them → the kind the index's metadata uses (index.loaders).
 KIND_WORDS: tuple[tuple[str, str], ...] = (
@@ -80,7 +89,6 @@ KIND_WORDS: tuple[tuple[str, str], ...] = (
     ("条例", "条例"), ("规定", "规定"), ("决定", "决定"), ("办法", "办法"), ("规划", "规划"), ("纲要", "规划"),
     ("方案", "方案"), ("意见", "意见"), ("通知", "通知"),
 )  # fmt: skip
-_ISSUER_REGION = {"国务院": "国家"}
 
 # Words that place a question but never are the item asked for.
 GENERIC_TOPIC = frozenset(
@@ -96,7 +104,7 @@ _FILLER = frozenset(
     ["政府", "工作", "报告", "政府工作报告", "文件", "规定", "条例", "提出", "要求", "明确", "表示", "指出", "今年", "去年", "明年", "全年", "年度", "方面", "有关", "相关", "主要", "重点", "具体", "进一步", "已收录", "文件中", "根据", "按照", "依据", "据", "提到", "讲", "说", "写", "怎么说", "是", "有", "为", "做", "了", "的", "对", "文章", "文中", "里", "还有", "之外", "名字", "叫", "打算", "希望", "哪些方面", "方面"]
 )
 _QUESTION_FILLER = re.compile(r"^(?:请问|请|想问一下|想知道|我想知道|能不能告诉我)[，,]?")
-_SUB_SPLIT = re.compile(r"[？?；;]+|(?<=[吗呢])[，,]")
+_SUB_SPLIT = re.compile(rf"[{SUBQUESTION_BREAK}]+|(?<=[吗呢])[，,]")
 
 
 @dataclass
@@ -253,7 +261,7 @@ def _answer_type(text: str) -> tuple[AnswerType, str | None]:
     if _ASK_YESNO.search(text):
         return "yesno", None
     # A question written as a noun phrase ("…的死亡人数", "…开幕时间", "…冠军") asks for what its head noun is.
-    head = text.rstrip("？?。 ")
+    head = text.rstrip(QUESTION_END + " ")
     if m := _HEAD_NUMBER.search(head):
         return "number", "人" if m.group(0) in ("人数", "人口") else None
     if _HEAD_DATE.search(head):
@@ -276,7 +284,7 @@ def _content_words(text: str) -> list[tuple[str, str]]:
     out = []
     for pair in pseg.lcut(text):
         word, flag = pair.word.strip(), pair.flag
-        if not word or not re.search(r"[\u3400-\u9fffA-Za-z0-9]", word):
+        if not word or not re.search(rf"[{CJK_RANGE}A-Za-z0-9]", word):
             continue
         if word in STOPWORDS or _INTERROGATIVE.fullmatch(word) or flag in ("r", "u", "p", "c", "y", "e", "o", "x", "w"):
             continue
@@ -301,7 +309,7 @@ def _focus_and_topic(text: str) -> tuple[list[str], list[str]]:
     """Focus: content words of the clause that holds the interrogative, places and generic terms
     excluded. Topic: the remaining content words (places, 京津冀, other clauses)."""
     scoped = _strip_scope(text)
-    clauses = [c for c in re.split(r"[，,：:；;。？?！!]", scoped) if c.strip()]
+    clauses = [c for c in re.split(rf"[{ANY_CLAUSE_BREAK}]", scoped) if c.strip()]
     asked = [c for c in clauses if _INTERROGATIVE.search(c)] or clauses[-1:]
     focus: list[str] = []
     topic: list[str] = []
@@ -361,10 +369,10 @@ def analyse(question: str, catalog: DocCatalog | None = None) -> QuestionAnalysi
     a.congress = sorted(set(_CONGRESS.findall(outside_titles)))
     a.articles = _ARTICLE.findall(text)
     a.regions = [r for r in regions_in(outside_titles)]
-    for issuer, region in _ISSUER_REGION.items():
+    for issuer, region in ISSUER_REGIONS.items():
         if issuer in outside_titles and region not in a.regions:
             a.regions.append(region)
-    a.other_provinces = [p for p in PROVINCES if p in outside_titles and p not in ("北京", "天津", "河北")]
+    a.other_provinces = [p for p in PROVINCES if p in outside_titles and p not in JJJ_REGIONS]
     a.kinds = []
     for word, kind in KIND_WORDS:
         if word in outside_titles and kind not in a.kinds:
@@ -422,8 +430,8 @@ def analyse(question: str, catalog: DocCatalog | None = None) -> QuestionAnalysi
     return a
 
 
-_NAMED_RULE = re.compile(r"([\u4e00-\u9fff]{2,18}?(?:条例|规定|办法|决定))")
-_RULE_PREFIX = re.compile(r"^(?:(?:北京市?|天津市?|河北省?|本市)(?:的|关于)?|关于)")
+_NAMED_RULE = re.compile(rf"([{CJK_UNIFIED_RANGE}]{{2,18}}?(?:条例|规定|办法|决定))")
+_RULE_PREFIX = re.compile(rf"^(?:(?:{JJJ_NAME_ALT}|本市)(?:的|关于)?|关于)")
 
 
 def _is_subsequence(short: str, long: str) -> bool:

@@ -24,7 +24,7 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from index.zh import SENTENCE_END, WORD_CHAR_RE
+from index.zh import SENTENCE_END, WORD_CHAR_RE, has_cjk
 
 from .analysis import DocCatalog, QuestionAnalysis, analyse
 from .decide import MAX_BODY_CHARS, MAX_SOURCES, Decision, decide, filters_label, related_windows
@@ -38,7 +38,6 @@ from .resources import Resources
 from .retrieval import Mode, merge_overlapping
 from .run import Run
 from .shapes import scope_of, stream_rows
-from .text import has_cjk
 from .validation import validate_history
 from .verify import Verified, split_claims, verify, without_flagged
 from .writers.base import REFUSAL_PHRASE, DraftStats, History

@@ -424,7 +424,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_llm_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .llm_server import main as llm_main
+    from .llm.server import main as llm_main
 
     return llm_main(args.rest)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from index.injection import is_instruction_like
-from index.zh import FULL_NAMES
+from index.zh import CJK_UNIFIED_RANGE, FULL_NAMES, QUESTION_END
 
 from .analysis import QuestionAnalysis, QuestionPart
 from .answer_model import AnswerModel
@@ -34,7 +34,7 @@ _BROAD = re.compile(r"部署|任务|措施|举措|安排|如何|怎么|怎样|�
 _VALUE_TYPES = frozenset({"number", "date", "person", "place", "org"})
 NO_ANSWER = "已收录文件中没有能回答这个问题的内容"
 # Characters that continue a word of the asked item (not a function word, an interrogative or a scope word).
-_PHRASE_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9.％%](?<![的是有在了和与对向从把被将及或吗呢吧啊多几什哪怎如为谁何要年月日号])")
+_PHRASE_CHAR = re.compile(rf"[{CJK_UNIFIED_RANGE}A-Za-z0-9.％%](?<![的是有在了和与对向从把被将及或吗呢吧啊多几什哪怎如为谁何要年月日号])")
 
 
 @dataclass
@@ -96,7 +96,7 @@ def missing_text(analysis: QuestionAnalysis, part: QuestionPart, scoped_out: Seq
     label = _scope_label(analysis)
     issues = {w.scope_issue for w in scoped_out}
     if multi:
-        asked = part.text.rstrip("？?。 ")
+        asked = part.text.rstrip(QUESTION_END + " ")
         if 2 <= len(asked) <= 40 and asked in analysis.question and not is_instruction_like(asked):
             return f"已收录文件中没有关于“{asked}”的内容"
     phrase = key_phrase(analysis, part)
@@ -134,7 +134,7 @@ def key_phrase(analysis: QuestionAnalysis, part: QuestionPart, limit: int = 14) 
                 start -= len(joint)
                 break
     phrase = question[start:end]
-    if len(phrase) > limit + 6 or is_instruction_like(phrase) or not re.search(r"[\u4e00-\u9fff]{2}", phrase):
+    if len(phrase) > limit + 6 or is_instruction_like(phrase) or not re.search(rf"[{CJK_UNIFIED_RANGE}]{{2}}", phrase):
         return ""
     return phrase
 

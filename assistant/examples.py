@@ -11,9 +11,9 @@ import re
 from collections.abc import Sequence
 
 from index.models import Chunk
+from index.zh import HEADING_NUMBER_RE
 
 _TOPICS = ("京津冀", "协同", "雄安", "副中心", "疏解", "一卡通", "产业", "交通", "生态", "科技创新")
-_STRIP = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|第[一二三四五六七八九十百\d]+[章条节编])\s*")
 # Headings that make no question of their own (a review, the general and final provisions, a glossary).
 _SKIP = re.compile(r"回顾|总\s*则|附\s*则|名词解释|目\s*录")
 _TITLE_DATE = re.compile(r"\s*[（(]\d{4}-\d{2}-\d{2}[）)]\s*$")  # 北京市优化营商环境条例(2024-11-29)
@@ -44,7 +44,7 @@ def _heading(chunk: Chunk) -> str | None:
     """The deepest heading of the chunk's path that has words of its own (``第三章 数据资源 › 第十八条``
     gives 数据资源), unless it makes no question (a review, the general provisions)."""
     for label in reversed(chunk.section.split(" › ") if chunk.section else []):
-        heading = _STRIP.sub("", label).rstrip("…。").strip()
+        heading = HEADING_NUMBER_RE.sub("", label).rstrip("…。").strip()
         if not heading:
             continue  # an article number only: its chapter speaks for it
         heading = heading.replace("“", "‘").replace("”", "’")  # quoted inside the question's “…”

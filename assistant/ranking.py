@@ -28,8 +28,12 @@ import numpy as np
 from index.keyword import tokenize
 from index.zh import (
     CJK_RE,
+    CJK_UNIFIED_RANGE,
+    CN_NUMERALS,
     DATE_RE,
+    ENUMERATED_LINE_RE,
     HAS_NUMBER_RE,
+    JJJ_REGIONS,
     NUMBER,
     PERCENT_RE,
     PROVINCES,
@@ -64,11 +68,11 @@ _OPEN_TYPES = frozenset({"explanation", "fact", "list", "yesno"})
 RELATED_MIN = 0.25  # below this a passage is not even "related"
 MAX_SENTENCE = 260
 
-_ORG = re.compile(r"委员会|人民代表大会|人大|常委会|会议|政府|国务院|[\u4e00-\u9fff]部(?![分署门])|厅|局|办公室|联合办|小组|中心|集团|公司|大学|学院|银行|协会|联盟|机构")
+_ORG = re.compile(rf"委员会|人民代表大会|人大|常委会|会议|政府|国务院|[{CJK_UNIFIED_RANGE}]部(?![分署门])|厅|局|办公室|联合办|小组|中心|集团|公司|大学|学院|银行|协会|联盟|机构")
 _ROLE = re.compile(r"组长|副组长|主任|书记|部长|市长|省长|总理|主席|局长|厅长|负责人|同志|院长|委员")
 _NOT_QUANTITY = re.compile(
     r"(?:19|20)\d{2}\s*年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|\d{1,2}月|"
-    r"[A-Z][a-z]{2}\.? \d{1,2}, \d{4}|第[\d一二三四五六七八九十百]+[届次季期批条款章节轮]|[一二三四]季度"
+    rf"[A-Z][a-z]{{2}}\.? \d{{1,2}}, \d{{4}}|第[\d{CN_NUMERALS}百]+[届次季期批条款章节轮]|[一二三四]季度"
 )
 _IN_FORCE = re.compile(r"自\S{2,16}起(?:施行|实施|生效)")
 _ADOPTION = re.compile(r"通过|施行|实施|公布|颁布|发布|修订|修正|批准")
@@ -208,10 +212,10 @@ class EvidenceRanker:
                 return False, "year"
             if not period and not any(str(y) in chunk.text or str(y) in chunk.title for y in asked):
                 return False, "year"  # an undated passage that never names the asked year
-        asked_regions = [r for r in analysis.regions if r in ("北京", "天津", "河北")]
+        asked_regions = [r for r in analysis.regions if r in JJJ_REGIONS]
         if asked_regions and len(asked_regions) < 3:
             doc_region = meta.get("region")
-            if doc_region in ("北京", "天津", "河北") and doc_region not in asked_regions:
+            if doc_region in JJJ_REGIONS and doc_region not in asked_regions:
                 return False, "region"  # one region's report is no answer about another (那天津呢？)
             context = regions_in(window + chunk.section)
             mentions_all = "京津冀" in window
@@ -362,7 +366,6 @@ class EvidenceRanker:
 
 
 _RECORD_LINE = re.compile(r"^\s*(?:19|20)\d{2}年\d{1,2}月\d{1,2}日|会议(?:审议)?通过|起施行|批准|公布施行|修正|修订")
-_ENUMERATED = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}、|第[一二三四五六七八九十百]+[章节编])")
 
 
 def heading_line(text: str, start: int, end: int) -> bool:
@@ -374,7 +377,7 @@ def heading_line(text: str, start: int, end: int) -> bool:
     whole_line = at_line_start and (end == len(text) or text[end] == "\n")
     if whole_line and end - start <= 60 and text[end - 1] not in SENTENCE_END:
         return True
-    return at_line_start and end - start <= 40 and _ENUMERATED.match(text[start:end]) is not None
+    return at_line_start and end - start <= 40 and ENUMERATED_LINE_RE.match(text[start:end]) is not None
 
 
 def _units(text: str) -> Iterator[tuple[str, int, int, bool]]:

@@ -10,15 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.zh import CANONICAL_REGIONS, FULL_NAMES, LOCALITIES
+from index.zh import (
+    CN_ORDINAL_VALUES,
+    CN_SMALL_NUMBERS,
+    JJJ_FULL_NAMES,
+    REGION_MENTIONS,
+    YEAR_MENTION_RE,
+    sentence_spans,
+)
 
-from .text import MARKER, sentence_spans
+from .text import MARKER
 
-_REGIONS = [*FULL_NAMES.values(), *CANONICAL_REGIONS, *LOCALITIES, "全国"]
-_REGION = re.compile("|".join(sorted(map(re.escape, _REGIONS), key=len, reverse=True)))
-_YEAR = re.compile(r"(?:19|20)\d{2}年?")
-_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_ORDINAL = re.compile(r"第([一二两三四五六七八九十\d]{1,2})(?:点|条|项|个|部分|句)")
+_REGION = re.compile("|".join(sorted(map(re.escape, REGION_MENTIONS), key=len, reverse=True)))
+_ORDINAL = re.compile(rf"第([{CN_SMALL_NUMBERS}\d]{{1,2}})(?:点|条|项|个|部分|句)")
 _PRONOUN = re.compile(r"^(?:那|这|它|其|该|此|上述|前面|刚才|这些|那些|这项|这个|那个|他们|它们)")
 _FOLLOW_TAIL = re.compile(r"(?:呢|吗|怎么样|如何)[？?]?$")
 
@@ -28,7 +32,7 @@ def _ordinal(text: str) -> int | None:
     if not match:
         return None
     raw = match.group(1)
-    return int(raw) if raw.isdigit() else _ORDINALS.get(raw)
+    return int(raw) if raw.isdigit() else CN_ORDINAL_VALUES.get(raw)
 
 
 def _previous_points(answer: str) -> list[str]:
@@ -37,14 +41,11 @@ def _previous_points(answer: str) -> list[str]:
     return [clean[s:e] for s, e in sentence_spans(clean)]
 
 
-_FULL_NAMES = {k: v for k, v in FULL_NAMES.items() if k != "国家"}
-
-
 def _same_form(new: str, old: str) -> str:
     """天津 replacing 北京市 becomes 天津市; 天津市 replacing 北京 becomes 天津."""
-    short = new[:-1] if new[:-1] in _FULL_NAMES and new[-1] in "市省" else new
-    if old[-1:] in ("市", "省") and old[:-1] in _FULL_NAMES:
-        return _FULL_NAMES.get(short, new)
+    short = new[:-1] if new[:-1] in JJJ_FULL_NAMES and new[-1] in "市省" else new
+    if old[-1:] in ("市", "省") and old[:-1] in JJJ_FULL_NAMES:
+        return JJJ_FULL_NAMES.get(short, new)
     return short
 
 
@@ -70,15 +71,15 @@ def rewrite_followup(question: str, history: Sequence[tuple[str, str]]) -> str:
 
     core = _FOLLOW_TAIL.sub("", re.sub(r"^(?:那么|那)", "", q)).strip(" ，,？?")
     new_region = _REGION.search(core)
-    new_year = _YEAR.search(core)
+    new_year = YEAR_MENTION_RE.search(core)
     rewritten = prev_q
     old_region = _REGION.search(prev_q)
     if new_region and old_region:
         rewritten = _REGION.sub(_same_form(new_region.group(), old_region.group()), rewritten, count=1)
-    if new_year and _YEAR.search(prev_q):
+    if new_year and YEAR_MENTION_RE.search(prev_q):
         year = new_year.group()
-        rewritten = _YEAR.sub(year if year.endswith("年") else year + "年", rewritten, count=1)
+        rewritten = YEAR_MENTION_RE.sub(year if year.endswith("年") else year + "年", rewritten, count=1)
     if rewritten != prev_q:
-        rest = _YEAR.sub("", _REGION.sub("", core)).strip(" ，,的")
+        rest = YEAR_MENTION_RE.sub("", _REGION.sub("", core)).strip(" ，,的")
         return rewritten if not rest else f"{rewritten} {rest}"
     return f"{prev_q} {core}" if core else prev_q

@@ -25,7 +25,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-from index.zh import FULL_NAMES, SENTENCE_END
+from index.zh import (
+    CN_SMALL_NUMBERS,
+    FULL_NAMES,
+    ISSUER_NAME_ALT,
+    JJJ_NAME_ALT,
+    JJJ_REGIONS,
+    QUESTION_END,
+    SENTENCE_END,
+)
 
 from .analysis import DocCatalog, DocEntryView, QuestionAnalysis, analyse
 from .filters import Filters
@@ -49,13 +57,12 @@ class RowAnswerer(Protocol):
     def answer_scoped(self, question: str, filters: Filters, writer: str | None = None) -> Answer: ...
 
 # -- cues ------------------------------------------------------------------------------------------
-_CN_NUM = "一二两三四五六七八九十"
 # Evolution over time, on their own.
 _TIME_CUE = re.compile(
     r"历年|历次|历届|这几年|这些年|这两年|这三年|近几年|近些年|近年来|多年来|各年|每一年|演变|演进|变迁|沿革"
     r"|每年(?:都)?(?:怎么|如何|是怎么|是如何)"
     r"|每年(?:的)?(?:政府工作报告|工作报告|报告)|每年都(?:怎么|如何|是|有|提|讲|说)"
-    rf"|逐年(?:来看|看|梳理|对比|比较|列出|说明|的)|近(?P<recent>[{_CN_NUM}\d]{{1,2}})年"
+    rf"|逐年(?:来看|看|梳理|对比|比较|列出|说明|的)|近(?P<recent>[{CN_SMALL_NUMBERS}\d]{{1,2}})年"
 )
 # A span of years: 2014年到2025年, 从2014年至2025年, 2019—2023年, 2019-2023.
 _SPAN = re.compile(
@@ -66,13 +73,13 @@ _CHANGE_CUE = re.compile(r"变化|变了|改变|不同|异同|区别|差异|对�
 # Side by side.
 _SIDE_CUE = re.compile(r"分别|各自|各地|各有|对比|比较(?!优势)|异同|有何不同|有什么不同|不同之处|区别|差异")
 _THREE = re.compile(r"京津冀三地|三地|三省市|各地")
-_REGION_NAME = r"(?:北京市?|天津市?|河北省?|国务院)"
+_REGION_NAME = rf"(?:{JJJ_NAME_ALT}|国务院)"
 _REGION_LIST = re.compile(rf"{_REGION_NAME}(?:\s*(?:[、，,和与及跟同]|以及)\s*{_REGION_NAME})+")
 _YEAR_LIST = re.compile(
     r"(?:(?:19|20)\d{2}\s*年?(?:度|修订版|修正版|版本|版)?(?:的)?\s*(?:[、，,和与及跟同至到—–~～-]|以及|一直到)?\s*)+")
 # A trailing clause that only asks for the change (…怎么规定的？有什么变化？): dropped from the row question.
-_CHANGE_CLAUSE = re.compile(r"(?<=[，,？?。])\s*(?:前后|两者|二者)?(?:有没有|有|发生了|出现了)?(?:什么|哪些|何)?(?:样的)?"
-                            r"(?:变化|不同|区别|差异|异同)(?:吗)?[？?。]?$")
+_CHANGE_CLAUSE = re.compile(rf"(?<=[，,{QUESTION_END}])\s*(?:前后|两者|二者)?(?:有没有|有|发生了|出现了)?(?:什么|哪些|何)?(?:样的)?"
+                            rf"(?:变化|不同|区别|差异|异同)(?:吗)?[{QUESTION_END}]?$")
 _TITLE_LIST = re.compile(r"《[^》]{2,80}》(?:\s*(?:[、，,和与及跟同]|以及)\s*《[^》]{2,80}》)*")
 _CONGRESS_LIST = re.compile(r"(?:党的)?(?:十[五六七八九]大|二十大)(?:\s*(?:[、，,和与及跟同]|以及)\s*(?:党的)?(?:十[五六七八九]大|二十大))*(?:的)?(?:报告)?")
 _CONGRESS_ORDER = ("十五大", "十六大", "十七大", "十八大", "十九大", "二十大")
@@ -179,10 +186,10 @@ def _years_named(analysis: QuestionAnalysis, text: str, latest: int | None) -> t
     return sorted(years), spanned
 
 
-_ISSUER = re.compile(r"(?P<name>北京|天津|河北|国务院)(?:市|省)?")
+_ISSUER = re.compile(rf"(?P<name>{ISSUER_NAME_ALT})(?:市|省)?")
 _ISSUER_AFTER = re.compile(
     r"(?:的)?(?:人民政府|政府|人大常委会|人大)?(?:政府工作报告|工作报告|报告|条例|规定|办法|决定|规划|方案|意见|通知)"
-    r"|\s*(?:19|20)\d{2}\s*年|\s*(?:[、，,和与及跟同]|以及)\s*(?:北京|天津|河北|国务院)"
+    rf"|\s*(?:19|20)\d{{2}}\s*年|\s*(?:[、，,和与及跟同]|以及)\s*(?:{ISSUER_NAME_ALT})"
     r"|(?:这[几些两三]年|历年|历次|近[几些两三四五六七八九十\d]+年|近年|每年|逐年|分别|各自|在|对|关于|怎么|如何|是怎么|是如何)"
 )
 _ISSUER_BEFORE = re.compile(r"(?:(?:19|20)\d{2}\s*年(?:的|度)?|[、，,和与及跟同]|以及|比较|对比)\s*$")
@@ -203,8 +210,8 @@ def issuers_in(text: str) -> list[str]:
 
 def _regions_asked(analysis: QuestionAnalysis, text: str) -> list[str]:
     if _THREE.search(text):
-        named = [r for r in issuers_in(text) if r in ("北京", "天津", "河北")]
-        return named if len(named) >= 2 else ["北京", "天津", "河北"]
+        named = [r for r in issuers_in(text) if r in JJJ_REGIONS]
+        return named if len(named) >= 2 else list(JJJ_REGIONS)
     return issuers_in(text)
 
 
@@ -359,7 +366,7 @@ _CHANGE_PHRASE = re.compile(
 )
 _SHAPE_WORDS = re.compile(
     r"历年来?|历次|历届|这[几些两三]年来?|近几年来?|近些年来?|近年来|多年来|各年|每一年|逐年(?:来看)?|每年(?:的|都)?"
-    rf"|近[{_CN_NUM}\d]{{1,2}}年来?|分别|各自|各有|京津冀三地|三地|三省市|各地|两地"
+    rf"|近[{CN_SMALL_NUMBERS}\d]{{1,2}}年来?|分别|各自|各有|京津冀三地|三地|三省市|各地|两地"
     r"|的(?:变化|演变|变迁|沿革|异同|区别|不同|差异)|(?:进行)?(?:对比|比较(?!优势))(?:一下)?"
 )
 

@@ -1,4 +1,5 @@
-"""Small Chinese text helpers shared by the writers, the verifier and the evidence scorer."""
+"""Small text helpers shared by the writers, the verifier and the evidence scorer: citation markers,
+character bigrams, IDF-weighted term coverage. The Chinese text rules themselves are ``index.zh``'s."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ import re
 from collections.abc import Iterable
 
 from index.keyword import KeywordIndex, tokenize
-from index.zh import WORD_CHAR_RE as _CJK_OR_WORD
-from index.zh import has_cjk, sentence_spans
+from index.zh import WORD_CHAR_RE
 
 MARKER = re.compile(r"\[(\d{1,2})\]")
-__all__ = ["MARKER", "TermWeights", "char_bigrams", "coverage", "has_cjk", "join_nonempty", "sentence_spans",
-           "strip_markers"]
+__all__ = ["MARKER", "TermWeights", "char_bigrams", "coverage", "join_nonempty", "strip_markers"]
 
 
 def strip_markers(text: str) -> str:
@@ -21,7 +20,7 @@ def strip_markers(text: str) -> str:
 
 
 def char_bigrams(text: str) -> set[str]:
-    chars = [ch for ch in text if _CJK_OR_WORD.match(ch)]
+    chars = [ch for ch in text if WORD_CHAR_RE.match(ch)]
     return {a + b for a, b in itertools.pairwise(chars)} or set(chars)
 
 

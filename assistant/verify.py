@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from index.injection import flagged_spans, is_instruction_like, overlaps_flagged, redact_flagged
-from index.zh import SENTENCE_END
+from index.zh import SENTENCE_END, sentence_spans
 
 from .models import Citation, Hit
-from .text import MARKER, char_bigrams, sentence_spans
+from .text import MARKER, char_bigrams
 
 # "根据《…》，" / "《…》指出：" attribution prefixes are the writer's words, not the source's.
 _ATTRIBUTION = re.compile(r"^(?:另外|此外|同时)?[，,]?(?:根据|据|依据|按照)?《[^》]{1,80}》(?:【[^】]{1,60}】部分)?(?:第[^，：,:]{1,12}条)?(?:指出|提出|规定|明确|显示|中|要求)?[，,：:]?")

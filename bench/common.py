@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from assistant.llm_server import stop_process_group
+from assistant.llm.server import stop_process_group
 
 from .worker import percentile
 

@@ -20,8 +20,7 @@ from typing import Any
 from assistant.models import Citation
 from assistant.text import MARKER
 from assistant.verify import split_claims
-from index.chunker import _heading_kind
-from index.zh import PROVINCES, REGION_ALIASES, SENTENCE_END, variants
+from index.zh import CJK_RANGE, PROVINCES, REGION_ALIASES, SENTENCE_END, heading_kind, variants
 
 _SPACE = re.compile(r"\s+")
 _EMPHASIS = re.compile(r"\*\*|__|<[/]?(?:mark|b|strong|em)>")  # highlighting a writer may add around measures
@@ -67,7 +66,7 @@ def answer_sentences(text: str) -> list[str]:
     for sentence, _numbers in split_claims(text or ""):
         bare = _ATTRIBUTION.sub("", _EMPHASIS.sub("", sentence).strip()).strip()
         bare = bare.rstrip(SENTENCE_END).strip()
-        if re.search(r"[\u3400-\u9fffA-Za-z0-9]", bare):
+        if re.search(rf"[{CJK_RANGE}A-Za-z0-9]", bare):
             out.append(bare)
     return out
 
@@ -104,7 +103,7 @@ def is_heading(sentence: str, labels: set[str], cut: frozenset[str] | set[str] =
         return True
     if quoted:
         return False
-    kind = _heading_kind(sentence)
+    kind = heading_kind(sentence)
     return (kind is not None and kind != "article" and len(sentence) <= _HEADING_MAX
             and not any(ch in SENTENCE_END for ch in sentence))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import IndexConfigMismatchError
-from assistant.llm_server import LLMServer, free_port, is_up
+from assistant.llm.server import LLMServer, free_port, is_up
 from assistant.models import Answer
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings

@@ -12,19 +12,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .chunker import _heading_kind
 from .models import DocPart
-from .zh import CJK_RE, DATE_RE, PROVINCE_FULL_NAMES, SENTENCE_END_RE
+from .zh import (
+    CJK_RE,
+    CJK_UNIFIED_RANGE,
+    CN_NUMERALS,
+    DATE_RE,
+    PLACE_SUFFIX_ALT,
+    PLACE_SUFFIXES,
+    PROVINCE_FULL_NAMES,
+    SENTENCE_END_RE,
+    STATEMENT_END,
+    YMD_DATE_RE,
+    heading_kind,
+)
 
 _TITLE_MAX = 80
 _HEADER_LINES = 6  # the title block of a document: title, date and adopting body, document number
 _ORG_SUFFIX = r"(?:人民代表大会常务委员会|人民代表大会|人民政府办公厅|人民政府办公室|人民政府|国务院办公厅|国务院|委员会|办公厅|办公室|厅|局|部|院)"
 _ISSUER_IN_TITLE = re.compile(rf"^(?:[^_\s]{{1,12}}_)?([^_\s《》]{{2,30}}?{_ORG_SUFFIX})(?:关于|印发)")  # 行政法规_国务院关于…
-_ISSUER_IN_HEADER = re.compile(rf"((?:中华人民共和国)?[\u4e00-\u9fff]{{0,12}}?(?:第[一二三四五六七八九十]+届)?{_ORG_SUFFIX})")
-_SESSION = re.compile(r"第[一二三四五六七八九十]+届")
-_ISO_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_ISSUER_IN_HEADER = re.compile(rf"((?:中华人民共和国)?[{CJK_UNIFIED_RANGE}]{{0,12}}?(?:第[{CN_NUMERALS}]+届)?{_ORG_SUFFIX})")
+_SESSION = re.compile(rf"第[{CN_NUMERALS}]+届")
 # News leads: 本报讯 米彦泽 近日…, 本报讯（记者 张三）…, 新华社北京3月5日电（记者 李四）…
-_LEAD = re.compile(r"^(本报讯|本报[\u4e00-\u9fff]{1,6}电|新华社[\u4e00-\u9fff\d月日]{1,12}电)")
+_LEAD = re.compile(rf"^(本报讯|本报[{CJK_UNIFIED_RANGE}]{{1,6}}电|新华社[{CJK_UNIFIED_RANGE}\d月日]{{1,12}}电)")
 _LEAD_PAREN = re.compile(r"^[（(](?:记者|通讯员)?\s*([^）)]{2,30})[）)]")
 # A signed article's closing byline: （作者系河北经贸大学副校长 田学斌）, （作者：张三）
 _BYLINE_END = re.compile(r"^[（(]作者(?:系|为|：|:|\s)\s*(.+?)[）)]\s*$")
@@ -38,13 +48,12 @@ _MARKERS = ("本报", "新华社", "作者")  # no article split without one of 
 # "2025年1月14日在北京市第十六届人民代表大会第三次会议上" → 北京市人民政府, "在第十四届全国人民代表大会…" → 国务院.
 _WORK_REPORT = "政府工作报告"
 _REPORT_CONGRESS = re.compile(
-    r"在\s*(?P<place>[\u4e00-\u9fff]{2,12}?(?:省|市|自治区|特别行政区|自治州|州|盟|地区|县|区))?\s*第[一二三四五六七八九十]+届"
+    rf"在\s*(?P<place>[{CJK_UNIFIED_RANGE}]{{2,12}}?(?:{PLACE_SUFFIX_ALT}))?\s*第[{CN_NUMERALS}]+届"
     r"(?P<national>全国)?人民代表大会")
 # "现在，我代表北京市人民政府，向大会报告" (a full name), "我代表国务院"; "我代表市人民政府" names no place.
-_DELIVERED_FOR = re.compile(r"我代表(?P<body>[\u4e00-\u9fff]{0,14}?(?:人民政府|国务院))[，,\s]*向")
+_DELIVERED_FOR = re.compile(rf"我代表(?P<body>[{CJK_UNIFIED_RANGE}]{{0,14}}?(?:人民政府|国务院))[，,\s]*向")
 _BARE_GOVERNMENT = re.compile(r"^(?:省|市|自治区|区|县|州)?人民政府$")
-_REPORT_IN_TITLE = re.compile(r"^(?:\d{4}年)?(?:中华人民共和国)?(?P<place>[\u4e00-\u9fff]{2,12}?)(?:\d{4}年)?(?:人民)?政府工作报告")
-_PLACE_SUFFIX = ("省", "市", "自治区", "特别行政区", "自治州", "州", "盟", "地区", "县", "区")
+_REPORT_IN_TITLE = re.compile(rf"^(?:\d{{4}}年)?(?:中华人民共和国)?(?P<place>[{CJK_UNIFIED_RANGE}]{{2,12}}?)(?:\d{{4}}年)?(?:人民)?政府工作报告")
 
 
 def _government_of(place: str) -> str | None:
@@ -53,7 +62,7 @@ def _government_of(place: str) -> str | None:
         return "国务院"
     if place in PROVINCE_FULL_NAMES:
         return f"{PROVINCE_FULL_NAMES[place]}人民政府"
-    if place.endswith(_PLACE_SUFFIX) and len(place) >= 2:
+    if place.endswith(PLACE_SUFFIXES) and len(place) >= 2:
         return f"{place}人民政府"
     return None
 
@@ -95,7 +104,7 @@ def _is_title_line(line: str) -> bool:
 # a document number, the salutation of a notice, or a segment that holds a sentence or clause mark.
 _BODY_START = re.compile(
     r"^(?:(?:\d{4}|[一二〇○零]{4})年|\d{1,2}月\d{1,2}日|[（(]?\d{1,2}[）)]?日|近日|日前|今天|今日|昨天|昨日|据|为|"
-    r"本报|新华社|[\u4e00-\u9fff]{2,6}(?:网|报|日报|新闻)讯|记者|各[\u4e00-\u9fff（）()、]{1,30}[：:]|尊敬的|广大)")
+    rf"本报|新华社|[{CJK_UNIFIED_RANGE}]{{2,6}}(?:网|报|日报|新闻)讯|记者|各[{CJK_UNIFIED_RANGE}（）()、]{{1,30}}[：:]|尊敬的|广大)")
 _DOC_NUMBER = re.compile(r"〔\d{4}〕\s*\d+\s*号|\[\d{4}\]\s*\d+\s*号|第\s*\d+\s*号$")
 # A title ends with its document kind; what follows it is the body (…的通知 各设区市人民政府：…).
 _TITLE_END = re.compile(r"(?:通知|通告|公告|公报|决定|意见|办法|规定|规则|条例|方案|细则|措施|计划|规划|纲要|指引|指南|提示|"
@@ -107,7 +116,7 @@ _TITLE_MIN_CJK = 4
 def _title_segment(segment: str, first: bool) -> bool:
     """A piece of a headline: Chinese, no full stop or semicolon, not ending in a clause mark. A headline
     may ask or exclaim (…怎么办？, 最新消息！); only its first piece may hold a comma (…作用，助力…)."""
-    return (CJK_RE.search(segment) is not None and re.search(r"[。；;]", segment) is None
+    return (CJK_RE.search(segment) is not None and re.search(rf"[{STATEMENT_END}]", segment) is None
             and not re.search(r"[，,、：:]$", segment) and (first or re.search(r"[，,]", segment) is None))
 
 
@@ -124,7 +133,7 @@ def title_of_run_in_line(line: str) -> str | None:
         if k > 0 and _BODY_START.match(segment):
             break
         if number := _DOC_NUMBER.search(segment):  # "…的通知人社部发〔2020〕11号": the title ends before it
-            head = re.sub(r"[\u4e00-\u9fff]{1,6}$", "", segment[: number.start()]) if number.start() else ""
+            head = re.sub(rf"[{CJK_UNIFIED_RANGE}]{{1,6}}$", "", segment[: number.start()]) if number.start() else ""
             if head and _TITLE_END.search(head) and _title_segment(head, k == 0) and start + len(head) <= _TITLE_MAX:
                 title_end = start + len(head)
             elif k == 0 and number.start() == 0:
@@ -145,7 +154,7 @@ def title_of_run_in_line(line: str) -> str | None:
     if title_end is None or title_end >= len(line.rstrip()):
         return None
     title = line[:title_end].strip()
-    if len(CJK_RE.findall(title)) < _TITLE_MIN_CJK or _heading_kind(title) is not None:
+    if len(CJK_RE.findall(title)) < _TITLE_MIN_CJK or heading_kind(title) is not None:
         return None  # too short, or a numbered heading ("一、总体要求 为深入贯彻…"): no title
     return title
 
@@ -177,7 +186,7 @@ def header_metadata(text: str, title: str) -> dict[str, Any]:
         date = DATE_RE.match(line)
         if not date:
             continue
-        if iso := _ISO_DATE.match(date.group()):
+        if iso := YMD_DATE_RE.match(date.group()):
             meta.setdefault("date", f"{iso.group(1)}-{int(iso.group(2)):02d}-{int(iso.group(3)):02d}")
         adopted = any(word in line for word in ("通过", "公布", "发布", "批准", "印发"))
         if adopted and (body := _ISSUER_IN_HEADER.search(line, date.end())):
@@ -192,7 +201,7 @@ def _lead_names(line: str, lead_end: int) -> list[str]:
         return [n for n in re.split(r"[\s、，,]+", paren.group(1)) if n and n not in ("记者", "通讯员")]
     tokens = rest.split()
     # names stand between the lead and the body, separated by spaces: "本报讯 米彦泽 近日,…"
-    return [t for t in tokens[:-1] if re.fullmatch(r"[\u4e00-\u9fff·]{2,5}", t)][:3]
+    return [t for t in tokens[:-1] if re.fullmatch(rf"[{CJK_UNIFIED_RANGE}·]{{2,5}}", t)][:3]
 
 
 def split_articles(text: str) -> list[DocPart]:

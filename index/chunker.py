@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .models import Chunk, DocPart, Document
-from .zh import CLAUSE_END_RE, DATE_RE, SENTENCE_END_RE, is_source_line
+from .zh import CLAUSE_END_RE, DATE_RE, HEADING_PATTERNS_BY_KIND, SENTENCE_END_RE, heading_kind, is_source_line
 
 # Bump when the chunks of an unchanged file would differ: recorded in the manifest's chunking
 # settings, so an index built by an older chunker asks for ``assistant index --rebuild``.
@@ -22,20 +22,7 @@ from .zh import CLAUSE_END_RE, DATE_RE, SENTENCE_END_RE, is_source_line
 # 4: source lines (来源：北京日报, 责任编辑：…) are never headings nor joined to their neighbours.
 CHUNKER_VERSION = 4
 
-_NUM = "一二三四五六七八九十百千零〇两"
-# (kind, pattern) in no particular order: the nesting is learned from the order they appear in.
-HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("part", re.compile(rf"^第[{_NUM}\d]+编")),
-    ("chapter", re.compile(rf"^第[{_NUM}\d]+章")),
-    ("section", re.compile(rf"^第[{_NUM}\d]+节")),
-    ("article", re.compile(rf"^第[{_NUM}\d]+条")),
-    ("cn", re.compile(rf"^[{_NUM}]+、")),
-    ("paren_cn", re.compile(rf"^[（(][{_NUM}]+[）)]")),
-    ("arabic", re.compile(r"^\d{1,2}[\.．、](?!\d)")),
-    ("paren_arabic", re.compile(r"^[（(]\d{1,2}[）)]")),
-]
-HEADING_PATTERNS_BY_KIND = dict(HEADING_PATTERNS)
-# Sentence and clause ends come from index.zh (one definition for the whole project).
+# Heading kinds, sentence and clause ends come from index.zh (one definition for the whole project).
 _SENTENCE_END = SENTENCE_END_RE
 _CLAUSE_END = CLAUSE_END_RE
 _HEADING_LABEL_MAX = 40
@@ -51,13 +38,6 @@ class _Piece:
     section: tuple[str, ...]
     is_heading_only: bool = False
     part: int = -1  # index of the article (Document.parts) it belongs to; -1: none
-
-
-def _heading_kind(line: str) -> str | None:
-    for kind, pattern in HEADING_PATTERNS:
-        if pattern.match(line):
-            return kind
-    return None
 
 
 def _label(line: str) -> str:
@@ -176,7 +156,7 @@ class PolicyChunker:
         prev_plain = False  # the previous line was an unnumbered heading (a two-line headline)
         for i, (start, end) in enumerate(paragraphs):
             line = text[start:end]
-            kind = _heading_kind(line)
+            kind = heading_kind(line)
             source_line = _is_source_line_at(text, paragraphs, i)
             if source_line:
                 kind = None

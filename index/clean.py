@@ -15,7 +15,18 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from .zh import CJK_RE, CLAUSE_END, CLOSERS, DATE_RE, SENTENCE_END, WORD_CHAR_RE, ZERO_WIDTH, is_source_line
+from .zh import (
+    CJK_RE,
+    CLAUSE_END,
+    CLOSERS,
+    DATE_RE,
+    HEADING_PATTERNS_BY_KIND,
+    SENTENCE_END,
+    WORD_CHAR_RE,
+    ZERO_WIDTH,
+    heading_kind,
+    is_source_line,
+)
 
 _ZERO_WIDTH_RE = re.compile(f"[{re.escape(ZERO_WIDTH)}]")
 # Scraped footnote / citation markers: a bracket, a line break, an optional short label and a
@@ -62,15 +73,12 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, list[tupl
 
 
 def _is_heading(line: str) -> bool:
-    from .chunker import _heading_kind  # the chunker's numbered heading patterns (第X条, 一、, （一） …)
-
-    return _heading_kind(line) is not None
+    """A numbered heading line (第X条, 一、, （一） …: the chunker's heading kinds)."""
+    return heading_kind(line) is not None
 
 
 def _is_article_with_body(line: str) -> bool:
     """``第十条 为了…``: an article's number starts its running text, which may wrap."""
-    from .chunker import HEADING_PATTERNS_BY_KIND
-
     match = HEADING_PATTERNS_BY_KIND["article"].match(line)
     return match is not None and bool(line[match.end():].strip())
 

@@ -5,7 +5,9 @@ A policy document states facts, duties and procedures about its subject. It does
 a new role, to say a fixed text, to reveal or pass on a password, or to contact some private address
 to collect money. Such sentences are reported by ``assistant index`` and the knowledge-base tab
 (``IndexReport.flagged``); verification refuses any quote that touches one (``assistant.verify``),
-the llm writer never sends them to the model, and ranking can leave them out (:func:`flagged_spans`).
+the llm writer never sends them to the model (:func:`flagged_spans`, :func:`strip_flagged`) and
+neutralises the delimiters of its prompt in the rest (:func:`neutralise_data_tags`), and ranking can
+leave them out. These are the only prompt-injection rules: every writer and the index use them.
 
 The rules describe how such commands are phrased, not the words of any test, and they are kept
 narrow enough that none of the ~166,000 sentences of the shared library (laws, regulations, work
@@ -37,9 +39,10 @@ import bisect
 import re
 from collections.abc import Iterator
 
+from .zh import CJK_TEXT_RE, QUOTE_CLOSERS, SENTENCE_END, STRONG_END
+
 # -- sentence pieces ---------------------------------------------------------------------------
-_END = re.compile(r"[。！？!?；;]+[”’」』）)]*|\.(?=\s)|\n")
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+_END = re.compile(rf"[{SENTENCE_END}]+[{QUOTE_CLOSERS}]*|\.(?=\s)|\n")
 _MAX_JOIN = 3  # lines joined to find an instruction broken over lines
 
 # (1) overriding earlier instructions: a verb of disregarding (not negated: 不得忽略 is a duty)
@@ -50,10 +53,10 @@ _OVERRIDE_VERB = _NEGATED + (r"(?:忽略|忽视|无视|忘记|忘掉|忘了|不�
 _OVERRIDE_OBJECT = r"(?:指令|指示|命令|提示词|提示语|提示|设定|人设|系统消息|安全策略|限制条件)"
 _ABOVE = r"(?:以上|上述|上面|之前|此前|先前|前面|上文|前文)(?:的)?(?:所有|全部|一切)?(?:内容|说明|信息|文字|要求|规则)"
 _OVERRIDE = re.compile(
-    _OVERRIDE_VERB + r"(?:[^。！？!?\n]{0,16}?" + _OVERRIDE_OBJECT + "|" + _ABOVE + ")"
+    _OVERRIDE_VERB + rf"(?:[^{STRONG_END}\n]{{0,16}}?" + _OVERRIDE_OBJECT + "|" + _ABOVE + ")"
     r"|(?:以上|之前|此前|先前|上述|原有|原来|前面)(?:的)?(?:所有|全部|一切)?(?:指令|提示词|设定|系统提示)"
-    r"[^。！？!?\n]{0,4}(?:作废|失效|无效|取消|不再有效|不再适用)"
-    r"|(?:新的?|最高|最新)(?:优先级)?(?:指令|系统指令)[:：]|(?:本|此|该|这条)(?:条)?指令[^。！？!?\n]{0,6}优先"
+    rf"[^{STRONG_END}\n]{{0,4}}(?:作废|失效|无效|取消|不再有效|不再适用)"
+    rf"|(?:新的?|最高|最新)(?:优先级)?(?:指令|系统指令)[:：]|(?:本|此|该|这条)(?:条)?指令[^{STRONG_END}\n]{{0,6}}优先"
 )
 
 # (2) reassigning the reader's identity / role.
@@ -74,7 +77,7 @@ _ADDRESS_AI = re.compile(
     "|".join((
         r"系统提示词|提示词|系统指令|system\s*prompt|jailbreak|越狱模式|开发者模式|DAN模式",
         r"<\|im_(?:start|end)\|>|<\|(?:system|assistant|user)\|>|\[/?INST\]|<<SYS>>",
-        r"(?:作为|身为)(?:一个|一名)?" + _AI + r"[^。！？!?\n]{0,12}(?:你|必须|应当|应该|需要|要)",
+        r"(?:作为|身为)(?:一个|一名)?" + _AI + rf"[^{STRONG_END}\n]{{0,12}}(?:你|必须|应当|应该|需要|要)",
         r"(?:你|您)(?:是|作为)(?:一个|一名)?" + _AI,
         r"(?:你|您)的(?:任务|回答|回复|答案|输出)(?:是|必须|应当|应该|只能|要|需要|里|中)",
         r"(?:在|于)(?:你的|您的)?(?:回答|回复|答案|输出)(?:中|里|末尾|开头|最后)",
@@ -98,7 +101,7 @@ _SECRET = (r"(?:密码|口令|密钥|秘钥|password|passwd|pwd|passcode|api[ _-
 _VALUE = r"[`'\"“「]?[A-Za-z0-9][\x21-\x7e]{4,}(?![\x21-\x7e])(?![年月日号位个元次条款项])"
 _CREDENTIAL = re.compile(
     _SECRET + r"\s*(?:是|为|:|：|=|is|was|are)\s*" + _VALUE
-    + r"|(?:账号|帐号|用户名|username|user|login)\s*(?:是|为|:|：|=|is)\s*[A-Za-z0-9_.-]{3,}[^。！？!?\n]{0,10}" + _SECRET
+    + rf"|(?:账号|帐号|用户名|username|user|login)\s*(?:是|为|:|：|=|is)\s*[A-Za-z0-9_.-]{{3,}}[^{STRONG_END}\n]{{0,10}}" + _SECRET
     + r"|(?:输出|告诉我|给出|显示|透露|泄露|提供|发送|打印)(?:一下)?(?:你的|您的|系统的?|管理员的?|后台的?|root的?|admin的?)"
       r"(?:账号|帐号|登录)?(?:密码|口令|密钥|秘钥|系统提示)",
     re.I,
@@ -113,7 +116,7 @@ _PHONE = r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}[- ]?\d{7,8}|400[- ]?\d{3}[- ]?\d{4}|\+
 _MESSENGER = r"(?:QQ|微信|WeChat|Telegram|WhatsApp|Skype|Signal)(?:号|群|账号)?[:：\s]*[A-Za-z0-9_@+-]{5,}"
 _TARGET = re.compile("|".join(f"(?P<{n}>{p})" for n, p in
                               (("email", _EMAIL), ("url", _URL), ("phone", _PHONE), ("messenger", _MESSENGER))), re.I)
-_CONTACT = re.compile(_CONTACT_VERB + r"[^。！？!?\n]{0,40}?(?:" + _TARGET.pattern + ")", re.I)
+_CONTACT = re.compile(_CONTACT_VERB + rf"[^{STRONG_END}\n]{{0,40}}?(?:" + _TARGET.pattern + ")", re.I)
 # Public bodies publish addresses under these domains; a demand to write to a free-mail box or an
 # arbitrary site (or to add a messenger account) is not how an official document asks for contact.
 _OFFICIAL_HOST = re.compile(r"(?:^|\.)(?:gov|edu|org|ac|mil|people|xinhuanet|cctv)\.(?:cn|com\.cn)$|\.gov$|\.中国$", re.I)
@@ -225,7 +228,7 @@ def _joined(text: str, pieces: list[tuple[int, int, bool]]) -> tuple[str, list[i
     starts: list[int] = []
     for start, end, _ in pieces:
         nxt = text[start:end]
-        if out and not (_CJK.match(out[-1:]) or _CJK.match(nxt[:1])):
+        if out and not (CJK_TEXT_RE.match(out[-1:]) or CJK_TEXT_RE.match(nxt[:1])):
             out += " "
         starts.append(len(out))
         out += nxt
@@ -309,6 +312,19 @@ def redact_flagged(text: str, placeholder: str = "〔疑似指令的文字，已
     return "".join(out)
 
 
+# -- untrusted text inside a prompt ---------------------------------------------------------------
+# Any opening or closing 资料 tag (also full-width / spaced variants) inside untrusted text.
+DATA_TAG_RE = re.compile(r"[<＜〈]\s*/?\s*资\s*料")
+
+
+def neutralise_data_tags(text: str) -> str:
+    """Make untrusted text (a passage, a title, a previous answer) unable to open or close a
+    ``<资料>`` block of a prompt: a tag's bracket becomes 〔, and every < > becomes ‹ › when 资料 is
+    in the text at all."""
+    text = DATA_TAG_RE.sub(lambda m: "〔" + m.group(0)[1:], text)
+    return text.replace("<", "‹").replace(">", "›") if "资料" in text else text
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of ``text`` (split at 。！？；!?;, ". " and line breaks), stripped, non-empty."""
     return [text[s:e] for s, e, _ in _pieces(text or "")]
@@ -317,7 +333,7 @@ def sentences(text: str) -> list[str]:
 def instruction_like_sentences(text: str) -> list[str]:
     """The instruction-like sentences of ``text`` (a sentence split over lines comes back joined,
     its line breaks removed)."""
-    return [" ".join(text[s:e].split()) if _CJK.search(text[s:e]) is None else re.sub(r"\s*\n\s*", "", text[s:e])
+    return [" ".join(text[s:e].split()) if CJK_TEXT_RE.search(text[s:e]) is None else re.sub(r"\s*\n\s*", "", text[s:e])
             for s, e in flagged_spans(text)]
 
 

@@ -22,11 +22,12 @@ import numpy as np
 
 from .errors import AssistantError
 from .models import Chunk
+from .zh import CJK_RANGE
 
 log = logging.getLogger(__name__)
 
 USER_DICT = Path(__file__).with_name("resources") / "policy_terms.txt"
-_WORD = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9]")
+_WORD = re.compile(rf"[{CJK_RANGE}]|[A-Za-z0-9]")
 STOPWORDS = frozenset(
     [
         # question words and pronouns: they say what is asked, not what the answer contains

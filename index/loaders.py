@@ -19,15 +19,14 @@ from .attribution import header_metadata, split_articles, title_from_text
 from .clean import clean_text
 from .errors import DocumentLoadError, FileTooLargeError, UnsupportedFileError
 from .models import Document, PageSpan
+from .zh import FILE_NAME_REGIONS, PLAIN_YEAR_RE
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
 SIDECAR_SUFFIX = ".meta.json"
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_YEAR_IN_NAME = re.compile(r"((?:19|20)\d{2})年")
 _KINDS = ("政府工作报告", "工作报告", "条例", "规定", "决定", "办法", "通知", "意见", "方案", "规划", "报告")
-_REGIONS = {"北京": "北京", "天津": "天津", "河北": "河北", "雄安": "河北", "国务院": "国家", "中华人民共和国": "国家"}
 
 
 def _decode_text(raw: bytes, name: str) -> str:
@@ -198,9 +197,9 @@ def infer_metadata(stem: str) -> dict[str, Any]:
     if m := _DATE_IN_NAME.search(stem):
         meta["date"] = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
         meta["year"] = int(m.group(1))
-    elif m := _YEAR_IN_NAME.search(stem):
+    elif m := PLAIN_YEAR_RE.search(stem):
         meta["year"] = int(m.group(1))
-    for key, region in _REGIONS.items():
+    for key, region in FILE_NAME_REGIONS.items():
         if key in stem:
             meta["region"] = region
             break

@@ -13,9 +13,9 @@ import pytest
 from assistant import Answer, Assistant, Citation, InvalidQuestionError
 from assistant.rewrite import rewrite_followup
 from assistant.settings import REPO_ROOT
-from assistant.text import sentence_spans
 from assistant.verify import find_support, verify
 from index.loaders import load_document
+from index.zh import sentence_spans
 
 from .conftest import free_port
 

@@ -8,9 +8,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.chunker import _heading_kind
 from index.clean import RESIDUE_RE, clean_text
-from index.zh import WORD_CHAR_RE, ZERO_WIDTH
+from index.zh import WORD_CHAR_RE, ZERO_WIDTH, heading_kind
 
 
 def _content(text: str) -> str:
@@ -68,9 +67,9 @@ def test_clean_never_loses_content_or_joins_headings(lines: list[str]) -> None:
     assert not any(ch in out for ch in ZERO_WIDTH)
     raw_lines = [ln.strip() for ln in expected.split("\n") if ln.strip()]
     out_lines = [ln.strip() for ln in out.split("\n") if ln.strip()]
-    heading_count = sum(1 for ln in raw_lines if _heading_kind(ln))
+    heading_count = sum(1 for ln in raw_lines if heading_kind(ln))
     # a numbered heading still starts a line of its own, and no output line holds two of them
-    assert sum(1 for ln in out_lines if _heading_kind(ln)) == heading_count
+    assert sum(1 for ln in out_lines if heading_kind(ln)) == heading_count
     for ln in out_lines:
         starts = [h for h in ("第一章 总则", "第三条", "一、总体要求", "（二）重点任务") if h in ln]
         assert len(starts) <= 1 or ln.count("第") > 2

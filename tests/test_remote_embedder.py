@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.llm_server import LLMServer, free_port
+from assistant.llm.server import LLMServer, free_port
 from assistant.settings import Settings
 from index.embedder import make_embedder
 from index.errors import EmbeddingServiceError, IndexConfigMismatchError

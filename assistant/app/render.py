@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import Any
 
-from index.zh import QUANTITY_RE
+from index.zh import CN_NUMERALS, MARKER_TRAILING_PUNCT, PHRASE_END, QUANTITY_RE, SENTENCE_END_CN, STRONG_END
 
 from ..models import Answer, AnswerSection, Citation, Suggestion
 
@@ -118,7 +118,7 @@ def _tooltip(text: str) -> str:
 
 
 # A marker (or a run of markers) and the punctuation after it stay on one line: no "。" at a line start.
-_MARKER_RUN = re.compile(r"((?:\[\d{1,2}\])+)([。，、；：！？）」』”’,.;:!?)]*)")
+_MARKER_RUN = re.compile(rf"((?:\[\d{{1,2}}\])+)([{MARKER_TRAILING_PUNCT}]*)")
 
 
 def link_markers(escaped_text: str, turn_id: str, citations: Mapping[int, Citation]) -> str:
@@ -150,9 +150,9 @@ def paragraphs(escaped_text: str) -> str:
 
 
 # A sentence that carries a concrete measure: a figure with its unit, a date, a named project or place.
-_MEASURE = re.compile(rf"{QUANTITY_RE.pattern}|\d{{4}}年(?:底|前|内)?|[一二三四五六七八九十\d]+(?:个|项|条|批|家|所)|"
-                      r"(?:项目|工程|基地|园区|中心|示范区|片区|铁路|高铁|城际|机场|港)[，、。；]")
-_CLAIM_SPLIT = re.compile(r"(.*?(?:\[\d{1,2}\])+[。！？；]?)")
+_MEASURE = re.compile(rf"{QUANTITY_RE.pattern}|\d{{4}}年(?:底|前|内)?|[{CN_NUMERALS}\d]+(?:个|项|条|批|家|所)|"
+                      rf"(?:项目|工程|基地|园区|中心|示范区|片区|铁路|高铁|城际|机场|港)[{PHRASE_END}]")
+_CLAIM_SPLIT = re.compile(rf"(.*?(?:\[\d{{1,2}}\])+[{SENTENCE_END_CN}]?)")
 
 
 def highlight_measures(escaped_paragraph: str) -> str:
@@ -313,7 +313,7 @@ def _split_first_sentence(text: str) -> tuple[str, str]:
     if text.startswith(REFUSAL_TITLE):
         return REFUSAL_TITLE, text.removeprefix(REFUSAL_TITLE).lstrip("。.，, ")
     for i, ch in enumerate(text):
-        if ch in "。！？!?\n" and i > 0:
+        if ch in STRONG_END + "\n" and i > 0:
             return text[:i], text[i + 1:].lstrip()
     return text or REFUSAL_TITLE, ""
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..models import Hit
+from ..rewrite import rewrite_followup
 
 if TYPE_CHECKING:
     from ..ranking import SentenceEvidence
@@ -91,6 +92,4 @@ class AnswerWriter(ABC):
 
     def rewrite(self, question: str, history: History) -> str:
         """Make a follow-up self-contained. Default: the rule-based rewriter."""
-        from ..rewrite import rewrite_followup
-
         return rewrite_followup(question, history)

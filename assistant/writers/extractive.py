@@ -12,17 +12,17 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from index.zh import SENTENCE_END
+from index.zh import CJK_UNIFIED_RANGE, CN_NUMERALS, SENTENCE_END, sentence_spans
 
 from ..models import Hit
 from ..ranking import SentenceEvidence, period_years
 from ..ranking import heading_line as is_heading
-from ..text import TermWeights, char_bigrams, coverage, sentence_spans
+from ..text import TermWeights, char_bigrams, coverage
 from .base import REFUSAL_PHRASE, AnswerWriter, History
 
-_WORD_START = re.compile(r"[\u4e00-\u9fff（(第一二三四五六七八九十0-9A-Za-z“]")
+_WORD_START = re.compile(rf"[{CJK_UNIFIED_RANGE}（(第{CN_NUMERALS}0-9A-Za-z“]")
 _ASKS_NUMBER = re.compile(r"多少|几[个项条年次家所座%]|几|比例|增长|下降|目标|规模|金额|数量|总量|率")
-_HAS_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿]+[个项条家所座万亿%]")
+_HAS_NUMBER = re.compile(rf"\d|[{CN_NUMERALS}百千万亿]+[个项条家所座万亿%]")
 _ASKS_LIST = re.compile(r"哪些|哪几|有什么|包括|措施|举措|任务")
 
 

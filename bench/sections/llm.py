@@ -8,7 +8,7 @@ import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from assistant.llm_server import LLMServer, is_up
+from assistant.llm.server import LLMServer, is_up
 from assistant.service import Assistant
 
 from ..common import free_port, percentile

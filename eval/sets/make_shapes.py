@@ -16,13 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # index.zh (standard library only) of this checkout
+from index.zh import ANY_CLAUSE_BREAK, CANONICAL_REGIONS, FULL_NAMES, JJJ_REGIONS
 
 HERE = Path(__file__).resolve().parent
 SC = "{y}年中华人民共和国国务院政府工作报告"
 SC_YEARS = (2014, 2015, 2016, 2017, 2018, 2019, 2021, 2022, 2023, 2024, 2025)
-REGION_REPORT = {"北京": "{y}年北京市政府工作报告", "天津": "{y}年天津市政府工作报告", "河北": "{y}年河北省政府工作报告",
-                 "国家": SC}
+REGION_REPORT = {**{r: f"{{y}}年{FULL_NAMES[r]}政府工作报告" for r in JJJ_REGIONS}, "国家": SC}
 CONGRESS = {"十九大": "决胜全面建成小康社会_夺取新时代中国特色社会主义伟大胜利_(十九大)",
             "二十大": "高举中国特色社会主义伟大旗帜_为全面建设社会主义现代化国家而团结奋斗_(二十大)"}
 MAX_KEYS = 8
@@ -137,7 +140,7 @@ QUESTIONS: list[tuple[str, str, str, str, list[str], list[tuple[str, str]], str]
 def clauses_with(text: str, terms: list[str]) -> list[str]:
     """Every clause (between ，；。：！？ and line breaks) of ``text`` holding one of ``terms``, in order."""
     out: list[str] = []
-    for clause in re.split(r"[，；。：！？,;:!?\n]", text):
+    for clause in re.split(rf"[{ANY_CLAUSE_BREAK}\n]", text):
         clause = clause.strip()
         if clause and any(t in clause for t in terms) and clause not in out:
             out.append(clause)
@@ -148,7 +151,7 @@ def row_fields(row: str, doc: str) -> dict[str, object]:
     year = re.match(r"(\d{4})年$", row)
     if year:
         return {"row": row, "year": int(year.group(1)), "region": None}
-    if row in ("北京", "天津", "河北", "国家"):
+    if row in CANONICAL_REGIONS:
         return {"row": row, "year": None, "region": row}
     return {"row": row, "year": None, "region": None}
 

@@ -22,6 +22,9 @@ import re
 import sys
 from collections import Counter
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))  # index.zh of this checkout
+from index.zh import HEADING_END_PUNCT
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
@@ -121,7 +124,7 @@ _BLANK = " \t\u3000\r\n\u200b\ufeff\xa0"
 
 def _looks_like_plain_heading(line):
     line = line.strip(_BLANK)
-    return 0 < len(line) <= 30 and line[-1] not in "。；，：:;,.！？!?）)”"
+    return 0 < len(line) <= 30 and line[-1] not in HEADING_END_PUNCT
 
 
 def section_spans(text, section):

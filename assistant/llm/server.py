@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -24,12 +25,11 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
-from .errors import LLMUnavailableError, ModelNotAvailableError
-
-if TYPE_CHECKING:
-    from .settings import Settings
+from ..errors import LLMUnavailableError, ModelNotAvailableError
+from ..settings import Settings
+from .model import ensure_gguf
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,6 @@ NOT_INSTALLED_MESSAGE = (
 
 
 def llama_cpp_installed() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("llama_cpp") is not None
 
 
@@ -381,8 +379,6 @@ class LLMServer:
 
 def serve_forever(settings: Settings, *, host: str = "127.0.0.1", download: bool = True) -> int:
     """Assemble the GGUF if needed, start the server, block until it exits or we are interrupted."""
-    from .llm_model import ensure_gguf
-
     if not settings.llm_gguf_path.is_file():  # an existing file (ours, atomically renamed, or the user's) is used as is
         ensure_gguf(settings.llm_gguf_path, download=download)
     if not llama_cpp_installed():
@@ -427,8 +423,6 @@ def serve_forever(settings: Settings, *, host: str = "127.0.0.1", download: bool
 
 def check_only(settings: Settings, download: bool = True) -> int:
     """``assistant llm-serve --check``: start the server, run the self-check, report, stop."""
-    from .llm_model import ensure_gguf
-
     if not llama_cpp_installed():
         print(NOT_INSTALLED_MESSAGE, file=sys.stderr)
         return 1
@@ -452,8 +446,6 @@ def check_only(settings: Settings, download: bool = True) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``assistant llm-serve``: serve the local model on ``settings.llm_port``."""
-    from .settings import Settings
-
     parser = argparse.ArgumentParser(prog="assistant llm-serve", description="Serve the local LLM (OpenAI API).")
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="listen port (default: settings.llm_port)")

