@@ -198,7 +198,13 @@ def calibrated(iso: Any, raw: np.ndarray) -> np.ndarray:
 
 
 def export_trees(fitted: Any) -> dict[str, Any]:
-    """The fitted trees as plain arrays (``assistant.answer_model.Trees`` reads them back)."""
+    """The fitted trees as plain arrays (``assistant.answer_model.Trees`` reads them back).
+
+    scikit-learn has no public API to read a HistGradientBoosting model's trees, so this reads its
+    ``_predictors`` and ``_baseline_prediction``; ``tests/unit/test_answer_model.py`` checks that the exported
+    trees predict what the fitted model does (to 1e-5) on features stored like the pool's (5 decimals; a midpoint
+    threshold between two of them has at most 6, so rounding thresholds to 6 loses nothing), so a scikit-learn
+    change that moves them fails there."""
     trees = []
     for (predictor,) in fitted._predictors:
         nodes = predictor.nodes

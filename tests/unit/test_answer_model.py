@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from assistant.answer_model import FEATURES, MODEL_PATH, AnswerModel, feature_vector
+from assistant.answer_model import FEATURES, MODEL_PATH, AnswerModel, Trees, feature_vector
 from assistant.decide import decide
 from assistant.evidence import Gate, SentenceEvidence
-from eval.train_answer_model import QuestionRows, train
+from eval.train_answer_model import QuestionRows, export_trees, train
 
 
 def _window(**kw: object) -> SentenceEvidence:
@@ -89,3 +89,18 @@ def test_training_is_deterministic() -> None:
     second = train(_pool(1), 0.05)
     for key in ("model", "iso_x", "iso_y", "question_model"):
         assert first[key] == second[key]
+
+
+def test_exported_trees_predict_what_the_fitted_model_does() -> None:
+    """``export_trees`` reads scikit-learn's private tree arrays (there is no public API for them): a
+    scikit-learn that moves them fails here, not silently in the answers."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(3)
+    x = rng.random((2000, 5)).round(5)  # the pool's features are stored with 5 decimals, thresholds with 6
+    x[:, 2] = ((x[:, 2] * 3).round() / 3).round(5)  # a share with few values (thresholds between them)
+    x[rng.random(x.shape) < 0.05] = np.nan  # missing values take the learned side
+    y = ((np.nan_to_num(x[:, 0]) + 0.5 * np.nan_to_num(x[:, 3])) > 0.8).astype(int)
+    fitted = HistGradientBoostingClassifier(max_iter=40, random_state=0, early_stopping=False).fit(x, y)
+    trees = Trees.from_json(json.loads(json.dumps(export_trees(fitted))))
+    assert np.allclose(trees.raw(x), fitted.predict_proba(x)[:, 1], atol=1e-5)
