@@ -108,8 +108,8 @@ test-fast: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -q tests/unit
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check assistant index eval bench tests
-	$(BIN)/mypy assistant index eval bench
+	$(BIN)/ruff check assistant index eval bench cli tests
+	$(BIN)/mypy assistant index eval bench cli
 
 eval: setup
 	$(BIN)/assistant eval

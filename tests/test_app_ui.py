@@ -25,6 +25,7 @@ from assistant.app.session import make_turn
 from assistant.markup import strip_markup
 from assistant.models import Answer, Citation, Filters, Suggestion
 from assistant.settings import Settings
+from cli.main import build_parser
 from index.manifest import DocEntry
 
 REPO = Path(__file__).resolve().parent.parent
@@ -255,7 +256,6 @@ def test_index_version_is_stable_and_changes_with_content() -> None:
 
 # -- developer items ----------------------------------------------------------------------------------
 def _all_parsers() -> list[tuple[str, argparse.ArgumentParser]]:
-    from assistant.cli import build_parser
     from bench.run import build_parser as bench_parser
     from eval.run import build_parser as eval_parser
 
@@ -271,8 +271,6 @@ def test_every_option_of_every_subcommand_has_a_description() -> None:
     missing = [f"{name} {a.option_strings or a.dest}" for name, parser in _all_parsers() for a in parser._actions
                if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) and not a.help]
     assert not missing, missing
-    from assistant.cli import build_parser
-
     out = io.StringIO()
     serve = next(p for n, p in _all_parsers() if n == "assistant serve")
     serve.print_help(out)

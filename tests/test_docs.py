@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
 from assistant.service import Assistant
+from cli.main import main
 
 from .browser_utils import UPLOAD_DOC, UPLOAD_DOC_NAME, UPLOAD_QUESTION
 from .conftest import SEED, make_settings, write_doc

@@ -13,6 +13,7 @@ import pytest
 
 from assistant.analysis import analyse
 from assistant.models import Answer, Citation
+from cli.main import main as cli_main
 from eval.broad import answer_topic_terms, headings_only, key_point_recall, off_topic
 from eval.datasets import Question, load_own_set
 from eval.metrics import aggregate, per_kind, score_question
@@ -196,7 +197,6 @@ def test_assistant_eval_set_broad_dev_runs_end_to_end(tmp_path: Path, model_path
     a corpus of the seed and one report, with the real model and Chroma: the report has the new sections."""
     require_shared()
     import eval.datasets
-    from assistant.cli import main as cli_main
 
     sets = tmp_path / "sets"
     sets.mkdir()

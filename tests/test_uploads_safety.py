@@ -10,9 +10,9 @@ import pytest
 
 from assistant.app import audit
 from assistant.app.server import recover_uploads
-from assistant.cli import main
 from assistant.service import Assistant
 from assistant.uploads import MAX_NAME_BYTES, safe_filename
+from cli.main import main
 
 from .conftest import SEED, make_settings, write_doc
 

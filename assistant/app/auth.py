@@ -33,6 +33,8 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from fastapi import HTTPException
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import AssistantError, PermissionDeniedError
 from ..settings import Settings
@@ -285,15 +287,11 @@ class AuthPolicy:
 
     async def authenticate(self, username: str, password: str) -> bool:
         """The Gradio ``auth=`` callable: the password check runs in a worker thread (argon2 takes
-        tens of milliseconds and must not stall other requests); a throttled attempt raises
-        :class:`LoginThrottled`, answered as HTTP 429 with 尝试过于频繁，请N秒后再试 and Retry-After."""
-        from starlette.concurrency import run_in_threadpool
-
+        tens of milliseconds and must not stall other requests); a throttled attempt is answered as
+        HTTP 429 (an ``HTTPException``) with 尝试过于频繁，请N秒后再试 and Retry-After."""
         address = CLIENT_ADDRESS.get()
         result = await run_in_threadpool(self.attempt, username, password, address)
         if result.verdict == "throttled":
-            from fastapi import HTTPException
-
             raise HTTPException(status_code=429, detail=throttle_message(result.wait_seconds),
                                 headers={"Retry-After": str(result.wait_seconds)})
         return result.verdict == "ok"

@@ -21,6 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import docx
+from docx.oxml.ns import qn
+from docx.shared import Pt, RGBColor
+
 from index.manifest import DocEntry
 
 from ..models import Answer, Citation
@@ -143,8 +147,6 @@ HEADING_FONT = "黑体"
 
 def _set_fonts(style_or_run: Any, east_asian: str, latin: str | None = None) -> None:
     """Set a style's or run's fonts; East Asian text needs ``w:eastAsia`` or Word falls back to a Latin font."""
-    from docx.oxml.ns import qn
-
     font = style_or_run.font
     if latin:
         font.name = latin
@@ -158,9 +160,6 @@ def _set_fonts(style_or_run: Any, east_asian: str, latin: str | None = None) -> 
 
 
 def _new_document() -> Any:
-    import docx
-    from docx.shared import Pt, RGBColor
-
     document = docx.Document()
     normal = document.styles["Normal"]
     _set_fonts(normal, CJK_FONT, LATIN_FONT)
@@ -192,8 +191,6 @@ def _answer_paragraphs(document: Any, text: str) -> None:
 def _answer_table(document: Any, answer: Answer) -> None:
     """A timeline or comparison as a real Word table: a header row, then one row per year, region or
     document (label | text with superscript markers); a row whose document lacks the topic in grey."""
-    from docx.shared import RGBColor
-
     if answer.lead:
         _marked_runs(document.add_paragraph(), answer.lead)
     table = document.add_table(rows=1, cols=2)
@@ -212,8 +209,6 @@ def _answer_table(document: Any, answer: Answer) -> None:
 
 
 def _source_entries(document: Any, items: list[tuple[str, Citation]], quote_label: str) -> None:
-    from docx.shared import Pt, RGBColor
-
     for label, c in items:
         head = document.add_paragraph()
         head.add_run(f"{label} ").bold = True
@@ -231,8 +226,6 @@ def _source_entries(document: Any, items: list[tuple[str, Citation]], quote_labe
 
 
 def _add_turn(document: Any, number: int | None, turn: Turn, answer: Answer) -> None:
-    from docx.shared import RGBColor
-
     state = answer_state(answer)
     document.add_heading(f"问题 {number}：{_md_inline(turn['question'])}" if number else
                          f"问题：{_md_inline(turn['question'])}", level=1)
@@ -286,8 +279,6 @@ def _when(stamp: str) -> str:
 def conversation_docx(turns: list[Turn], username: str | None = None, version: str | None = None,
                       single: bool = False) -> bytes:
     """The Word file of ``turns`` (``single``: one answer, titled 问答记录) as bytes."""
-    from docx.shared import RGBColor
-
     document = _new_document()
     document.core_properties.title = f"{TITLE} · {'问答记录' if single else '对话记录'}"
     document.core_properties.author = username or TITLE

@@ -1,7 +1,8 @@
 """``assistant serve``: safety checks, corpus sync, then launch the Gradio app.
 
-The bind/auth check runs first and needs neither Gradio nor any model: exposing the app on a
-non-loopback address without configured users exits at once with a Chinese message.
+The bind/auth and port checks run first, before any model or index is loaded: exposing the app on a
+non-loopback address without configured users exits at once with a Chinese message. The page itself
+is built by :func:`assistant.app.ui.build_app`.
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ import logging
 import os
 import socket
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import gradio as gr
+from starlette.middleware import Middleware
 
 from ..errors import AssistantError
+from ..service import Assistant
 from ..settings import Settings
+from . import audit
 from .api_defaults import ApiDefaultsMiddleware, api_defaults
 from .auth import AuthConfigError, AuthPolicy, ClientAddressMiddleware, check_bind, is_loopback, load_auth
 from .login_notice import LoginNoticeMiddleware
+from .ui import build_app, launch_kwargs
 from .zh_page import ChinesePageMiddleware
-
-if TYPE_CHECKING:
-    import gradio as gr
-
-    from ..service import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +35,6 @@ TITLE = "京津冀协同发展政策助手"
 # Shown on the login page under its heading (登录); Gradio renders it as HTML.
 AUTH_MESSAGE = (f'<strong style="font-size:1.25em">{TITLE}</strong><br>'
                 "请使用管理员分配的账号登录。忘记密码请联系管理员重置。")
-
-
-def build_app(assistant: Assistant, policy: AuthPolicy | None = None) -> gr.Blocks:
-    """The app's ``gr.Blocks`` (not launched); see :func:`assistant.app.ui.build_app`."""
-    from .ui import build_app as _build
-
-    return _build(assistant, policy)
-
-
-def _middleware(cls: Any, **options: Any) -> Any:
-    from starlette.middleware import Middleware
-
-    return Middleware(cls, **options)
 
 
 def trusted_proxies(settings: Settings) -> list[str]:
@@ -70,8 +59,6 @@ def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, p
     X-Forwarded-For is believed only from ``ASSISTANT_TRUSTED_PROXIES`` (default: nobody): uvicorn,
     which Gradio starts, reads its trusted proxies from ``FORWARDED_ALLOW_IPS`` (its default trusts
     loopback, which let anyone on the machine or behind a careless proxy pick their address)."""
-    from .ui import launch_kwargs
-
     os.environ["FORWARDED_ALLOW_IPS"] = ",".join(trusted_proxies(settings)) or "none"
     demo.queue(default_concurrency_limit=settings.concurrency_limit)
     kwargs: dict[str, Any] = {
@@ -97,10 +84,10 @@ def launch(demo: gr.Blocks, settings: Settings, policy: AuthPolicy, host: str, p
         # The auth file is followed per request (added / changed / removed users; ended sessions), the
         # login page shows the throttling message, and Gradio's own page text (login, upload box) is in
         # Chinese whatever the browser's language.
-        "app_kwargs": {"middleware": [_middleware(ChinesePageMiddleware, title=TITLE),
-                                      _middleware(LoginNoticeMiddleware),
-                                      _middleware(ClientAddressMiddleware, policy=policy),
-                                      _middleware(ApiDefaultsMiddleware, defaults=api_defaults(demo))]},
+        "app_kwargs": {"middleware": [Middleware(ChinesePageMiddleware, title=TITLE),
+                                      Middleware(LoginNoticeMiddleware),
+                                      Middleware(ClientAddressMiddleware, policy=policy),
+                                      Middleware(ApiDefaultsMiddleware, defaults=api_defaults(demo))]},
         **launch_kwargs(),
     }
     kwargs.update(extra)
@@ -155,8 +142,6 @@ def port_problem(host: str, port: int) -> str | None:
 def recover_uploads(assistant: Assistant) -> None:
     """Uploads a crash left behind (saved, never indexed; partial copies) are indexed or removed at
     start, printed and written to the audit log."""
-    from . import audit
-
     if not assistant.leftover_uploads():
         return
     result = assistant.recover_uploads()
@@ -187,8 +172,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if problem:
         print(f"错误：{problem}", file=sys.stderr)
         return 2
-
-    from ..service import Assistant
 
     assistant = Assistant(settings)
     try:

@@ -13,9 +13,9 @@ from assistant.analysis import DocCatalog, DocEntryView, analyse
 from assistant.app.export import conversation_docx, conversation_markdown
 from assistant.app.render import render_turn
 from assistant.app.session import make_turn
-from assistant.cli import aligned_rows, display_width
 from assistant.models import Answer, Citation, Filters
 from assistant.shapes import ShapeScope, issuers_in, scope_of, topic_question
+from cli.terminal import aligned_rows, display_width
 
 SC = "{y}年中华人民共和国国务院政府工作报告"
 SC_YEARS = (2014, 2015, 2016, 2017, 2018, 2019, 2021, 2022, 2023, 2024, 2025)
