@@ -316,7 +316,7 @@ class Answering:
         answer.text = message
         answer.missing = list(missing)
         answer.citations = []
-        answer.related = self._related_citations(related, hits)
+        answer.related = self.related_citations(related, hits)
         seen: set[str] = set()
         for citation in answer.related:
             if citation.doc_id in seen:
@@ -328,7 +328,7 @@ class Answering:
         yield StreamEvent("delta", text=answer.text)
         yield StreamEvent("final", text=answer.text, answer=answer)
 
-    def _related_citations(self, windows: Sequence[SentenceEvidence], hits: Sequence[Hit]) -> list[Citation]:
+    def related_citations(self, windows: Sequence[SentenceEvidence], hits: Sequence[Hit]) -> list[Citation]:
         """Verified citations of the related windows (shown apart as 相关内容)."""
         if not windows:
             return []

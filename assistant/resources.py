@@ -38,11 +38,12 @@ DEFAULT_LEXICAL_THRESHOLD = 0.62  # without a trained model: the lexical evidenc
 class Resources:
     """The shared, lazily loaded parts of one ``Assistant`` (its ``settings`` decide each of them)."""
 
-    def __init__(self, settings: Settings, custom_writer: AnswerWriter | None = None) -> None:
+    def __init__(self, settings: Settings, custom_writer: AnswerWriter | None = None,
+                 embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.custom_writer = custom_writer
         self.lock = threading.RLock()
-        self._embedder: Embedder | None = None
+        self._embedder: Embedder | None = embedder
         self._store: ChromaStore | None = None
         self._keyword: KeywordIndex | None = None
         self._manifest: Manifest | None = None

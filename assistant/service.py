@@ -47,17 +47,19 @@ class Assistant:
 
     ``Assistant()`` uses the ``ASSISTANT_*`` settings; keyword arguments override fields
     (``Assistant(data_dir=..., writer="llm")``, validated: ``InvalidSettingsError`` for an unknown
-    name or a bad value) or pass a whole ``settings=Settings(...)``.
+    name or a bad value) or pass a whole ``settings=Settings(...)``. ``writer`` may be a writer object and
+    ``embedder`` an already loaded encoder (components injected; tests share one model this way).
     Heavy resources (model, stores) load lazily on first use, once, and are thread-safe.
     """
 
-    def __init__(self, settings: Settings | None = None, *, writer: str | AnswerWriter | None = None, **overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, *, writer: str | AnswerWriter | None = None,
+                 embedder: Embedder | None = None, **overrides: Any) -> None:
         base = settings or Settings()
         if isinstance(writer, str):
             overrides["writer"] = writer
         # Validated like the environment: an unknown name or a bad value raises InvalidSettingsError.
         self.settings = base.with_overrides(overrides) if overrides else base
-        self.resources = Resources(self.settings, writer if isinstance(writer, AnswerWriter) else None)
+        self.resources = Resources(self.settings, writer if isinstance(writer, AnswerWriter) else None, embedder)
         self.knowledge_base = Documents(self.resources)
         self.answering = Answering(self.resources)
 

@@ -77,9 +77,7 @@ def indexed(tmp_path: Path, model_path: Path, embedder) -> tuple[Settings, Path]
 
 
 def bot_for(settings: Settings, embedder: Any) -> Assistant:
-    bot = Assistant(settings)
-    bot._embedder = embedder
-    return bot
+    return Assistant(settings, embedder=embedder)
 
 
 # -- 1. a missing manifest ---------------------------------------------------------------------

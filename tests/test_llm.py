@@ -26,6 +26,7 @@ from assistant.evidence import SentenceEvidence
 from assistant.llm.model import GGUF_SHA256, ensure_gguf, is_assembled, marker_path, sha256_file
 from assistant.llm.server import LLMServer, free_port, is_up
 from assistant.models import Answer, Hit, StreamEvent
+from assistant.run import Run
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.verify import verify
@@ -448,12 +449,14 @@ def _draft(bot: Assistant, writer: AnswerWriter, question: str, evidence: list[S
            ) -> tuple[str, Answer, list[StreamEvent]]:
     base = Answer(question=question, text="", writer="llm")
     events: list[StreamEvent] = []
-    gen = bot._generated_draft(writer, base, question, SOCIAL_CARD, (), evidence)
+    run = Run(writer=writer, text=question, question=question)
+    gen = bot.answering.generated_draft(run, base, SOCIAL_CARD, evidence)
     while True:
         try:
             events.append(next(gen))
         except StopIteration as stop:
-            return str(stop.value), base, events
+            draft, _checked = stop.value
+            return draft, base, events
 
 
 @pytest.mark.parametrize(("content", "reason"), [
@@ -515,8 +518,9 @@ def test_cancel_stops_generation_on_the_server(llm_server: LLMServer, llm_settin
     long_text = "".join(h.chunk.text for h in SOCIAL_CARD)
     evidence = [window(i, h.chunk.text) for i, h in enumerate(SOCIAL_CARD)]
     base = Answer(question="q", text="", writer="llm")
-    gen = bot._generated_draft(bot.writer("llm"), base, "请详细介绍京津冀在社保卡、养老和交通方面的全部措施。",
-                         SOCIAL_CARD, (), evidence)
+    question = "请详细介绍京津冀在社保卡、养老和交通方面的全部措施。"
+    run = Run(writer=bot.writer("llm"), text=question, question=question)
+    gen = bot.answering.generated_draft(run, base, SOCIAL_CARD, evidence)
     mark = _log_size(llm_server)
     first = next(gen)
     assert first.type == "delta"

@@ -153,3 +153,27 @@ def test_the_facade_is_three_parts() -> None:
     for part in ("Resources(", "Documents(", "Answering("):
         assert part in source
     assert {"ask", "stream", "index", "add_documents", "delete_document", "facets", "retrieve"} <= set(dir(Assistant))
+
+
+def test_nothing_reaches_into_the_service() -> None:
+    """Surfaces, evaluation and tests use the service's public API: no ``bot._x`` of the facade or its parts
+    (a component is injected through the constructor, e.g. ``Assistant(settings, embedder=...)``)."""
+    private: set[str] = set()
+    for part in ("service", "resources", "documents", "answering"):
+        tree = ast.parse((ROOT / "assistant" / f"{part}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("_") \
+                    and not node.name.startswith("__"):
+                private.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self" \
+                    and node.attr.startswith("_") and not node.attr.startswith("__"):
+                private.add(node.attr)
+    private.add("_embedder")  # the facade's old field: set through ``embedder=`` now
+    wrong = []
+    for layer in (*LAYERS, "tests"):
+        for path in (ROOT / layer).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr in private and not (
+                        isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}")
+    assert not wrong, "private members of the service used from outside:\n" + "\n".join(wrong)
