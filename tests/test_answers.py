@@ -187,3 +187,13 @@ def test_cross_encoder_reranker_code_path(seed_assistant: Assistant, tmp_path: P
     assert scores == sorted(scores, reverse=True)
     answer = bot.ask("“六链五群”指什么？")
     assert answer.text
+
+
+def test_the_answer_carries_each_stage_time(seed_assistant: Assistant) -> None:
+    """The pipeline's stages, timed by ``run.stage`` in the order they ran, land in ``Answer.timings``."""
+    answer = seed_assistant.ask("“六链五群”指什么？")
+    assert not answer.refused
+    stages = [s for s in answer.timings if s != "first_token"]
+    assert stages == ["rewrite", "analyse", "shape", "retrieve", "decide", "write", "verify", "total"]
+    refused = seed_assistant.ask("雄安新区的常住人口是多少？")
+    assert refused.refused and list(refused.timings)[-1] == "total" and "write" not in refused.timings
