@@ -137,17 +137,12 @@ class CachingEmbedder(Embedder):
     """Wraps a loaded embedder (``inner``): passages already embedded in this run are not embedded
     again. Queries, the fingerprint and the description are the inner embedder's own."""
 
-    def __init__(self, inner: Embedder) -> None:  # no super().__init__: the inner embedder is loaded
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner.name, inner.model_path, batch_size=inner.batch_size, batch_threads=inner.batch_threads,
+                         query_threads=inner.query_threads, query_prompt=inner.query_prompt,
+                         passage_prompt=inner.passage_prompt, dim=inner.dim)
         self.inner = inner
         self.backend = inner.backend
-        self.name = inner.name
-        self.model_path = inner.model_path
-        self.dim = inner.dim
-        self.batch_size = inner.batch_size
-        self.batch_threads = inner.batch_threads
-        self.query_threads = inner.query_threads
-        self.query_prompt = inner.query_prompt
-        self.passage_prompt = inner.passage_prompt
         self._cache: dict[bytes, np.ndarray] = {}
         self.embedded = 0
 

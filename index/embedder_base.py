@@ -22,24 +22,23 @@ from .errors import ModelNotAvailableError
 
 
 class Embedder(ABC):
-    """Encodes passages and queries into L2-normalised float32 vectors; loaded once per process."""
+    """Encodes passages and queries into L2-normalised float32 vectors; loaded once per process.
+
+    Every embedder runs this initialiser; ``LocalEmbedder`` adds the local model folder's checks."""
 
     backend = "abstract"
 
-    def __init__(self, model_path: Path, batch_size: int = 32, threads: int = 0,
-                 query_prompt: str = "query: ", passage_prompt: str = "passage: ", query_threads: int = 1) -> None:
-        if not (model_path / "config.json").exists() and not (model_path / "modules.json").exists():
-            raise ModelNotAvailableError(f"no sentence-transformers model at {model_path}")
+    def __init__(self, name: str, model_path: Path, *, batch_size: int = 32, batch_threads: int = 1,
+                 query_threads: int = 1, query_prompt: str = "query: ", passage_prompt: str = "passage: ",
+                 dim: int = 0) -> None:
+        self.name = name
         self.model_path = model_path
-        self.name = model_path.name
         self.batch_size = batch_size
-        self.batch_threads = threads if threads > 0 else (os.cpu_count() or 1)
-        self.query_threads = query_threads if query_threads > 0 else self.batch_threads
-        prompts = _declared_prompts(model_path)
-        # Prompts declared by the model win; otherwise the configured e5-style prefixes.
-        self.query_prompt = prompts.get("query", query_prompt)
-        self.passage_prompt = prompts.get("passage", passage_prompt)
-        self.dim = 0
+        self.batch_threads = batch_threads
+        self.query_threads = query_threads
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        self.dim = dim
         self._lock = threading.Lock()  # one batch at a time is faster on 2 cores than two interleaved
 
     @abstractmethod
@@ -75,6 +74,22 @@ class Embedder(ABC):
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt)
+
+
+class LocalEmbedder(Embedder):
+    """An embedder over a local sentence-transformers folder (the torch and ONNX backends)."""
+
+    def __init__(self, model_path: Path, batch_size: int = 32, threads: int = 0,
+                 query_prompt: str = "query: ", passage_prompt: str = "passage: ", query_threads: int = 1) -> None:
+        if not (model_path / "config.json").exists() and not (model_path / "modules.json").exists():
+            raise ModelNotAvailableError(f"no sentence-transformers model at {model_path}")
+        batch_threads = threads if threads > 0 else (os.cpu_count() or 1)
+        prompts = _declared_prompts(model_path)
+        # Prompts declared by the model win; otherwise the configured e5-style prefixes.
+        super().__init__(model_path.name, model_path, batch_size=batch_size, batch_threads=batch_threads,
+                         query_threads=query_threads if query_threads > 0 else batch_threads,
+                         query_prompt=prompts.get("query", query_prompt),
+                         passage_prompt=prompts.get("passage", passage_prompt))
 
 
 def _declared_prompts(model_path: Path) -> dict[str, str]:

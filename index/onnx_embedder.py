@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedder_base import Embedder
+from .embedder_base import LocalEmbedder
 from .errors import ModelNotAvailableError
 from .provision.onnx_export import ensure_onnx
 
@@ -22,7 +22,7 @@ _ST_MODULES = ["sentence_transformers.models.Transformer", "sentence_transformer
                "sentence_transformers.models.Normalize"]
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder(LocalEmbedder):
     """The model's transformer on onnxruntime; tokenization, mean pooling and normalisation here."""
 
     def __init__(self, model_path: Path, *args: Any, backend: str = "onnx-int8", **kwargs: Any) -> None:

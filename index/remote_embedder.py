@@ -11,7 +11,6 @@ or backend asks for ``assistant index --rebuild``.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,23 +44,15 @@ class RemoteEmbedder(Embedder):
         retries: int = 2,
         local_model_path: Path | None = None,
     ) -> None:
-        # No local model folder is needed, so the base initialiser (which checks one) is not run;
-        # these are the attributes the rest of the code reads.
         from openai import OpenAI
 
+        # model_path: the bench's naive torch baseline reads it; no local model folder is needed here
+        super().__init__(model, local_model_path or Path(model), batch_size=max(1, batch_size),
+                         query_prompt=query_prompt, passage_prompt=passage_prompt)
         self.base_url = base_url.rstrip("/")
-        self.name = model
-        self.model_path = local_model_path or Path(model)  # the bench's naive torch baseline reads it
-        self.batch_size = max(1, batch_size)
-        self.batch_threads = 1
-        self.query_threads = 1
-        self.query_prompt = query_prompt
-        self.passage_prompt = passage_prompt
         self.retries = max(0, retries)
-        self._lock = threading.Lock()
         self._client = OpenAI(base_url=self.base_url, api_key=api_key or "not-needed", timeout=timeout,
                               max_retries=0)  # retries are ours: counted and logged
-        self.dim = 0
         self.dim = int(self._request([passage_prompt + PROBE_TEXT]).shape[1])
 
     def describe(self) -> dict[str, Any]:

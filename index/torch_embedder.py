@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .embedder_base import Embedder
+from .embedder_base import LocalEmbedder
 
 
-class TorchEmbedder(Embedder):
+class TorchEmbedder(LocalEmbedder):
     """sentence-transformers on torch, fp32, CPU."""
 
     backend = "torch"

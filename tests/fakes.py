@@ -13,7 +13,6 @@ The real tier (``make test``) runs the same stages on real Chroma and the real b
 from __future__ import annotations
 
 import itertools
-import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -37,14 +36,8 @@ class HashingEmbedder(Embedder):
 
     backend = "hashing"
 
-    def __init__(self, dim: int = DIM) -> None:  # no model folder: Embedder.__init__ is not called
-        self.model_path = Path("/nonexistent/hashing-embedder")
-        self.name = "hashing"
-        self.batch_size = 32
-        self.batch_threads = self.query_threads = 1
-        self.query_prompt = self.passage_prompt = ""
-        self.dim = dim
-        self._lock = threading.Lock()
+    def __init__(self, dim: int = DIM) -> None:  # no model folder
+        super().__init__("hashing", Path("/nonexistent/hashing-embedder"), query_prompt="", passage_prompt="", dim=dim)
 
     def _encode_locked(self, texts: list[str], threads: int, show_progress: bool) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
