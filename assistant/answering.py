@@ -18,7 +18,6 @@ A refusal reuses the candidates it has; only a refusal under filters asks the wh
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
@@ -38,6 +37,7 @@ from .resources import Resources
 from .retrieval import Mode, merge_overlapping
 from .run import Run
 from .shapes import scope_of, stream_rows
+from .text import CONTROL_RE, SURROGATE_RE
 from .validation import validate_history
 from .verify import Verified, split_claims, verify, without_flagged
 from .writers.base import REFUSAL_PHRASE, DraftStats, History
@@ -50,18 +50,16 @@ FALLBACK_NOTICES = {  # per Answer.fallback_reason
     "unsupported": "大模型的回答有未能在原文中核对到依据的句子，已改用摘录式回答。",
     "declined": "大模型未能根据所选原文作答，已改用摘录式回答。",
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def clean_question(question: Any, max_chars: int) -> str:
     """Validate a question; raise InvalidQuestionError with a Chinese reason if it is unusable."""
     if not isinstance(question, str):
         raise InvalidQuestionError(f"question must be str, got {type(question).__name__}")
-    if _SURROGATE.search(question):
+    if SURROGATE_RE.search(question):
         raise InvalidQuestionError("lone surrogate in question",
                                    "问题中含有无法识别的字符（不完整的 Unicode 编码），请删除后重新输入。")
-    text = strip_markup(_CONTROL.sub("", question)).strip()  # <b>雄安新区</b> reads as 雄安新区
+    text = strip_markup(CONTROL_RE.sub("", question)).strip()  # <b>雄安新区</b> reads as 雄安新区
     if not text:
         raise InvalidQuestionError("empty question", "请输入问题。")
     if len(text) > max_chars:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidFiltersError
+from .text import CONTROL_RE, SURROGATE_RE
 
 
 @dataclass
@@ -90,8 +91,6 @@ MAX_FILTER_VALUES = 100
 MAX_FILTER_CHARS = 200
 YEAR_RANGE = (1900, 2100)
 
-_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _YEAR_TEXT = re.compile(r"\s*(\d{4})\s*年?\s*")
 _FIELD_NAMES = {"region": "地区", "year": "年份", "kind": "文件类型", "doc_id": "文件"}
 
@@ -130,7 +129,7 @@ def _text(key: str, value: Any) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         raise _filters_error(f"{key}: element {type(value).__name__}", f"{_FIELD_NAMES[key]}的每一项都应为文字。")
-    if _BAD_CHARS.search(value):
+    if CONTROL_RE.search(value) or SURROGATE_RE.search(value):
         raise _filters_error(f"{key}: control or surrogate characters", f"{_FIELD_NAMES[key]}中含有无法识别的字符。")
     text = value.strip()
     if len(text) > MAX_FILTER_CHARS:
@@ -152,7 +151,7 @@ def validate_filters(value: Any) -> Filters:
     for raw_key, raw in value.items():
         key = FILTER_ALIASES.get(raw_key, raw_key) if isinstance(raw_key, str) else raw_key
         if key not in fields:
-            shown = str(raw_key)[:40] if isinstance(raw_key, str) and not _SURROGATE.search(raw_key) else "?"
+            shown = str(raw_key)[:40] if isinstance(raw_key, str) and not SURROGATE_RE.search(raw_key) else "?"
             raise _filters_error(f"unknown filter key {raw_key!r}",
                                  f"未知的字段“{shown}”（可用 region、year、kind、doc_id）。")
         for item in _values(key, raw):

@@ -12,7 +12,11 @@ from index.keyword import KeywordIndex, tokenize
 from index.zh import WORD_CHAR_RE
 
 MARKER = re.compile(r"\[(\d{1,2})\]")
-__all__ = ["MARKER", "TermWeights", "char_bigrams", "coverage", "join_nonempty", "strip_markers"]
+# Input hygiene of the API's arguments (question, history, filters): C0 controls but tab/newline/CR, and lone
+# UTF-16 surrogates (unencodable; they come from broken clients).
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+__all__ = ["CONTROL_RE", "MARKER", "SURROGATE_RE", "TermWeights", "char_bigrams", "coverage", "join_nonempty", "strip_markers"]
 
 
 def strip_markers(text: str) -> str:

@@ -7,15 +7,13 @@ nothing raw (ValueError, TypeError, AttributeError, a Chroma error) reaches the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidHistoryError
 from .models import Answer
+from .text import CONTROL_RE, SURROGATE_RE
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def _history_error(detail: str, reason: str) -> InvalidHistoryError:
     return InvalidHistoryError(detail, f"对话历史无效：{reason}")
@@ -26,9 +24,9 @@ def _turn_text(value: Any, n: int, part: str, max_chars: int) -> str:
         value = value.text
     if not isinstance(value, str):
         raise _history_error(f"turn {n} {part}: {type(value).__name__}", f"第 {n} 轮的{part}应为文字。")
-    if _SURROGATE.search(value):
+    if SURROGATE_RE.search(value):
         raise _history_error(f"turn {n} {part}: lone surrogate", f"第 {n} 轮的{part}含有无法识别的字符。")
-    return _CONTROL.sub("", value).strip()[:max_chars]
+    return CONTROL_RE.sub("", value).strip()[:max_chars]
 
 
 def validate_history(value: Any, max_turns: int, max_chars_per_turn: int) -> list[tuple[str, str]]:

@@ -72,6 +72,16 @@ def settings(tmp_path: Path, model_path: Path) -> Settings:
     return make_settings(tmp_path / "data", model_path)
 
 
+@pytest.fixture
+def bot(tmp_path: Path, model_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh Assistant over the seed article alone, its own to change (add and delete documents)."""
+    from assistant import Assistant
+
+    assistant = Assistant(make_settings(tmp_path / "data", model_path))
+    assistant.index([SEED])
+    return assistant
+
+
 @pytest.fixture(scope="session")
 def seed_assistant(tmp_path_factory: pytest.TempPathFactory, model_path: Path):  # type: ignore[no-untyped-def]
     """An Assistant over the seed article of docs_corpus/ alone, in a fresh data dir."""

@@ -15,14 +15,7 @@ from assistant.service import Assistant
 from cli.main import main
 
 from .browser_utils import UPLOAD_DOC, UPLOAD_DOC_NAME, UPLOAD_QUESTION
-from .conftest import SEED, make_settings, write_doc
-
-
-@pytest.fixture
-def bot(tmp_path: Path, model_path: Path) -> Assistant:
-    assistant = Assistant(make_settings(tmp_path / "data", model_path))
-    assistant.index([SEED])
-    return assistant
+from .conftest import write_doc
 
 
 def test_add_documents_stores_a_copy_indexes_it_and_answers_from_it(bot: Assistant, tmp_path: Path) -> None:

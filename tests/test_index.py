@@ -262,23 +262,27 @@ def test_index_whole_jjj_corpus(jjj_assistant) -> None:  # type: ignore[no-untyp
     assert manifest_ids == chroma_ids == keyword_ids
 
 
+class ProgressLog:
+    """A progress callback that records what the indexer reports (``per_file``: the page's upload mode)."""
+
+    def __init__(self, per_file: bool = False) -> None:
+        self.per_file = per_file
+        self.calls: list[tuple[int, int]] = []
+        self.embedded: list[int] = []
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        self.calls.append((done, total))
+
+    def chunks(self, embedded: int) -> None:
+        self.embedded.append(embedded)
+
+
 def test_progress_counts_finished_documents_and_embedded_chunks(tmp_path: Path, model_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     """What the CLI's bar shows: documents finished (read and embedded) of all, and chunks embedded."""
     settings = make_settings(tmp_path / "data", model_path, ingest_batch_chunks=2)
     corpus = _small_corpus(tmp_path)
 
-    class Progress:
-        def __init__(self) -> None:
-            self.calls: list[tuple[int, int]] = []
-            self.embedded: list[int] = []
-
-        def __call__(self, done: int, total: int, name: str) -> None:
-            self.calls.append((done, total))
-
-        def chunks(self, embedded: int) -> None:
-            self.embedded.append(embedded)
-
-    progress = Progress()
+    progress = ProgressLog()
     report = Indexer(settings, embedder=embedder).run([corpus], progress=progress)
     assert progress.calls[-1] == (report.added, report.added)
     assert [d for d, _ in progress.calls] == sorted(d for d, _ in progress.calls)  # never goes back
@@ -293,20 +297,7 @@ def test_per_file_progress_embeds_each_file_as_it_is_read(tmp_path: Path, model_
     corpus = _small_corpus(tmp_path)
     shutil.copy(topic_files("北京市推进京津冀社会保障卡一卡通规定*.txt")[0], corpus / "规定.txt")
 
-    class Progress:
-        per_file = True
-
-        def __init__(self) -> None:
-            self.calls: list[tuple[int, int]] = []
-            self.embedded: list[int] = []
-
-        def __call__(self, done: int, total: int, name: str) -> None:
-            self.calls.append((done, total))
-
-        def chunks(self, embedded: int) -> None:
-            self.embedded.append(embedded)
-
-    progress = Progress()
+    progress = ProgressLog(per_file=True)
     report = Indexer(settings, embedder=embedder).run([corpus], progress=progress)
     assert report.added == 3
     assert [d for d, _ in progress.calls] == [0, 1, 2, 3]  # before each file: the ones finished so far

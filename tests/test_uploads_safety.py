@@ -14,17 +14,10 @@ from assistant.service import Assistant
 from assistant.uploads import MAX_NAME_BYTES, safe_filename
 from cli.main import main
 
-from .conftest import SEED, make_settings, write_doc
+from .conftest import write_doc
 
 FIRST = "一、说明\n\n京津冀三地推行“棠棣同辉”计划，由北京市文化和旅游局牵头，首批覆盖8个景区。\n"
 SECOND = "一、说明\n\n京津冀三地推行“棠棣同辉”计划，由天津市文化和旅游局牵头，首批覆盖15个景区。\n"
-
-
-@pytest.fixture
-def bot(tmp_path: Path, model_path: Path) -> Assistant:
-    assistant = Assistant(make_settings(tmp_path / "data", model_path))
-    assistant.index([SEED])
-    return assistant
 
 
 def test_a_same_name_upload_is_refused_until_replace_is_confirmed(bot: Assistant, tmp_path: Path) -> None:
